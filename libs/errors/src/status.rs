@@ -1,0 +1,151 @@
+//! Carrying an [`ErrorCode`] across a gRPC hop.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use tonic::Status;
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::ErrorCode;
+
+/// The `ErrorInfo.domain` of every status this workspace produces.
+pub const ERROR_DOMAIN: &str = "gpuproxy";
+
+/// Builds a status whose `ErrorInfo` detail names `code`, so any hop can recover it with [`code_of`].
+pub fn status(code: ErrorCode, message: impl Into<String>) -> Status {
+    Status::with_error_details(
+        code.grpc_code(),
+        message,
+        ErrorDetails::with_error_info(code.as_str(), ERROR_DOMAIN, HashMap::new()),
+    )
+}
+
+/// Builds a status like [`status`] that also names the offending request field (`BadRequest` detail).
+pub fn status_for_field(code: ErrorCode, field: &str, message: impl Into<String>) -> Status {
+    let message = message.into();
+    let mut details = ErrorDetails::with_error_info(code.as_str(), ERROR_DOMAIN, HashMap::new());
+    details.add_bad_request_violation(field, message.clone());
+    Status::with_error_details(code.grpc_code(), message, details)
+}
+
+/// Returns the code a status carries, or the closest code for its gRPC code when it carries none.
+pub fn code_of(status: &Status) -> ErrorCode {
+    status
+        .get_error_details()
+        .error_info()
+        .filter(|info| info.domain == ERROR_DOMAIN)
+        .and_then(|info| info.reason.parse().ok())
+        .unwrap_or_else(|| ErrorCode::from_grpc_code(status.code()))
+}
+
+/// Returns the request field a status blames, when it names one.
+pub fn field_of(status: &Status) -> Option<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .and_then(|bad_request| bad_request.field_violations.first())
+        .map(|violation| violation.field.clone())
+}
+
+/// Implemented by each service's `Error` enum: the code its variants map to, and the one place
+/// where internal errors are logged.
+pub trait ServiceError: std::error::Error + Sized {
+    /// Returns the code this error maps to.
+    fn code(&self) -> ErrorCode;
+
+    /// Returns the request field this error blames, if any.
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Converts the error to a status: client errors keep their message, internal errors are logged
+    /// here with their cause chain and reach the caller as an opaque message.
+    fn into_status(self) -> Status {
+        let code = self.code();
+        if code == ErrorCode::Internal {
+            tracing::error!(error = %ChainDisplay(&self), "internal error");
+            return status(code, "internal error");
+        }
+        match self.field() {
+            Some(field) => status_for_field(code, field, self.to_string()),
+            None => status(code, self.to_string()),
+        }
+    }
+}
+
+/// Formats an error with every `source()` after it, separated by ": ".
+struct ChainDisplay<'a, E>(&'a E);
+
+impl<E: std::error::Error> Display for ChainDisplay<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_survives_the_trip_through_a_status() {
+        for code in ErrorCode::ALL {
+            let status = status(code, "message");
+            assert_eq!(status.code(), code.grpc_code());
+            assert_eq!(code_of(&status), code);
+        }
+    }
+
+    #[test]
+    fn a_status_without_details_falls_back_to_its_grpc_code() {
+        assert_eq!(code_of(&Status::not_found("gone")), ErrorCode::NotFound);
+        assert_eq!(code_of(&Status::unknown("?")), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn the_blamed_field_survives_the_trip() {
+        let status = status_for_field(ErrorCode::InvalidEmail, "email", "not an email address");
+        assert_eq!(code_of(&status), ErrorCode::InvalidEmail);
+        assert_eq!(field_of(&status).as_deref(), Some("email"));
+        assert_eq!(status.message(), "not an email address");
+    }
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("saving the user")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    impl ServiceError for Outer {
+        fn code(&self) -> ErrorCode {
+            ErrorCode::Internal
+        }
+    }
+
+    #[test]
+    fn internal_errors_reach_the_caller_without_their_details() {
+        let status = Outer(std::io::Error::other("disk on fire")).into_status();
+        assert_eq!(code_of(&status), ErrorCode::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn the_chain_display_lists_every_cause() {
+        let error = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(ChainDisplay(&error).to_string(), "saving the user: disk on fire");
+    }
+}
