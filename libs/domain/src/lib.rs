@@ -1,0 +1,19 @@
+//! Newtypes shared across services. Each refuses invalid values in its constructor, so a value of
+//! the type is valid by construction.
+//!
+//! Layout: one file per type: [`UserId`], [`Email`], [`UsdMicros`], [`Principal`], [`LbStrategy`],
+//! [`SpendWindow`].
+
+mod email;
+mod lb_strategy;
+mod money;
+mod principal;
+mod spend_window;
+mod user_id;
+
+pub use email::{Email, EmailError};
+pub use lb_strategy::{LbStrategy, UnknownLbStrategy};
+pub use money::{MoneyError, UsdMicros};
+pub use principal::{Credential, Principal};
+pub use spend_window::{SpendWindow, UnknownSpendWindow};
+pub use user_id::{UserId, UserIdError};
