@@ -20,11 +20,11 @@ impl GuardrailsConfig {
         let limits = SpendWindow::ALL
             .into_iter()
             .map(|window| {
-                let name = leak_variable_name(window);
-                let limit = reader.parse(name, UsdMicros::ZERO);
+                let name = window.limit_variable();
+                let limit = reader.parse(&name, UsdMicros::ZERO);
                 if limit < UsdMicros::ZERO {
                     reader.invalid(
-                        name,
+                        &name,
                         Some(&limit.to_string()),
                         "a limit cannot be negative (0 = no limit)",
                     );

@@ -140,13 +140,7 @@ impl TelemetryConfig {
         };
         let otlp_endpoint = reader.optional_string("OTEL_EXPORTER_OTLP_ENDPOINT");
         if let Some(endpoint) = &otlp_endpoint {
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                reader.invalid(
-                    "OTEL_EXPORTER_OTLP_ENDPOINT",
-                    Some(endpoint),
-                    "expected an http:// or https:// URL such as http://otel-collector:4317",
-                );
-            }
+            crate::url::check_http_url(reader, "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
         }
         TelemetryConfig {
             log_level,
