@@ -1,0 +1,37 @@
+//! One channel type for remote and in-process services.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use tonic::body::Body;
+use tonic::transport::Endpoint;
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, ServiceExt};
+
+/// What a generated client sends requests through: a network connection in the fleet, the server
+/// itself when both run in one process. Requests are encoded and decoded either way, so the embedded
+/// server exercises exactly the code the fleet runs.
+pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>;
+
+/// Returns a channel to a service at `url` (e.g. `http://auth:50051`). It connects on first use and
+/// reconnects by itself, so a service that starts later than its clients is fine.
+pub fn connect_lazy(url: &str, connect_timeout: Duration) -> Result<GrpcChannel, tonic::transport::Error> {
+    let channel = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .connect_lazy();
+    Ok(BoxCloneSyncService::new(channel.map_err(BoxError::from)))
+}
+
+/// Returns a channel that hands requests straight to `server` (a generated `…Server`), with no socket.
+pub fn in_process<S>(server: S) -> GrpcChannel
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(server.map_err(BoxError::from))
+}

@@ -1,0 +1,179 @@
+//! The Prometheus registry behind `/metrics`.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of one served request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `rest` or `grpc`.
+    pub protocol: &'static str,
+    /// The route template (`/api/v1/auth/apikey/{id}`) or the gRPC method, never a raw path, so that
+    /// ids in URLs cannot blow up the number of series.
+    pub route: String,
+    /// The HTTP status or gRPC code.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    protocol: &'static str,
+    route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ErrorLabels {
+    code: &'static str,
+}
+
+/// The process's metrics. Cheap to clone; every clone updates the same series.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: std::sync::Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    errors: Family<ErrorLabels, Counter>,
+    active_instances: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates the registry with the series every deployment has.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "gpuproxy_requests",
+            "Requests served, by protocol, route and status",
+            requests.clone(),
+        );
+        let latency =
+            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "gpuproxy_latency_seconds",
+            "Time to serve a request",
+            latency.clone(),
+        );
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "gpuproxy_errors",
+            "Error responses, by error code",
+            errors.clone(),
+        );
+        let active_instances = Gauge::default();
+        registry.register(
+            "gpuproxy_active_instances",
+            "GPU instances currently rented",
+            active_instances.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry: std::sync::Mutex::new(registry),
+                requests,
+                latency,
+                errors,
+                active_instances,
+            }),
+        }
+    }
+
+    /// Counts one served request and its latency.
+    pub fn record_request(&self, labels: RequestLabels, seconds: f64) {
+        self.inner
+            .latency
+            .get_or_create(&RouteLabels {
+                protocol: labels.protocol,
+                route: labels.route.clone(),
+            })
+            .observe(seconds);
+        self.inner.requests.get_or_create(&labels).inc();
+    }
+
+    /// Counts one error response by its code.
+    pub fn record_error(&self, code: &'static str) {
+        self.inner.errors.get_or_create(&ErrorLabels { code }).inc();
+    }
+
+    /// Sets the number of rented instances.
+    pub fn set_active_instances(&self, count: i64) {
+        self.inner.active_instances.set(count);
+    }
+
+    /// Lets a service register series of its own (e.g. provider latency) in the same registry.
+    pub fn register(&self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
+        if let Ok(mut registry) = self.inner.registry.lock() {
+            registry.register(name, help, metric);
+        }
+    }
+
+    /// Returns every series in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Ok(registry) = self.inner.registry.lock() {
+            if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &registry) {
+                tracing::error!(%error, "encoding metrics failed");
+            }
+        }
+        text
+    }
+}
+
+/// Buckets from 100 µs to about 13 s: a gateway hop is sub-millisecond, a provider call seconds.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_required_series_are_rendered_with_their_values() {
+        let metrics = Metrics::new();
+        metrics.record_request(
+            RequestLabels {
+                protocol: "rest",
+                route: "/health".to_owned(),
+                status: "200".to_owned(),
+            },
+            0.002,
+        );
+        metrics.record_error("RATE_LIMITED");
+        metrics.set_active_instances(3);
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"gpuproxy_requests_total{protocol="rest",route="/health",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gpuproxy_latency_seconds_count{protocol="rest",route="/health"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gpuproxy_errors_total{code="RATE_LIMITED"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("gpuproxy_active_instances 3"), "{text}");
+    }
+}

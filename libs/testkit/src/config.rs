@@ -1,0 +1,34 @@
+//! Where the test servers are.
+
+use gpuproxy_config::{EnvMap, Reader};
+
+/// The servers tests talk to; the defaults are the local services the test script starts.
+#[derive(Debug, Clone)]
+pub struct TestServers {
+    /// An admin connection to PostgreSQL, used to create and drop test databases (`TEST_DATABASE_URL`).
+    pub postgres_admin_url: String,
+    /// `TEST_REDIS_HOST`.
+    pub redis_host: String,
+    /// `TEST_REDIS_PORT`.
+    pub redis_port: u16,
+    /// `TEST_NATS_URL`.
+    pub nats_url: String,
+    /// `TEST_LOG`: show logs of the code under test.
+    pub log: bool,
+}
+
+impl TestServers {
+    /// Reads the test variables from the environment.
+    pub fn from_env() -> Self {
+        let env = EnvMap::load().unwrap_or_default();
+        let mut reader = Reader::new(&env);
+        TestServers {
+            postgres_admin_url: reader
+                .string("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+            redis_host: reader.string("TEST_REDIS_HOST", "127.0.0.1"),
+            redis_port: reader.number("TEST_REDIS_PORT", 6379u16, 1..=u16::MAX),
+            nats_url: reader.string("TEST_NATS_URL", "nats://127.0.0.1:4222"),
+            log: reader.bool("TEST_LOG", false),
+        }
+    }
+}

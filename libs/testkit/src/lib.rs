@@ -1,0 +1,21 @@
+//! Fixtures for tests that talk to real servers: a fresh database per test (SQLite file or a new
+//! PostgreSQL database), a Redis key prefix and a NATS subject prefix and stream of its own, so tests
+//! run in parallel without seeing each other.
+//!
+//! Layout: `config.rs` reads where the test servers are (`TEST_DATABASE_URL`, `TEST_REDIS_HOST`,
+//! `TEST_REDIS_PORT`, `TEST_NATS_URL`, `TEST_LOG`); `database.rs` creates and drops databases;
+//! `isolation.rs` hands out Redis and NATS configurations under unique names. The
+//! `gpuproxy-test-janitor` binary removes what crashed tests left behind.
+
+mod config;
+mod database;
+mod isolation;
+
+pub use config::TestServers;
+pub use database::TestDatabase;
+pub use isolation::{TEST_NAME_PREFIX, nats_config, redis_config, unique_name};
+
+/// Installs test logging once; silent unless `TEST_LOG=1`.
+pub fn init_logging() {
+    gpuproxy_telemetry::init_for_tests(TestServers::from_env().log);
+}
