@@ -130,10 +130,10 @@ impl Metrics {
     /// Returns every series in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut text = String::new();
-        if let Ok(registry) = self.inner.registry.lock() {
-            if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &registry) {
-                tracing::error!(%error, "encoding metrics failed");
-            }
+        if let Ok(registry) = self.inner.registry.lock()
+            && let Err(error) = prometheus_client::encoding::text::encode(&mut text, &registry)
+        {
+            tracing::error!(%error, "encoding metrics failed");
         }
         text
     }
