@@ -7,6 +7,12 @@
 //! `isolation.rs` hands out Redis and NATS configurations under unique names. The
 //! `gpuproxy-test-janitor` binary removes what crashed tests left behind.
 
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test fixtures fail the test that uses them, loudly and with the cause"
+)]
+
 mod config;
 mod database;
 mod isolation;
