@@ -1,4 +1,5 @@
 //! The portable dialect and per-service migrations, on both backends.
+#![allow(clippy::expect_used, reason = "a test fails loudly at the step that broke")]
 
 use std::path::Path;
 
