@@ -1,0 +1,95 @@
+//! The event envelope.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The names of the domain events; each is published on `<prefix>.<name>`. Payloads are the messages
+/// of `proto/gpuproxy/events/v1/events.proto`.
+pub mod names {
+    /// A user registered (`UserCreated`).
+    pub const AUTH_USER_CREATED: &str = "auth.user.created";
+    /// A user's role changed (`UserUpdated`).
+    pub const AUTH_USER_UPDATED: &str = "auth.user.updated";
+    /// An API key was created (`ApiKeyCreated`).
+    pub const AUTH_APIKEY_CREATED: &str = "auth.apikey.created";
+    /// An API key was revoked (`ApiKeyRevoked`).
+    pub const AUTH_APIKEY_REVOKED: &str = "auth.apikey.revoked";
+    /// A session ended by logout (`SessionRevoked`).
+    pub const AUTH_SESSION_REVOKED: &str = "auth.session.revoked";
+}
+
+/// One domain event, as it travels on the bus and (later) to webhooks:
+/// `{"id": "<uuid v7>", "event": "<name>", "timestamp": "<RFC 3339>", "data": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique per event: consumers deduplicate on it, and JetStream uses it as the message id.
+    pub id: Uuid,
+    /// The event's name, one of [`names`].
+    pub event: String,
+    /// When the state change happened.
+    pub timestamp: DateTime<Utc>,
+    /// The payload.
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// Returns a new event named `name` carrying `data`.
+    pub fn new(name: &str, data: &impl Serialize) -> Result<Self, serde_json::Error> {
+        Ok(Event {
+            id: Uuid::now_v7(),
+            event: name.to_owned(),
+            timestamp: Utc::now(),
+            data: serde_json::to_value(data)?,
+        })
+    }
+
+    /// Returns the payload as a typed message.
+    pub fn data_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Revoked {
+        key_id: String,
+    }
+
+    #[test]
+    fn the_envelope_has_the_documented_shape() {
+        let event = Event::new(
+            names::AUTH_APIKEY_REVOKED,
+            &Revoked {
+                key_id: "k1".to_owned(),
+            },
+        )
+        .expect("json");
+        let json = serde_json::to_value(&event).expect("json");
+        assert_eq!(json["event"], "auth.apikey.revoked");
+        assert_eq!(json["data"]["key_id"], "k1");
+        assert_eq!(json["id"].as_str().map(str::len), Some(36));
+        let timestamp = json["timestamp"].as_str().expect("a string");
+        assert!(DateTime::parse_from_rfc3339(timestamp).is_ok(), "{timestamp}");
+    }
+
+    #[test]
+    fn the_payload_reads_back_as_its_type() {
+        let event = Event::new(
+            names::AUTH_APIKEY_REVOKED,
+            &Revoked {
+                key_id: "k1".to_owned(),
+            },
+        )
+        .expect("json");
+        assert_eq!(
+            event.data_as::<Revoked>().expect("typed"),
+            Revoked {
+                key_id: "k1".to_owned()
+            }
+        );
+    }
+}

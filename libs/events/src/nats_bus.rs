@@ -1,0 +1,146 @@
+//! The bus on NATS JetStream.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, message::PublishMessage, stream::StorageType};
+use futures::StreamExt;
+use gpuproxy_config::NatsConfig;
+use tokio::sync::OnceCell;
+
+use crate::{BusError, Event};
+
+/// JetStream drops a second message with the same id within this window, so a relay that publishes
+/// an event twice (crash between publish and bookkeeping, two replicas) stores it once.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Longest wait for JetStream to store an event (or create the stream). Without a bound, a publish
+/// issued while the connection is down waits for the reconnection, and the relay stalls with it.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Publishes events to a JetStream stream that captures `<prefix>.>`, and subscribes with core NATS
+/// subscriptions (every process sees every event, as cache invalidation needs).
+#[derive(Debug, Clone)]
+pub struct NatsBus {
+    inner: std::sync::Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    prefix: String,
+    stream_config: jetstream::stream::Config,
+    stream_ready: OnceCell<()>,
+}
+
+/// A subscription to NATS subjects.
+#[derive(Debug)]
+pub struct NatsSubscription {
+    subscriber: async_nats::Subscriber,
+}
+
+fn nats_error(error: impl std::fmt::Display) -> BusError {
+    BusError::Nats(error.to_string())
+}
+
+impl NatsBus {
+    pub(crate) async fn connect(config: &NatsConfig) -> Result<Self, BusError> {
+        let url = config.url.clone().unwrap_or_default();
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(config.connect_timeout)
+            .retry_on_initial_connect()
+            .connect(url.as_str())
+            .await
+            .map_err(nats_error)?;
+        let jetstream = jetstream::new(client.clone());
+        let stream_config = jetstream::stream::Config {
+            name: config.stream.clone(),
+            subjects: vec![format!("{}.>", config.subject_prefix)],
+            max_age: config.max_age,
+            storage: StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        };
+        tracing::info!(url = %url, stream = %config.stream, "connecting to nats");
+        Ok(NatsBus {
+            inner: std::sync::Arc::new(Inner {
+                client,
+                jetstream,
+                prefix: config.subject_prefix.clone(),
+                stream_config,
+                stream_ready: OnceCell::new(),
+            }),
+        })
+    }
+
+    pub(crate) async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        // A lost connection fails at once; a first connection still being made gets the timeout.
+        if self.inner.client.connection_state() == async_nats::connection::State::Disconnected {
+            return Err(BusError::Nats("disconnected from the server".to_owned()));
+        }
+        let payload = serde_json::to_vec(event)?;
+        let subject = format!("{}.{}", self.inner.prefix, event.event);
+        let message = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(event.id.to_string());
+        let publish = async {
+            self.ensure_stream().await?;
+            let ack = self
+                .inner
+                .jetstream
+                .send_publish(subject, message)
+                .await
+                .map_err(nats_error)?;
+            ack.await.map_err(nats_error)?;
+            Ok(())
+        };
+        tokio::time::timeout(PUBLISH_TIMEOUT, publish)
+            .await
+            .map_err(|_| BusError::Nats(format!("no acknowledgement within {PUBLISH_TIMEOUT:?}")))?
+    }
+
+    pub(crate) async fn subscribe(&self, pattern: &str) -> Result<NatsSubscription, BusError> {
+        let subscriber = self
+            .inner
+            .client
+            .subscribe(format!("{}.{pattern}", self.inner.prefix))
+            .await
+            .map_err(nats_error)?;
+        Ok(NatsSubscription { subscriber })
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.inner.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Creates the stream on first use rather than at connect time, so a NATS that is down when the
+    /// service starts only delays events.
+    async fn ensure_stream(&self) -> Result<(), BusError> {
+        self.inner
+            .stream_ready
+            .get_or_try_init(|| async {
+                self.inner
+                    .jetstream
+                    .get_or_create_stream(self.inner.stream_config.clone())
+                    .await
+                    .map_err(nats_error)?;
+                Ok::<(), BusError>(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl NatsSubscription {
+    pub(crate) async fn next(&mut self) -> Option<Event> {
+        while let Some(message) = self.subscriber.next().await {
+            match serde_json::from_slice::<Event>(&message.payload) {
+                Ok(event) => return Some(event),
+                Err(error) => {
+                    tracing::warn!(subject = %message.subject, %error, "skipping a message that is not an event");
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,135 @@
+//! The store in process memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::WindowCount;
+
+/// After this many writes, expired entries are swept, so keys nobody reads again do not pile up.
+const SWEEP_EVERY: u64 = 1024;
+
+/// A store in process memory. Expiry follows tokio's clock, so tests can pause time.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    writes: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    value: String,
+    expires_at: Instant,
+}
+
+impl MemoryStore {
+    pub(crate) fn set(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        self.with_inner(|inner| {
+            inner.note_write(now);
+            inner.entries.insert(
+                key.to_owned(),
+                Entry {
+                    value: value.to_owned(),
+                    expires_at: now + ttl,
+                },
+            );
+        });
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
+        let now = Instant::now();
+        self.with_inner(|inner| inner.live(key, now).map(|entry| entry.value.clone()))
+    }
+
+    pub(crate) fn delete(&self, key: &str) -> bool {
+        let now = Instant::now();
+        self.with_inner(|inner| {
+            inner
+                .entries
+                .remove(key)
+                .is_some_and(|entry| entry.expires_at > now)
+        })
+    }
+
+    pub(crate) fn increment_window(&self, key: &str, window: Duration) -> WindowCount {
+        let now = Instant::now();
+        self.with_inner(|inner| {
+            inner.note_write(now);
+            let entry = match inner.entries.get_mut(key) {
+                Some(entry) if entry.expires_at > now => entry,
+                _ => {
+                    inner.entries.insert(
+                        key.to_owned(),
+                        Entry {
+                            value: "0".to_owned(),
+                            expires_at: now + window,
+                        },
+                    );
+                    match inner.entries.get_mut(key) {
+                        Some(entry) => entry,
+                        None => {
+                            return WindowCount {
+                                count: 1,
+                                resets_in: window,
+                            };
+                        }
+                    }
+                }
+            };
+            let count = entry.value.parse::<u64>().unwrap_or(0).saturating_add(1);
+            entry.value = count.to_string();
+            WindowCount {
+                count,
+                resets_in: entry.expires_at.saturating_duration_since(now),
+            }
+        })
+    }
+
+    /// A panic while holding the lock cannot leave an entry half-written, so a poisoned lock is
+    /// still consistent and safe to use.
+    fn with_inner<T>(&self, action: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        action(&mut inner)
+    }
+}
+
+impl Inner {
+    fn live(&self, key: &str, now: Instant) -> Option<&Entry> {
+        self.entries.get(key).filter(|entry| entry.expires_at > now)
+    }
+
+    fn note_write(&mut self, now: Instant) {
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
+            self.entries.retain(|_, entry| entry.expires_at > now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn expired_entries_are_swept_after_enough_writes() {
+        tokio::time::pause();
+        let store = MemoryStore::default();
+        for n in 0..10 {
+            store.set(&format!("old{n}"), "x", Duration::from_secs(1));
+        }
+        tokio::time::advance(Duration::from_secs(2)).await;
+        for n in 0..SWEEP_EVERY {
+            store.set(&format!("new{n}"), "x", Duration::from_secs(60));
+        }
+        let remaining = store.with_inner(|inner| inner.entries.len() as u64);
+        assert_eq!(remaining, SWEEP_EVERY);
+    }
+}

@@ -1,0 +1,105 @@
+//! The store callers hold.
+
+use std::time::Duration;
+
+use gpuproxy_config::RedisConfig;
+
+use crate::memory_store::MemoryStore;
+use crate::redis_store::RedisStore;
+
+/// Why a store operation failed. Only Redis can fail; the memory store never does.
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// Redis refused the command or could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+}
+
+/// The count of a fixed window after an increment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Increments in the current window, this one included.
+    pub count: u64,
+    /// Time until the window closes and the count starts again from zero.
+    pub resets_in: Duration,
+}
+
+/// An expiring key-value store, Redis or memory. Cheap to clone. Every key is put under the
+/// configured prefix, so deployments and tests can share one Redis.
+#[derive(Debug, Clone)]
+pub enum KvStore {
+    /// Shared by every process that points at the same Redis.
+    Redis(RedisStore),
+    /// Private to this process.
+    Memory(MemoryStore),
+}
+
+impl KvStore {
+    /// Connects to Redis when `config` names a server, or returns a memory store.
+    pub async fn connect(config: &RedisConfig) -> Result<Self, KvError> {
+        match &config.server {
+            Some(server) => Ok(KvStore::Redis(
+                RedisStore::connect(server, &config.key_prefix).await?,
+            )),
+            None => Ok(KvStore::memory()),
+        }
+    }
+
+    /// Returns a new, empty memory store.
+    pub fn memory() -> Self {
+        KvStore::Memory(MemoryStore::default())
+    }
+
+    /// Returns `redis` or `memory`, for health reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KvStore::Redis(_) => "redis",
+            KvStore::Memory(_) => "memory",
+        }
+    }
+
+    /// Stores `value` under `key` for `ttl`.
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError> {
+        match self {
+            KvStore::Redis(store) => store.set(key, value, ttl).await,
+            KvStore::Memory(store) => {
+                store.set(key, value, ttl);
+                Ok(())
+            }
+        }
+    }
+
+    /// Returns the value under `key`, unless missing or expired.
+    pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        match self {
+            KvStore::Redis(store) => store.get(key).await,
+            KvStore::Memory(store) => Ok(store.get(key)),
+        }
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        match self {
+            KvStore::Redis(store) => store.delete(key).await,
+            KvStore::Memory(store) => Ok(store.delete(key)),
+        }
+    }
+
+    /// Atomically counts one more event in the fixed window of length `window` under `key`. The window
+    /// opens at the first increment and closes `window` later; concurrent callers (on every replica,
+    /// with Redis) never lose an increment.
+    pub async fn increment_window(&self, key: &str, window: Duration) -> Result<WindowCount, KvError> {
+        match self {
+            KvStore::Redis(store) => store.increment_window(key, window).await,
+            KvStore::Memory(store) => Ok(store.increment_window(key, window)),
+        }
+    }
+
+    /// Returns true when the store answers.
+    pub async fn ping(&self) -> bool {
+        match self {
+            KvStore::Redis(store) => store.ping().await,
+            KvStore::Memory(_) => true,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Both stores, same behaviour.
+#![allow(clippy::expect_used, reason = "a test fails loudly at the step that broke")]
+
+use std::time::Duration;
+
+use gpuproxy_kv::KvStore;
+
+async fn redis() -> KvStore {
+    KvStore::connect(&gpuproxy_testkit::redis_config())
+        .await
+        .expect("redis is running")
+}
+
+async fn values_are_stored_read_and_deleted(store: KvStore) {
+    store
+        .set("session:1", "alice", Duration::from_secs(60))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.get("session:1").await.expect("get"),
+        Some("alice".to_owned())
+    );
+    assert!(store.delete("session:1").await.expect("delete"));
+    assert_eq!(store.get("session:1").await.expect("get"), None);
+    assert!(!store.delete("session:1").await.expect("delete twice"));
+}
+
+async fn window_counts_reach_the_exact_number_under_concurrency(store: KvStore) {
+    let mut increments = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let store = store.clone();
+        increments.spawn(async move {
+            store
+                .increment_window("rate:u1", Duration::from_secs(60))
+                .await
+                .expect("increment")
+        });
+    }
+    let windows = increments.join_all().await;
+    let mut counts: Vec<u64> = windows.iter().map(|window| window.count).collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=50).collect::<Vec<u64>>(),
+        "every increment counted exactly once"
+    );
+    let next = store
+        .increment_window("rate:u1", Duration::from_secs(60))
+        .await
+        .expect("increment");
+    assert_eq!(next.count, 51);
+    assert!(next.resets_in <= Duration::from_secs(60) && next.resets_in > Duration::from_secs(50));
+}
+
+async fn a_window_starts_again_after_it_closes(store: KvStore) {
+    let first = store
+        .increment_window("rate:u2", Duration::from_millis(200))
+        .await
+        .expect("increment");
+    assert_eq!(first.count, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = store
+        .increment_window("rate:u2", Duration::from_millis(200))
+        .await
+        .expect("increment");
+    assert_eq!(later.count, 1, "the closed window was forgotten");
+}
+
+#[tokio::test]
+async fn memory_values_are_stored_read_and_deleted() {
+    values_are_stored_read_and_deleted(KvStore::memory()).await;
+}
+
+#[tokio::test]
+async fn redis_values_are_stored_read_and_deleted() {
+    values_are_stored_read_and_deleted(redis().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_window_counts_are_exact_under_concurrency() {
+    window_counts_reach_the_exact_number_under_concurrency(KvStore::memory()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_window_counts_are_exact_under_concurrency() {
+    window_counts_reach_the_exact_number_under_concurrency(redis().await).await;
+}
+
+#[tokio::test]
+async fn memory_windows_start_again_after_they_close() {
+    a_window_starts_again_after_it_closes(KvStore::memory()).await;
+}
+
+#[tokio::test]
+async fn redis_windows_start_again_after_they_close() {
+    a_window_starts_again_after_it_closes(redis().await).await;
+}
+
+#[tokio::test]
+async fn expired_values_are_gone() {
+    for store in [KvStore::memory(), redis().await] {
+        store
+            .set("short", "x", Duration::from_millis(100))
+            .await
+            .expect("set");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(store.get("short").await.expect("get"), None, "{}", store.kind());
+    }
+}
+
+#[tokio::test]
+async fn two_redis_stores_with_different_prefixes_do_not_see_each_other() {
+    let (first, second) = (redis().await, redis().await);
+    first
+        .set("k", "first", Duration::from_secs(60))
+        .await
+        .expect("set");
+    assert_eq!(second.get("k").await.expect("get"), None);
+}
