@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("internal_descriptor.bin"))
         .type_attribute(
-            "gpuproxy.events.v1",
+            ".gpuproxy.events.v1",
             "#[derive(serde::Serialize, serde::Deserialize)] #[serde(default)]",
         )
         .compile_with_config(

@@ -10,6 +10,8 @@ use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::{GrpcChannel, in_process};
+
 /// The standard gRPC health service of a server, whose statuses a service updates as its
 /// dependencies come and go. Kubernetes gRPC probes and the gateway's `/health` read it.
 #[derive(Clone)]
@@ -36,26 +38,24 @@ impl Health {
     }
 }
 
-/// A gRPC server bound to a listener, with health and reflection, stopped by a token.
+/// A service's gRPC routes with the health and reflection services added. It can be served on a
+/// listener (the fleet) or called through an in-process channel (embedded), with the same routes.
+#[derive(Clone)]
 pub struct GrpcServer {
-    listener: TcpListener,
     routes: Routes,
     health: Health,
-    tls: Option<ServerTlsConfig>,
 }
 
 impl std::fmt::Debug for GrpcServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcServer")
-            .field("listener", &self.listener)
-            .finish_non_exhaustive()
+        f.debug_struct("GrpcServer").finish_non_exhaustive()
     }
 }
 
 impl GrpcServer {
-    /// Prepares a server on `listener` for `routes`, adding the health service and reflection over
-    /// `descriptor_set` (one of the sets in `gpuproxy-proto`).
-    pub fn new(listener: TcpListener, routes: Routes, descriptor_set: &[u8]) -> anyhow::Result<Self> {
+    /// Adds the health service and reflection over `descriptor_set` (one of the sets in
+    /// `gpuproxy-proto`) to `routes`.
+    pub fn new(routes: Routes, descriptor_set: &[u8]) -> anyhow::Result<Self> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set)
@@ -68,17 +68,9 @@ impl GrpcServer {
             .add_service(reflection)
             .add_service(reflection_alpha);
         Ok(GrpcServer {
-            listener,
             routes,
             health: Health { reporter },
-            tls: None,
         })
-    }
-
-    /// Serves over TLS with this configuration.
-    pub fn with_tls(mut self, tls: ServerTlsConfig) -> Self {
-        self.tls = Some(tls);
-        self
     }
 
     /// Returns the health handle, to report dependency status while serving.
@@ -86,22 +78,34 @@ impl GrpcServer {
         self.health.clone()
     }
 
-    /// Returns the address the server listens on (with the real port when bound to port 0).
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+    /// Returns a channel that calls these routes in-process, with no socket.
+    pub fn in_process_channel(&self) -> GrpcChannel {
+        in_process(self.routes.clone())
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight calls finish.
-    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    /// Serves on `listener` (over TLS when `tls` is set) until `shutdown` is cancelled, then lets
+    /// in-flight calls finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        tls: Option<ServerTlsConfig>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let mut builder = Server::builder().tcp_nodelay(true);
-        if let Some(tls) = self.tls {
+        if let Some(tls) = tls {
             builder = builder.tls_config(tls)?;
         }
-        let incoming = TcpListenerStream::new(self.listener);
         builder
             .add_routes(self.routes)
-            .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
             .await?;
         Ok(())
     }
+}
+
+/// Binds `addr` (port 0 picks a free port), naming the address in the error.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("binding {addr}: {error}"))
 }

@@ -13,6 +13,6 @@ mod shutdown;
 mod tasks;
 
 pub use grpc_channel::{GrpcChannel, connect_lazy, in_process};
-pub use grpc_server::{GrpcServer, Health};
+pub use grpc_server::{GrpcServer, Health, bind};
 pub use shutdown::shutdown_signal;
 pub use tasks::{TaskFailure, Tasks};

@@ -1,0 +1,160 @@
+//! Where sessions live: SQL, Redis, or both.
+
+use std::time::Duration;
+
+use gpuproxy_db::{Any, Database, Transaction};
+use gpuproxy_kv::KvStore;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::clock::now_ms;
+use crate::config::SessionMode;
+use crate::repo::sessions::{self, SessionRecord};
+
+/// What a session check needs, as cached in Redis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveSession {
+    /// The session.
+    pub session_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// Keeps sessions in the database, in Redis (process memory without Redis), or both, as `SESSION_MODE`
+/// says. Logout removes a session from every place it is kept, so it ends at once everywhere.
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    mode: SessionMode,
+    database: Database,
+    kv: KvStore,
+}
+
+fn kv_key(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
+impl SessionStore {
+    /// Returns the store for `mode`.
+    pub fn new(mode: SessionMode, database: Database, kv: KvStore) -> Self {
+        SessionStore { mode, database, kv }
+    }
+
+    fn uses_sql(&self) -> bool {
+        matches!(self.mode, SessionMode::Sql | SessionMode::Balanced)
+    }
+
+    fn uses_kv(&self) -> bool {
+        matches!(self.mode, SessionMode::Redis | SessionMode::Balanced)
+    }
+
+    /// Records a new session: its row inside `transaction` (SQL modes). Call [`SessionStore::publish`]
+    /// after the commit.
+    pub async fn create(
+        &self,
+        transaction: &mut Transaction<'_, Any>,
+        session: &SessionRecord,
+    ) -> Result<(), Error> {
+        if self.uses_sql() {
+            sessions::insert(&mut **transaction, session).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes a committed session visible in Redis (Redis modes).
+    pub async fn publish(&self, session: &SessionRecord) -> Result<(), Error> {
+        if !self.uses_kv() {
+            return Ok(());
+        }
+        let cached = ActiveSession {
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            expires_at: session.expires_at,
+        };
+        match self.cache(&cached).await {
+            Ok(()) => Ok(()),
+            // Balanced mode still has the row; the next check reads it and fills the cache.
+            Err(error) if self.mode == SessionMode::Balanced => {
+                tracing::warn!(%error, "caching a session failed; the database keeps it");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Returns the session if it exists, has not ended and has not expired.
+    pub async fn find(&self, session_id: &str) -> Result<Option<ActiveSession>, Error> {
+        let now = now_ms();
+        if self.uses_kv() {
+            match self.kv.get(&kv_key(session_id)).await {
+                Ok(Some(json)) => {
+                    let session: ActiveSession = serde_json::from_str(&json)
+                        .map_err(|error| anyhow::anyhow!("a cached session is not valid JSON: {error}"))?;
+                    return Ok((session.expires_at > now).then_some(session));
+                }
+                Ok(None) if self.mode == SessionMode::Redis => return Ok(None),
+                Ok(None) => {}
+                Err(error) if self.mode == SessionMode::Balanced => {
+                    tracing::warn!(%error, "session cache unavailable; reading the database");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let Some(record) = sessions::find(self.database.pool(), session_id).await? else {
+            return Ok(None);
+        };
+        if record.revoked_at.is_some() || record.expires_at <= now {
+            return Ok(None);
+        }
+        let session = ActiveSession {
+            session_id: record.id,
+            user_id: record.user_id,
+            expires_at: record.expires_at,
+        };
+        if self.uses_kv()
+            && let Err(error) = self.cache(&session).await
+        {
+            tracing::debug!(%error, "refilling the session cache failed");
+        }
+        Ok(Some(session))
+    }
+
+    /// Ends `user_id`'s session: marks the row inside `transaction` and removes it from Redis. Returns
+    /// whether the session was active.
+    pub async fn revoke(
+        &self,
+        transaction: &mut Transaction<'_, Any>,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<bool, Error> {
+        let mut revoked = false;
+        if self.uses_sql() {
+            revoked = sessions::revoke(&mut **transaction, session_id, user_id, now_ms()).await?;
+        }
+        if self.uses_kv() {
+            // Deleting before the commit is safe: a failed commit leaves the row active, and the next
+            // check refills the cache from it.
+            let removed = self.kv.delete(&kv_key(session_id)).await?;
+            revoked = revoked || removed;
+        }
+        Ok(revoked)
+    }
+
+    async fn cache(&self, session: &ActiveSession) -> Result<(), Error> {
+        let remaining = u64::try_from(session.expires_at - now_ms()).unwrap_or(0);
+        if remaining == 0 {
+            return Ok(());
+        }
+        let json =
+            serde_json::to_string(session).map_err(|error| anyhow::anyhow!("encoding a session: {error}"))?;
+        self.kv
+            .set(
+                &kv_key(&session.session_id),
+                &json,
+                Duration::from_millis(remaining),
+            )
+            .await?;
+        Ok(())
+    }
+}
