@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use tonic::body::Body;
 use tonic::transport::Endpoint;
+use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
-use tower::{BoxError, ServiceExt};
 
 /// What a generated client sends requests through: a network connection in the fleet, the server
 /// itself when both run in one process. Requests are encoded and decoded either way, so the embedded
 /// server exercises exactly the code the fleet runs.
-pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>;
+pub type GrpcChannel =
+    BoxCloneSyncService<http::Request<Body>, http::Response<Body>, tonic::transport::Error>;
 
 /// Returns a channel to a service at `url` (e.g. `http://auth:50051`). It connects on first use and
 /// reconnects by itself, so a service that starts later than its clients is fine.
@@ -20,7 +21,7 @@ pub fn connect_lazy(url: &str, connect_timeout: Duration) -> Result<GrpcChannel,
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
         .connect_lazy();
-    Ok(BoxCloneSyncService::new(channel.map_err(BoxError::from)))
+    Ok(BoxCloneSyncService::new(channel))
 }
 
 /// Returns a channel that hands requests straight to `server` (a generated `…Server`), with no socket.
@@ -33,5 +34,5 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    BoxCloneSyncService::new(server.map_err(BoxError::from))
+    BoxCloneSyncService::new(server.map_err(|never: Infallible| match never {}))
 }

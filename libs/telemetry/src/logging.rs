@@ -50,7 +50,8 @@ pub fn init(config: &TelemetryConfig, role: &str) -> anyhow::Result<TelemetryGua
             Some(guard)
         }
         None => {
-            layers.push(format_layer(config.log_format, std::io::stderr, true));
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            layers.push(format_layer(config.log_format, std::io::stderr, ansi));
             None
         }
     };

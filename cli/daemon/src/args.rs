@@ -1,0 +1,91 @@
+//! Command-line arguments, including the original product's single-dash flags.
+
+use clap::{Parser, ValueEnum};
+
+/// Which part of the fleet this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Every service in one process (the embedded default).
+    All,
+    /// The auth service alone (internal gRPC on AUTH_GRPC_PORT).
+    Auth,
+    /// The gateway alone (REST on SERVER_PORT, public gRPC on GRPC_PORT).
+    Gateway,
+}
+
+/// aiserve-gpuproxyd: the GPU Proxy server.
+///
+/// With no configuration it runs every service in this process, with SQLite under ./data, in-memory
+/// stores and an in-process event bus. In the fleet, each process runs one service (`--service`),
+/// configured by environment variables (see .env.example).
+#[derive(Debug, Parser)]
+#[command(name = "aiserve-gpuproxyd", version)]
+pub struct Args {
+    /// Which service(s) to run.
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    pub service: Role,
+    /// Developer mode (-dv): tolerate a missing JWT_SECRET (a random one is used), readable logs.
+    #[arg(long = "developer-mode")]
+    pub developer_mode: bool,
+    /// Debug mode (-dm): debug-level logs.
+    #[arg(long = "debug-mode")]
+    pub debug_mode: bool,
+}
+
+impl Args {
+    /// Parses the process's arguments.
+    pub fn from_process() -> Self {
+        Args::parse_from(normalize_legacy_flags(
+            std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()),
+        ))
+    }
+}
+
+/// Rewrites the original product's single-dash long flags (`-dv`, `-dm`, `-key`) into the double-dash
+/// forms clap understands, leaving everything else alone.
+pub fn normalize_legacy_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|arg| match arg.as_str() {
+            "-dv" => "--developer-mode".to_owned(),
+            "-dm" => "--debug-mode".to_owned(),
+            "-key" => "--key".to_owned(),
+            _ => match arg.strip_prefix("-key=") {
+                Some(value) => format!("--key={value}"),
+                None => arg,
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        let args = std::iter::once("aiserve-gpuproxyd")
+            .chain(args.iter().copied())
+            .map(str::to_owned);
+        Args::try_parse_from(normalize_legacy_flags(args)).expect("valid arguments")
+    }
+
+    #[test]
+    fn the_seed_flags_work_alone_and_together() {
+        assert!(parse(&["-dv"]).developer_mode);
+        assert!(parse(&["-dm"]).debug_mode);
+        let both = parse(&["-dv", "-dm"]);
+        assert!(both.developer_mode && both.debug_mode);
+        assert!(parse(&["--developer-mode"]).developer_mode);
+    }
+
+    #[test]
+    fn the_default_is_every_service_in_one_process() {
+        assert_eq!(parse(&[]).service, Role::All);
+        assert_eq!(parse(&["--service", "auth"]).service, Role::Auth);
+    }
+
+    #[test]
+    fn legacy_key_flags_become_double_dash() {
+        let args = normalize_legacy_flags(["-key".to_owned(), "abc".to_owned(), "-key=def".to_owned()]);
+        assert_eq!(args, ["--key", "abc", "--key=def"]);
+    }
+}

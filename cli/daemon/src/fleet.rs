@@ -1,0 +1,134 @@
+//! Starting the services this process runs.
+
+use std::net::SocketAddr;
+
+use gpuproxy_events::EventBus;
+use gpuproxy_gateway::Dependencies;
+use gpuproxy_server::Tasks;
+use gpuproxy_telemetry::Metrics;
+
+use crate::args::Role;
+use crate::config::DaemonConfig;
+
+/// The first admin an embedded server created on its first run, to print once.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    /// The admin's email.
+    pub email: String,
+    /// The generated password.
+    pub password: String,
+}
+
+/// What this process is running, and where.
+#[derive(Debug)]
+pub struct Running {
+    /// Every background task; shutting them down stops the process's services.
+    pub tasks: Tasks,
+    /// Which services.
+    pub role: Role,
+    /// REST, when the gateway runs here.
+    pub http_addr: Option<SocketAddr>,
+    /// Public gRPC, when the gateway runs here.
+    pub grpc_addr: Option<SocketAddr>,
+    /// Whether public gRPC uses TLS.
+    pub grpc_tls: bool,
+    /// The auth service's internal gRPC, when it runs alone here.
+    pub auth_grpc_addr: Option<SocketAddr>,
+    /// The admin created on an embedded server's first run.
+    pub first_admin: Option<FirstAdmin>,
+}
+
+/// The email of the admin an embedded server creates on its first run.
+pub const FIRST_ADMIN_EMAIL: &str = "admin@gpuproxy.local";
+
+/// Builds and starts `role` with `config`. With [`Role::All`] the gateway reaches the services
+/// in-process and everything shares one event bus; otherwise services meet over the network.
+pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Running> {
+    let tasks = Tasks::new();
+    let metrics = Metrics::new();
+    let mut running = Running {
+        tasks: tasks.clone(),
+        role,
+        http_addr: None,
+        grpc_addr: None,
+        grpc_tls: false,
+        auth_grpc_addr: None,
+        first_admin: None,
+    };
+    match role {
+        Role::Auth => {
+            let bus = EventBus::connect(&config.auth.nats).await?;
+            let auth = gpuproxy_auth::App::build(config.auth, bus).await?;
+            running.auth_grpc_addr = auth.grpc_addr();
+            auth.spawn(&tasks);
+        }
+        Role::Gateway => {
+            let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
+            let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
+            (running.http_addr, running.grpc_addr) = (Some(gateway.http_addr()?), Some(gateway.grpc_addr()?));
+            running.grpc_tls = gateway.grpc_uses_tls();
+            gateway.spawn(&tasks);
+        }
+        Role::All => {
+            let bus = EventBus::connect(&config.auth.nats).await?;
+            config.auth.grpc_listen = None;
+            let auth = gpuproxy_auth::App::build(config.auth, bus.clone()).await?;
+            running.first_admin = create_first_admin(auth.service()).await?;
+            let dependencies = Dependencies {
+                auth: auth.in_process_channel(),
+                bus,
+                metrics,
+            };
+            let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
+            (running.http_addr, running.grpc_addr) = (Some(gateway.http_addr()?), Some(gateway.grpc_addr()?));
+            running.grpc_tls = gateway.grpc_uses_tls();
+            auth.spawn(&tasks);
+            gateway.spawn(&tasks);
+        }
+    }
+    Ok(running)
+}
+
+/// On a first run (no users at all), creates an admin with a random password so that the printed
+/// banner can say how to log in. Never runs again once any user exists.
+async fn create_first_admin(service: &gpuproxy_auth::AuthService) -> anyhow::Result<Option<FirstAdmin>> {
+    if service.stats().await?.users > 0 {
+        return Ok(None);
+    }
+    let password = random_password();
+    service.ensure_admin(FIRST_ADMIN_EMAIL, &password).await?;
+    Ok(Some(FirstAdmin {
+        email: FIRST_ADMIN_EMAIL.to_owned(),
+        password,
+    }))
+}
+
+fn random_password() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Waits for SIGTERM, ctrl-c or a failed task, then stops every task, giving in-flight requests up to
+/// `drain` to finish. Returns failure when a task failed.
+pub async fn run_until_shutdown(running: Running, drain: std::time::Duration) -> std::process::ExitCode {
+    let token = running.tasks.token();
+    tokio::select! {
+        () = gpuproxy_server::shutdown_signal() => {}
+        () = token.cancelled() => {}
+    }
+    if !running.tasks.shutdown_and_wait(drain).await {
+        tracing::warn!(timeout = ?drain, "some requests were still running at the shutdown timeout");
+    }
+    match running.tasks.failure() {
+        Some(failure) => {
+            eprintln!(
+                "aiserve-gpuproxyd: task {} failed: {}",
+                failure.task, failure.error
+            );
+            std::process::ExitCode::FAILURE
+        }
+        None => std::process::ExitCode::SUCCESS,
+    }
+}

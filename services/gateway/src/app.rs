@@ -1,0 +1,168 @@
+//! Building and running the gateway.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use gpuproxy_events::EventBus;
+use gpuproxy_kv::KvStore;
+use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::SERVICE_NAME as AUTH_SERVICE;
+use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
+use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
+use gpuproxy_telemetry::Metrics;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::{Identity, ServerTlsConfig};
+
+use crate::authenticator::Authenticator;
+use crate::config::{Config, TlsFiles};
+use crate::health::{HealthChecker, ServiceProbe};
+use crate::public_grpc::{Authenticated, PublicApi};
+use crate::rate_limit::RateLimiter;
+use crate::{AppState, rest};
+
+/// What the gateway talks to, made by the caller: in the fleet, channels to remote services and a
+/// NATS bus; embedded, in-process channels and the in-process bus the services publish on.
+#[derive(Debug, Clone)]
+pub struct Dependencies {
+    /// The auth service.
+    pub auth: GrpcChannel,
+    /// The bus auth events arrive on.
+    pub bus: EventBus,
+    /// The process's metrics registry.
+    pub metrics: Metrics,
+}
+
+impl Dependencies {
+    /// Connects to the services named in `config` (lazily: a service that starts later is fine)
+    /// and to its bus.
+    pub async fn connect(config: &Config, metrics: Metrics) -> anyhow::Result<Self> {
+        Ok(Dependencies {
+            auth: gpuproxy_server::connect_lazy(&config.auth_service_url, Duration::from_secs(5))?,
+            bus: EventBus::connect(&config.nats).await?,
+            metrics,
+        })
+    }
+}
+
+/// The gateway, built: listeners bound, routes assembled.
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    router: Router,
+    grpc: GrpcServer,
+    grpc_tls: Option<ServerTlsConfig>,
+    http_listener: TcpListener,
+    grpc_listener: TcpListener,
+    bus: EventBus,
+}
+
+impl App {
+    /// Connects the rate-limit store, assembles REST and public gRPC, loads TLS and binds both listeners.
+    pub async fn build(config: Config, dependencies: Dependencies) -> anyhow::Result<Self> {
+        let kv = KvStore::connect(&config.redis).await?;
+        let auth = AuthServiceClient::new(dependencies.auth.clone());
+        let authenticator =
+            Authenticator::new(auth.clone(), config.auth_cache_ttl, config.service_call_timeout);
+        let rate_limiter = RateLimiter::new(kv.clone(), config.rate_limit);
+        let probes = vec![ServiceProbe {
+            name: "auth",
+            grpc_service: AUTH_SERVICE,
+            channel: dependencies.auth,
+        }];
+        let state = AppState {
+            auth,
+            authenticator: authenticator.clone(),
+            rate_limiter: rate_limiter.clone(),
+            health: HealthChecker::new(kv, dependencies.bus.clone(), probes),
+            metrics: dependencies.metrics,
+            version: env!("CARGO_PKG_VERSION"),
+            request_timeout: config.request_timeout,
+            max_body_bytes: config.max_body_bytes,
+        };
+        let router = rest::router(state.clone(), &config.cors_origins);
+        let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
+        let routes = Routes::new(Authenticated::new(public_api, authenticator, rate_limiter));
+        let grpc = GrpcServer::new(routes, gpuproxy_proto::PUBLIC_FILE_DESCRIPTOR_SET)?;
+        let grpc_tls = config.grpc_tls.as_ref().map(load_tls).transpose()?;
+        let http_listener = gpuproxy_server::bind(config.http_listen).await?;
+        let grpc_listener = gpuproxy_server::bind(config.grpc_listen).await?;
+        Ok(App {
+            state,
+            router,
+            grpc,
+            grpc_tls,
+            http_listener,
+            grpc_listener,
+            bus: dependencies.bus,
+        })
+    }
+
+    /// Returns where REST listens.
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http_listener.local_addr()
+    }
+
+    /// Returns where public gRPC listens.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc_listener.local_addr()
+    }
+
+    /// Returns whether public gRPC uses TLS.
+    pub fn grpc_uses_tls(&self) -> bool {
+        self.grpc_tls.is_some()
+    }
+
+    /// Returns the REST router, for driving it without a socket (benchmarks).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Returns the shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Starts REST, public gRPC and the auth-cache invalidation under `tasks`. On shutdown both
+    /// servers stop accepting and let in-flight requests finish.
+    pub fn spawn(self, tasks: &Tasks) {
+        let App {
+            state,
+            router,
+            grpc,
+            grpc_tls,
+            http_listener,
+            grpc_listener,
+            bus,
+        } = self;
+        let token = tasks.token();
+        tasks.spawn("gateway-http", async move {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(http_listener, service)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await?;
+            Ok(())
+        });
+        let health = grpc.health();
+        tasks.spawn("gateway-grpc-health", async move {
+            health.set(SERVICE_NAME, true).await;
+            health.set("", true).await;
+            Ok(())
+        });
+        tasks.spawn("gateway-grpc", grpc.serve(grpc_listener, grpc_tls, tasks.token()));
+        tasks.spawn(
+            "gateway-auth-invalidation",
+            state.authenticator.clone().follow_revocations(bus, tasks.token()),
+        );
+    }
+}
+
+fn load_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read = |variable: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|error| anyhow::anyhow!("{variable}={}: {error}", path.display()))
+    };
+    let cert = read("GRPC_TLS_CERT", &files.cert)?;
+    let key = read("GRPC_TLS_KEY", &files.key)?;
+    Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+}

@@ -1,0 +1,181 @@
+//! The gateway's configuration.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, Reader, RedisConfig};
+
+/// A certificate and key for the public gRPC server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `GRPC_TLS_CERT`: PEM certificate chain.
+    pub cert: PathBuf,
+    /// `GRPC_TLS_KEY`: PEM private key.
+    pub key: PathBuf,
+}
+
+/// Per-user and per-address request limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `RATE_LIMIT_ENABLED`.
+    pub enabled: bool,
+    /// `RATE_LIMIT_PER_MINUTE`: requests per user per minute.
+    pub per_minute: u32,
+    /// `RATE_LIMIT_ANONYMOUS_PER_MINUTE`: register and login attempts per client address per minute.
+    pub anonymous_per_minute: u32,
+}
+
+/// Which browser origins may call the API (`CORS_ALLOWED_ORIGINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin (credentials travel in headers, never cookies, so this is safe for an API).
+    Any,
+    /// A comma-separated list of exact origins.
+    List(Vec<String>),
+}
+
+/// Everything the gateway reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// REST listens here (`SERVER_HOST`, `SERVER_PORT`).
+    pub http_listen: SocketAddr,
+    /// Public gRPC listens here (`SERVER_HOST`, `GRPC_PORT`).
+    pub grpc_listen: SocketAddr,
+    /// TLS for public gRPC, when both files are set.
+    pub grpc_tls: Option<TlsFiles>,
+    /// Where rate-limit windows live.
+    pub redis: RedisConfig,
+    /// Where auth events (revocations) come from.
+    pub nats: NatsConfig,
+    /// `AUTH_SERVICE_URL`: the auth service, in the fleet.
+    pub auth_service_url: String,
+    /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
+    pub service_call_timeout: Duration,
+    /// Request limits.
+    pub rate_limit: RateLimitConfig,
+    /// `CORS_ALLOWED_ORIGINS`.
+    pub cors_origins: CorsOrigins,
+    /// `MAX_REQUEST_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `REQUEST_TIMEOUT`: the longest a request may take.
+    pub request_timeout: Duration,
+    /// `AUTH_CACHE_TTL`: how long a verified credential is trusted without asking the auth service.
+    /// Revocations and logouts invalidate the cache at once through events; this bounds staleness
+    /// when events cannot arrive.
+    pub auth_cache_ttl: Duration,
+    /// Developer mode (`-dv`): error messages of internal failures are returned to the caller.
+    pub developer_mode: bool,
+}
+
+impl Config {
+    /// Reads the configuration from `env`.
+    pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
+        let mut reader = Reader::new(env);
+        let config = Self::read(&mut reader, developer_mode);
+        reader.finish(config)
+    }
+
+    /// Reads the configuration, recording problems in `reader`.
+    pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
+        let host = reader.parse::<IpAddr>("SERVER_HOST", IpAddr::from([0, 0, 0, 0]));
+        let http_port = reader.number("SERVER_PORT", 8080u16, 0..=u16::MAX);
+        let grpc_port = reader.number("GRPC_PORT", 9090u16, 0..=u16::MAX);
+        let cert = reader.optional_string("GRPC_TLS_CERT");
+        let key = reader.optional_string("GRPC_TLS_KEY");
+        let grpc_tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                reader.invalid("GRPC_TLS_KEY", None, "required when GRPC_TLS_CERT is set");
+                None
+            }
+            (None, Some(_)) => {
+                reader.invalid("GRPC_TLS_CERT", None, "required when GRPC_TLS_KEY is set");
+                None
+            }
+        };
+        let origins = reader.string("CORS_ALLOWED_ORIGINS", "*");
+        let cors_origins = if origins.trim() == "*" {
+            CorsOrigins::Any
+        } else {
+            let list: Vec<String> = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(bad) = list.iter().find(|origin| !origin.starts_with("http")) {
+                reader.invalid(
+                    "CORS_ALLOWED_ORIGINS",
+                    Some(bad),
+                    "expected * or origins such as https://app.example.com",
+                );
+            }
+            CorsOrigins::List(list)
+        };
+        Config {
+            http_listen: SocketAddr::new(host, http_port),
+            grpc_listen: SocketAddr::new(host, grpc_port),
+            grpc_tls,
+            redis: RedisConfig::read(reader),
+            nats: NatsConfig::read(reader),
+            auth_service_url: reader.string("AUTH_SERVICE_URL", "http://127.0.0.1:50051"),
+            service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
+            rate_limit: RateLimitConfig {
+                enabled: reader.bool("RATE_LIMIT_ENABLED", true),
+                per_minute: reader.number("RATE_LIMIT_PER_MINUTE", 100u32, 1..=1_000_000),
+                anonymous_per_minute: reader.number("RATE_LIMIT_ANONYMOUS_PER_MINUTE", 30u32, 1..=1_000_000),
+            },
+            cors_origins,
+            max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
+            request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
+            auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),
+            developer_mode,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_seeds() {
+        let config = Config::from_env_map(&EnvMap::default(), false).expect("defaults are valid");
+        assert_eq!(config.http_listen.port(), 8080);
+        assert_eq!(config.grpc_listen.port(), 9090);
+        assert_eq!(config.rate_limit.per_minute, 100);
+        assert_eq!(config.grpc_tls, None);
+        assert_eq!(config.cors_origins, CorsOrigins::Any);
+    }
+
+    #[test]
+    fn a_certificate_without_a_key_is_refused() {
+        let env = EnvMap::from_pairs([("GRPC_TLS_CERT", "/etc/tls/server.crt")]);
+        assert!(
+            Config::from_env_map(&env, false)
+                .expect_err("no key")
+                .names("GRPC_TLS_KEY")
+        );
+    }
+
+    #[test]
+    fn origins_are_a_comma_separated_list() {
+        let env = EnvMap::from_pairs([(
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example.com, https://b.example.com",
+        )]);
+        let config = Config::from_env_map(&env, false).expect("valid");
+        assert_eq!(
+            config.cors_origins,
+            CorsOrigins::List(vec![
+                "https://a.example.com".to_owned(),
+                "https://b.example.com".to_owned()
+            ])
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The health of the gateway's dependencies, for `/health` and the gRPC `HealthCheck`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use gpuproxy_events::EventBus;
+use gpuproxy_kv::KvStore;
+use gpuproxy_server::GrpcChannel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// How long one dependency may take to answer a health probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The state of one dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyStatus {
+    /// Reachable and working.
+    Healthy,
+    /// Unreachable or failing.
+    Unhealthy,
+    /// Replaced by a process-local stand-in (embedded mode: memory store, in-process bus).
+    InProcess,
+}
+
+impl DependencyStatus {
+    /// Returns the status as shown in `/health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencyStatus::Healthy => "healthy",
+            DependencyStatus::Unhealthy => "unhealthy",
+            DependencyStatus::InProcess => "in_process",
+        }
+    }
+
+    fn from_ok(ok: bool) -> Self {
+        if ok {
+            DependencyStatus::Healthy
+        } else {
+            DependencyStatus::Unhealthy
+        }
+    }
+}
+
+/// The overall state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverallStatus {
+    /// Everything works.
+    Ok,
+    /// Serving, but an optional dependency is down: events are delayed (NATS) or rate limits are
+    /// not enforced (Redis).
+    Degraded,
+    /// A service or the database is down: requests will fail.
+    Down,
+}
+
+impl OverallStatus {
+    /// Returns the status as shown in `/health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverallStatus::Ok => "ok",
+            OverallStatus::Degraded => "degraded",
+            OverallStatus::Down => "down",
+        }
+    }
+}
+
+/// The outcome of one round of probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthReport {
+    /// The overall state.
+    pub status: OverallStatus,
+    /// Each dependency by name: `database`, `redis`, `nats`, and one entry per service.
+    pub dependencies: BTreeMap<String, DependencyStatus>,
+}
+
+/// An internal service the gateway depends on, probed through the standard gRPC health service.
+#[derive(Debug, Clone)]
+pub struct ServiceProbe {
+    /// The name in reports, e.g. `auth`.
+    pub name: &'static str,
+    /// The service's gRPC name, e.g. `gpuproxy.auth.v1.AuthService`.
+    pub grpc_service: &'static str,
+    /// A channel to the service.
+    pub channel: GrpcChannel,
+}
+
+/// Probes the gateway's dependencies on demand.
+#[derive(Debug, Clone)]
+pub struct HealthChecker {
+    kv: KvStore,
+    bus: EventBus,
+    services: Vec<ServiceProbe>,
+}
+
+impl HealthChecker {
+    /// Returns a checker of `kv`, `bus` and `services`.
+    pub fn new(kv: KvStore, bus: EventBus, services: Vec<ServiceProbe>) -> Self {
+        HealthChecker { kv, bus, services }
+    }
+
+    /// Probes every dependency concurrently. The database is reported by the services that use it.
+    pub async fn check(&self) -> HealthReport {
+        let services = futures::future::join_all(self.services.iter().map(probe_service)).await;
+        let mut dependencies = BTreeMap::new();
+        let mut database = None::<bool>;
+        let mut critical_down = false;
+        for (probe, (serving, database_ok)) in self.services.iter().zip(services) {
+            dependencies.insert(probe.name.to_owned(), DependencyStatus::from_ok(serving));
+            critical_down |= !serving;
+            if let Some(ok) = database_ok {
+                database = Some(database.unwrap_or(true) && ok);
+            }
+        }
+        let database = DependencyStatus::from_ok(database.unwrap_or(false));
+        critical_down |= database == DependencyStatus::Unhealthy;
+        dependencies.insert("database".to_owned(), database);
+
+        let redis = match self.kv {
+            KvStore::Redis(_) => DependencyStatus::from_ok(timed(self.kv.ping()).await.unwrap_or(false)),
+            KvStore::Memory(_) => DependencyStatus::InProcess,
+        };
+        let nats = match self.bus {
+            EventBus::Nats(_) => DependencyStatus::from_ok(self.bus.is_connected()),
+            EventBus::InProcess(_) => DependencyStatus::InProcess,
+        };
+        dependencies.insert("redis".to_owned(), redis);
+        dependencies.insert("nats".to_owned(), nats);
+
+        let status = if critical_down {
+            OverallStatus::Down
+        } else if redis == DependencyStatus::Unhealthy || nats == DependencyStatus::Unhealthy {
+            OverallStatus::Degraded
+        } else {
+            OverallStatus::Ok
+        };
+        HealthReport { status, dependencies }
+    }
+}
+
+/// Returns whether the service serves, and whether its database works (when it reports one).
+async fn probe_service(probe: &ServiceProbe) -> (bool, Option<bool>) {
+    let client = HealthClient::new(probe.channel.clone());
+    let serving = check(client.clone(), probe.grpc_service).await == Some(true);
+    let database = check(client, "database").await;
+    (serving, database)
+}
+
+/// Returns `Some(serving)` for a known service name, `None` when the service does not report it
+/// or cannot be reached.
+async fn check(mut client: HealthClient<GrpcChannel>, service: &str) -> Option<bool> {
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    let response = timed(client.check(request)).await?.ok()?;
+    Some(response.into_inner().status() == ServingStatus::Serving)
+}
+
+async fn timed<T>(future: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(PROBE_TIMEOUT, future).await.ok()
+}

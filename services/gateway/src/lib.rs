@@ -1,0 +1,31 @@
+//! The gateway: the one door users knock on. REST under `/api/v1` and the public gRPC API
+//! `gpuproxy.v1.GPUProxyService`, both authenticated (API key or JWT) and rate limited, in front of
+//! the internal services; plus `/health`, `/metrics` and `/openapi.json`.
+//!
+//! Layout: [`Config`] and [`App`] build and run it; [`AppState`] is what handlers reach;
+//! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
+//! with an event-invalidated cache; `rate_limit.rs` counts requests; `health.rs` probes dependencies;
+//! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
+//! `public_grpc/` is the public gRPC API and its authentication layer; `error.rs` maps the shared
+//! error codes to HTTP and gRPC.
+
+mod app;
+mod authenticator;
+mod config;
+mod credentials;
+mod error;
+mod health;
+mod public_grpc;
+mod rate_limit;
+pub mod rest;
+mod state;
+
+pub use app::{App, Dependencies};
+pub use authenticator::Authenticator;
+pub use config::{Config, CorsOrigins, RateLimitConfig, TlsFiles};
+pub use credentials::Credentials;
+pub use error::{Error, ErrorBody};
+pub use health::{DependencyStatus, HealthReport, OverallStatus};
+pub use public_grpc::{Authenticated, MethodPolicy, PublicApi};
+pub use rate_limit::{RateDecision, RateLimiter};
+pub use state::AppState;

@@ -1,0 +1,241 @@
+//! The public gRPC API `gpuproxy.v1.GPUProxyService` (seed 000), served on `GRPC_PORT`.
+
+mod auth_layer;
+
+use std::sync::Arc;
+
+use futures::stream::BoxStream;
+use gpuproxy_domain::Principal;
+use gpuproxy_errors::ErrorCode;
+use gpuproxy_proto::gpuproxy::auth::v1 as auth;
+use gpuproxy_proto::gpuproxy::v1 as public;
+use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{AppState, Credentials, Error};
+
+pub use auth_layer::{Authenticated, MethodPolicy};
+
+/// The public API, over the internal services.
+#[derive(Debug, Clone)]
+pub struct PublicApi {
+    state: AppState,
+}
+
+impl PublicApi {
+    /// Returns the API over `state`.
+    pub fn new(state: AppState) -> Self {
+        PublicApi { state }
+    }
+
+    /// Returns the principal the auth layer attached, or the one behind `token` for clients that
+    /// cannot set metadata (the contract's `CreateAPIKeyRequest.token`).
+    async fn principal_of<T>(&self, request: &Request<T>, token: &str) -> Result<Arc<Principal>, Status> {
+        if let Some(principal) = request.extensions().get::<Arc<Principal>>() {
+            return Ok(Arc::clone(principal));
+        }
+        if token.trim().is_empty() {
+            return Err(unauthenticated());
+        }
+        let credentials = if token.starts_with("gpx_") {
+            Credentials::ApiKey(token.trim().to_owned())
+        } else {
+            Credentials::Bearer(token.trim().to_owned())
+        };
+        self.state
+            .authenticator
+            .authenticate(&credentials)
+            .await
+            .map_err(Error::into_status)
+    }
+}
+
+fn unauthenticated() -> Status {
+    Error::new(
+        ErrorCode::Unauthenticated,
+        "send authorization: Bearer <token> or x-api-key metadata",
+    )
+    .into_status()
+}
+
+fn not_implemented<T>(capability: &str) -> Result<T, Status> {
+    Err(Error::not_implemented(capability).into_status())
+}
+
+fn service_error(status: Status) -> Status {
+    Error::from(status).into_status()
+}
+
+#[tonic::async_trait]
+impl GpuProxyService for PublicApi {
+    async fn login(
+        &self,
+        request: Request<public::LoginRequest>,
+    ) -> Result<Response<public::LoginResponse>, Status> {
+        let client_ip = request
+            .remote_addr()
+            .map(|address| address.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = request
+            .metadata()
+            .get("user-agent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let request = request.into_inner();
+        let login = self
+            .state
+            .auth
+            .clone()
+            .login(auth::LoginRequest {
+                email: request.email,
+                password: request.password,
+                client_ip,
+                user_agent,
+            })
+            .await
+            .map_err(service_error)?
+            .into_inner();
+        let user = login.user.unwrap_or_default();
+        Ok(Response::new(public::LoginResponse {
+            token: login.token,
+            user_id: user.user_id,
+            email: user.email,
+        }))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<public::CreateApiKeyRequest>,
+    ) -> Result<Response<public::CreateApiKeyResponse>, Status> {
+        let principal = self.principal_of(&request, &request.get_ref().token).await?;
+        let request = request.into_inner();
+        let created = self
+            .state
+            .auth
+            .clone()
+            .create_api_key(auth::CreateApiKeyRequest {
+                user_id: principal.user_id.to_string(),
+                name: request.name,
+                expires_at_ms: 0,
+            })
+            .await
+            .map_err(service_error)?
+            .into_inner();
+        let key = created.key.unwrap_or_default();
+        Ok(Response::new(public::CreateApiKeyResponse {
+            api_key: created.secret,
+            name: key.name,
+            created_at: key.created_at_ms / 1000,
+        }))
+    }
+
+    async fn list_gpu_instances(
+        &self,
+        _request: Request<public::ListGpuInstancesRequest>,
+    ) -> Result<Response<public::ListGpuInstancesResponse>, Status> {
+        not_implemented("ListGPUInstances (the provider catalog service)")
+    }
+
+    async fn create_gpu_instance(
+        &self,
+        _request: Request<public::CreateGpuInstanceRequest>,
+    ) -> Result<Response<public::CreateGpuInstanceResponse>, Status> {
+        not_implemented("CreateGPUInstance (the reservation service)")
+    }
+
+    async fn destroy_gpu_instance(
+        &self,
+        _request: Request<public::DestroyGpuInstanceRequest>,
+    ) -> Result<Response<public::DestroyGpuInstanceResponse>, Status> {
+        not_implemented("DestroyGPUInstance (the reservation service)")
+    }
+
+    async fn get_gpu_instance(
+        &self,
+        _request: Request<public::GetGpuInstanceRequest>,
+    ) -> Result<Response<public::GetGpuInstanceResponse>, Status> {
+        not_implemented("GetGPUInstance (the provider catalog service)")
+    }
+
+    async fn proxy_request(
+        &self,
+        _request: Request<public::ProxyRequestMessage>,
+    ) -> Result<Response<public::ProxyResponse>, Status> {
+        not_implemented("ProxyRequest (proxying through the reservation service's load balancer)")
+    }
+
+    type StreamProxyRequestStream = BoxStream<'static, Result<public::ProxyResponse, Status>>;
+
+    async fn stream_proxy_request(
+        &self,
+        _request: Request<Streaming<public::ProxyRequestMessage>>,
+    ) -> Result<Response<Self::StreamProxyRequestStream>, Status> {
+        not_implemented("StreamProxyRequest (proxying through the reservation service's load balancer)")
+    }
+
+    async fn create_payment(
+        &self,
+        _request: Request<public::CreatePaymentRequest>,
+    ) -> Result<Response<public::CreatePaymentResponse>, Status> {
+        not_implemented("CreatePayment (the billing service)")
+    }
+
+    async fn get_transactions(
+        &self,
+        _request: Request<public::GetTransactionsRequest>,
+    ) -> Result<Response<public::GetTransactionsResponse>, Status> {
+        not_implemented("GetTransactions (the billing service)")
+    }
+
+    async fn get_spending_info(
+        &self,
+        _request: Request<public::GetSpendingInfoRequest>,
+    ) -> Result<Response<public::GetSpendingInfoResponse>, Status> {
+        not_implemented("GetSpendingInfo (the guardrails service)")
+    }
+
+    async fn check_spending_limit(
+        &self,
+        _request: Request<public::CheckSpendingLimitRequest>,
+    ) -> Result<Response<public::CheckSpendingLimitResponse>, Status> {
+        not_implemented("CheckSpendingLimit (the guardrails service)")
+    }
+
+    async fn set_load_balancer_strategy(
+        &self,
+        _request: Request<public::SetLoadBalancerStrategyRequest>,
+    ) -> Result<Response<public::SetLoadBalancerStrategyResponse>, Status> {
+        not_implemented("SetLoadBalancerStrategy (the reservation service's load balancer)")
+    }
+
+    async fn get_load_info(
+        &self,
+        _request: Request<public::GetLoadInfoRequest>,
+    ) -> Result<Response<public::GetLoadInfoResponse>, Status> {
+        not_implemented("GetLoadInfo (the reservation service's load balancer)")
+    }
+
+    async fn reserve_gp_us(
+        &self,
+        _request: Request<public::ReserveGpUsRequest>,
+    ) -> Result<Response<public::ReserveGpUsResponse>, Status> {
+        not_implemented("ReserveGPUs (the reservation service)")
+    }
+
+    async fn health_check(
+        &self,
+        _request: Request<public::HealthCheckRequest>,
+    ) -> Result<Response<public::HealthCheckResponse>, Status> {
+        let report = self.state.health.check().await;
+        Ok(Response::new(public::HealthCheckResponse {
+            status: report.status.as_str().to_owned(),
+            timestamp: chrono::Utc::now().timestamp(),
+            details: report
+                .dependencies
+                .into_iter()
+                .map(|(name, status)| (name, status.as_str().to_owned()))
+                .collect(),
+        }))
+    }
+}

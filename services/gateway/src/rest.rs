@@ -1,0 +1,175 @@
+//! The REST API: routes, middleware order, and the OpenAPI document generated from the handlers.
+
+mod admin;
+mod auth;
+pub mod envelope;
+pub mod json_body;
+mod middleware;
+mod ops;
+mod principal;
+mod timestamps;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
+use gpuproxy_errors::ErrorCode;
+use http::{HeaderName, HeaderValue, Method};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::CorsOrigins;
+use crate::{AppState, Error};
+
+pub use auth::{LoginDto, UserDto};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "GPU Proxy",
+        description = "One front door to rented GPUs. Authenticate with `X-API-Key: <key>` or \
+                       `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
+                       (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Accounts, logins and API keys"),
+        (name = "admin", description = "Routes for admins"),
+        (name = "operations", description = "Health, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Returns the REST API with its middleware, ready to serve.
+pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
+    let max_body_bytes = state.max_body_bytes;
+    let anonymous = OpenApiRouter::new()
+        .nest("/api/v1/auth", auth::anonymous_router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::limit_anonymous,
+        ));
+    let authenticated = OpenApiRouter::new()
+        .nest("/api/v1/auth", auth::authenticated_router())
+        .nest("/api/v1/admin", admin::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ));
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router())
+        .merge(anonymous)
+        .merge(authenticated)
+        .split_for_parts();
+    let document = document.to_pretty_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "rendering the OpenAPI document failed");
+        "{}".to_owned()
+    });
+
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(|method: Method, uri: http::Uri| async move {
+            Error::new(ErrorCode::NotFound, format!("no route for {method} {}", uri.path())).into_response()
+        })
+        .method_not_allowed_fallback(|method: Method, uri: http::Uri| async move {
+            Error::new(ErrorCode::MethodNotAllowed, format!("{} does not accept {method}", uri.path())).into_response()
+        })
+        .layer(Extension(OpenApiDocument(Arc::new(document))))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limit_body_size))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(cors_layer(cors_origins))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, TimeOrderedRequestId))
+        .with_state(state)
+}
+
+/// The OpenAPI document of every route, rendered once at start-up.
+#[derive(Debug, Clone)]
+pub struct OpenApiDocument(pub Arc<String>);
+
+/// Request ids are UUID v7 unless the caller sent one, so logs of one request sort together.
+#[derive(Debug, Clone, Copy)]
+struct TimeOrderedRequestId;
+
+impl MakeRequestId for TimeOrderedRequestId {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let allow_origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        ),
+    };
+    let header = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            header("x-api-key"),
+            header("x-request-id"),
+            header("x-preferred-payment"),
+            header("x-billing"),
+            header("x-timelimit"),
+            header("x-rate-limit-override"),
+            header("idempotency-key"),
+        ])
+        .expose_headers([
+            header("x-request-id"),
+            header("x-ratelimit-limit"),
+            header("x-ratelimit-remaining"),
+            header("x-ratelimit-reset"),
+            http::header::RETRY_AFTER,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}

@@ -1,0 +1,33 @@
+//! What every handler can reach.
+
+use std::time::Duration;
+
+use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_server::GrpcChannel;
+use gpuproxy_telemetry::Metrics;
+
+use crate::authenticator::Authenticator;
+use crate::health::HealthChecker;
+use crate::rate_limit::RateLimiter;
+
+/// The gateway's shared state: clients of the internal services and the request-path helpers.
+/// Cheap to clone; built once in [`crate::App::build`].
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The auth service.
+    pub auth: AuthServiceClient<GrpcChannel>,
+    /// Credentials → principals, cached.
+    pub authenticator: Authenticator,
+    /// Request windows.
+    pub rate_limiter: RateLimiter,
+    /// Dependency probes.
+    pub health: HealthChecker,
+    /// The Prometheus registry.
+    pub metrics: Metrics,
+    /// The package version, reported by `/health`.
+    pub version: &'static str,
+    /// The longest a REST request may take.
+    pub request_timeout: Duration,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+}
