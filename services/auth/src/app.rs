@@ -28,7 +28,7 @@ pub struct App {
     service: AuthService,
     grpc: GrpcServer,
     listener: Option<TcpListener>,
-    kv: KvStore,
+    probe: Probe,
     bus: EventBus,
     config: Config,
 }
@@ -63,11 +63,20 @@ impl App {
             Some(addr) => Some(gpuproxy_server::bind(addr).await?),
             None => None,
         };
+        let probe = Probe {
+            service: service.clone(),
+            kv,
+            bus: bus.clone(),
+            health: grpc.health(),
+            period: config.database.health_check_period,
+        };
+        // Health is known before the first caller can ask, so a fresh server is never reported down.
+        probe.report().await;
         Ok(App {
             service,
             grpc,
             listener,
-            kv,
+            probe,
             bus,
             config,
         })
@@ -97,14 +106,12 @@ impl App {
             service,
             grpc,
             listener,
-            kv,
+            probe,
             bus,
             config,
         } = self;
-        let health = grpc.health();
         if let Some(listener) = listener {
-            let token = tasks.token();
-            tasks.spawn("auth-grpc", grpc.serve(listener, None, token));
+            tasks.spawn("auth-grpc", grpc.serve(listener, None, tasks.token()));
         }
         let relay_settings = RelaySettings {
             poll_interval: config.outbox_poll_interval,
@@ -112,23 +119,14 @@ impl App {
         };
         tasks.spawn(
             "auth-outbox-relay",
-            service
-                .outbox()
-                .relay(bus.clone(), relay_settings)
-                .run(tasks.token()),
+            service.outbox().relay(bus, relay_settings).run(tasks.token()),
         );
-        let probe = Probe {
-            service,
-            kv,
-            bus,
-            health,
-            period: config.database.health_check_period,
-        };
         tasks.spawn("auth-health", probe.run(tasks.token()));
     }
 }
 
 /// Keeps the health statuses current and the sessions table small.
+#[derive(Debug)]
 struct Probe {
     service: AuthService,
     kv: KvStore,
@@ -141,7 +139,6 @@ impl Probe {
     async fn run(self, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
         let mut ticks = 0u64;
         loop {
-            self.report().await;
             // Roughly hourly at the default period.
             if ticks.is_multiple_of(120) {
                 match self.service.delete_expired_sessions().await {
@@ -155,6 +152,7 @@ impl Probe {
                 () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(self.period) => {}
             }
+            self.report().await;
         }
     }
 

@@ -1,0 +1,175 @@
+//! Starting and stopping a fleet.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test fixtures fail the test that uses them, loudly"
+)]
+
+use std::net::SocketAddr;
+
+use gpuproxy_config::EnvMap;
+use gpuproxy_daemon::{DaemonConfig, Role, Running};
+use gpuproxy_testkit::TestDatabase;
+
+use crate::RestClient;
+
+/// The JWT secret every test fleet signs with, so tests can forge tokens (expired, …) on purpose.
+pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
+
+/// How the fleet runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `aiserve-gpuproxyd` with every service in one process, SQLite, in-memory stores, in-process bus.
+    Embedded,
+    /// One server per service, over PostgreSQL, Redis and NATS JetStream, with two gateway replicas.
+    Fleet,
+}
+
+/// One gateway's front doors.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// `http://127.0.0.1:<port>`.
+    pub http: String,
+    /// `http://127.0.0.1:<port>` (plaintext) or `https://…` (TLS).
+    pub grpc: String,
+    /// The gRPC socket address.
+    pub grpc_addr: SocketAddr,
+}
+
+/// A running fleet; stopped when dropped.
+#[derive(Debug)]
+pub struct TestFleet {
+    /// How it runs.
+    pub mode: Mode,
+    /// The gateways: one when embedded, two replicas in the fleet.
+    pub gateways: Vec<Gateway>,
+    /// A REST client of the first gateway.
+    pub rest: RestClient,
+    /// The NATS subject prefix and stream of this fleet (fleet mode).
+    pub nats: Option<gpuproxy_config::NatsConfig>,
+    running: Vec<Running>,
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestFleet {
+    fn drop(&mut self) {
+        for running in &self.running {
+            running.tasks.shutdown();
+        }
+    }
+}
+
+impl TestFleet {
+    /// Starts a fleet in `mode` with the default configuration.
+    pub async fn start(mode: Mode) -> Self {
+        Self::start_with(mode, &[]).await
+    }
+
+    /// Starts a fleet in `mode` with extra variables (e.g. `RATE_LIMIT_PER_MINUTE`).
+    pub async fn start_with(mode: Mode, extra: &[(&str, &str)]) -> Self {
+        gpuproxy_testkit::init_logging();
+        let data_dir = tempfile::tempdir().expect("a temp dir");
+        let mut pairs: Vec<(String, String)> = vec![
+            ("JWT_SECRET".into(), JWT_SECRET.into()),
+            ("SERVER_HOST".into(), "127.0.0.1".into()),
+            ("SERVER_PORT".into(), "0".into()),
+            ("GRPC_PORT".into(), "0".into()),
+            ("INTERNAL_HOST".into(), "127.0.0.1".into()),
+            ("AUTH_GRPC_PORT".into(), "0".into()),
+            ("DATA_DIR".into(), data_dir.path().display().to_string()),
+            ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
+        ];
+        let (database, nats) = match mode {
+            Mode::Embedded => (TestDatabase::sqlite(), None),
+            Mode::Fleet => {
+                let database = TestDatabase::postgres().await;
+                let redis = gpuproxy_testkit::redis_config();
+                let nats = gpuproxy_testkit::nats_config();
+                let server = redis.server.as_ref().expect("a redis server");
+                pairs.extend([
+                    ("REDIS_HOST".into(), server.host.clone()),
+                    ("REDIS_PORT".into(), server.port.to_string()),
+                    ("REDIS_KEY_PREFIX".into(), redis.key_prefix.clone()),
+                    ("NATS_URL".into(), nats.url.clone().expect("a nats url")),
+                    ("NATS_STREAM".into(), nats.stream.clone()),
+                    ("NATS_SUBJECT_PREFIX".into(), nats.subject_prefix.clone()),
+                ]);
+                (database, Some(nats))
+            }
+        };
+        pairs.extend(
+            extra
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+        );
+        let mut config = config_from(&pairs);
+        config.auth.database = database.config().clone();
+
+        let (running, gateways) = match mode {
+            Mode::Embedded => {
+                let running = gpuproxy_daemon::start(Role::All, config)
+                    .await
+                    .expect("the embedded server starts");
+                let gateway = gateway_of(&running);
+                (vec![running], vec![gateway])
+            }
+            Mode::Fleet => {
+                let auth = gpuproxy_daemon::start(Role::Auth, config.clone())
+                    .await
+                    .expect("auth starts");
+                let auth_addr = auth.auth_grpc_addr.expect("auth listens");
+                config.gateway.auth_service_url = format!("http://{auth_addr}");
+                let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
+                    .await
+                    .expect("gateway starts");
+                let second = gpuproxy_daemon::start(Role::Gateway, config)
+                    .await
+                    .expect("gateway replica starts");
+                let gateways = vec![gateway_of(&first), gateway_of(&second)];
+                (vec![auth, first, second], gateways)
+            }
+        };
+        let rest = RestClient::new(&gateways[0].http);
+        TestFleet {
+            mode,
+            gateways,
+            rest,
+            nats,
+            running,
+            _database: database,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Returns a REST client of gateway `index`.
+    pub fn rest_of(&self, index: usize) -> RestClient {
+        RestClient::new(&self.gateways[index].http)
+    }
+
+    /// Returns a plaintext gRPC channel to the first gateway's public API.
+    pub async fn grpc_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.gateways[0].grpc.clone())
+            .expect("a valid endpoint")
+            .connect()
+            .await
+            .expect("the gateway's gRPC server accepts connections")
+    }
+}
+
+fn config_from(pairs: &[(String, String)]) -> DaemonConfig {
+    let env = EnvMap::from_pairs(pairs.iter().cloned());
+    DaemonConfig::from_env_map(&env, false).unwrap_or_else(|errors| panic!("test configuration: {errors}"))
+}
+
+fn gateway_of(running: &Running) -> Gateway {
+    let http = running.http_addr.expect("the gateway serves REST");
+    let grpc_addr = running.grpc_addr.expect("the gateway serves gRPC");
+    let scheme = if running.grpc_tls { "https" } else { "http" };
+    Gateway {
+        http: format!("http://{http}"),
+        grpc: format!("{scheme}://{grpc_addr}"),
+        grpc_addr,
+    }
+}

@@ -1,0 +1,29 @@
+//! Black-box flows over REST and gRPC, each in both modes: the embedded server and the fleet.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a test fails loudly at the step that broke"
+)]
+
+mod bad_input;
+mod events;
+mod grpc_api;
+mod health;
+mod rate_limits;
+mod rest_flow;
+mod revocation;
+mod tls;
+
+/// Runs each `async fn(Mode)` twice, as `embedded::<name>` and `fleet::<name>`.
+#[macro_export]
+macro_rules! in_both_modes {
+    ($($test:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test] async fn $test() { super::$test(gpuproxy_integration_tests::Mode::Embedded).await })*
+        }
+        mod fleet {
+            $(#[tokio::test] async fn $test() { super::$test(gpuproxy_integration_tests::Mode::Fleet).await })*
+        }
+    };
+}
