@@ -1,6 +1,7 @@
 //! Command-line arguments, including the original product's single-dash flags.
 
 use clap::{Parser, ValueEnum};
+use gpuproxy_config::normalize_legacy_flags;
 
 /// Which part of the fleet this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,22 +42,6 @@ impl Args {
     }
 }
 
-/// Rewrites the original product's single-dash long flags (`-dv`, `-dm`, `-key`) into the double-dash
-/// forms clap understands, leaving everything else alone.
-pub fn normalize_legacy_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|arg| match arg.as_str() {
-            "-dv" => "--developer-mode".to_owned(),
-            "-dm" => "--debug-mode".to_owned(),
-            "-key" => "--key".to_owned(),
-            _ => match arg.strip_prefix("-key=") {
-                Some(value) => format!("--key={value}"),
-                None => arg,
-            },
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,11 +66,5 @@ mod tests {
     fn the_default_is_every_service_in_one_process() {
         assert_eq!(parse(&[]).service, Role::All);
         assert_eq!(parse(&["--service", "auth"]).service, Role::Auth);
-    }
-
-    #[test]
-    fn legacy_key_flags_become_double_dash() {
-        let args = normalize_legacy_flags(["-key".to_owned(), "abc".to_owned(), "-key=def".to_owned()]);
-        assert_eq!(args, ["--key", "abc", "--key=def"]);
     }
 }

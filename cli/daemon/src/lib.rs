@@ -11,7 +11,7 @@ mod banner;
 mod config;
 mod fleet;
 
-pub use args::{Args, Role, normalize_legacy_flags};
+pub use args::{Args, Role};
 pub use banner::banner;
 pub use config::{DaemonConfig, UpcomingConfig};
 pub use fleet::{FIRST_ADMIN_EMAIL, FirstAdmin, Running, run_until_shutdown, start};

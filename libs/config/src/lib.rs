@@ -4,13 +4,15 @@
 //! [`Reader`] parses variables into real types, remembering every variable it was asked for and every
 //! bad value, so that one start-up reports all problems at once; the section modules
 //! (`database.rs`, `redis.rs`, …) are the variable groups several services share. Parsing is a pure
-//! function of the map, so tests never touch the process environment.
+//! function of the map, so tests never touch the process environment. `legacy_flags.rs` accepts the
+//! original tools' single-dash flags (`-dv`, `-dm`, `-key`) on the command line.
 
 mod billing;
 mod database;
 mod env_map;
 mod errors;
 mod guardrails;
+mod legacy_flags;
 mod load_balancer;
 mod marketplace;
 mod nats;
@@ -25,6 +27,7 @@ pub use database::{DatabaseBackend, DatabaseConfig};
 pub use env_map::EnvMap;
 pub use errors::{ConfigErrors, InvalidVariable};
 pub use guardrails::GuardrailsConfig;
+pub use legacy_flags::normalize_legacy_flags;
 pub use load_balancer::LoadBalancerConfig;
 pub use marketplace::MarketplaceConfig;
 pub use nats::NatsConfig;

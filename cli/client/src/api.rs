@@ -1,0 +1,77 @@
+//! Calls to the REST API.
+
+use std::time::Instant;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// A REST client with the credentials and tracing the command line asked for.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    server: String,
+    key: Option<String>,
+    token: Option<String>,
+    trace: bool,
+    debug: bool,
+}
+
+impl ApiClient {
+    /// Returns a client of `server` authenticating with `key` (preferred) or `token`.
+    pub fn new(server: &str, key: Option<String>, token: Option<String>, trace: bool, debug: bool) -> Self {
+        ApiClient {
+            http: reqwest::Client::new(),
+            server: server.trim_end_matches('/').to_owned(),
+            key,
+            token,
+            trace: trace || debug,
+            debug,
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body and returns the JSON answer; an error answer
+    /// becomes an error naming its message and code.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.server);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(key) = &self.key {
+            request = request.header("X-API-Key", key);
+        } else if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot reach {url}: {error}"))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await?;
+        if self.trace {
+            let request_id = headers
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("-");
+            eprintln!(
+                "{method} {url} → {status} in {:?} (request id {request_id})",
+                started.elapsed()
+            );
+        }
+        if self.debug {
+            for (name, value) in &headers {
+                eprintln!("  {name}: {}", value.to_str().unwrap_or("<binary>"));
+            }
+            eprintln!("  {text}");
+        }
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() || status == StatusCode::SERVICE_UNAVAILABLE && path == "/health" {
+            return Ok(json);
+        }
+        let message = json["error"].as_str().unwrap_or(&text);
+        let code = json["code"].as_str().unwrap_or("HTTP_ERROR");
+        anyhow::bail!("{message} ({code}, HTTP {})", status.as_u16())
+    }
+}

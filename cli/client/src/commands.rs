@@ -1,0 +1,164 @@
+//! Running commands and rendering answers.
+
+use comfy_table::Table;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{ApiClient, ApiKeyCommand, Args, Command};
+
+/// Runs the command in `args`; returns what to print.
+pub async fn run(args: Args) -> anyhow::Result<String> {
+    let client = ApiClient::new(
+        &args.server,
+        args.key,
+        args.token,
+        args.developer_mode,
+        args.debug_mode,
+    );
+    let (answer, human): (Value, fn(&Value) -> String) = match args.command {
+        Command::Register {
+            email,
+            password,
+            name,
+        } => {
+            let body = json!({"email": email, "password": password, "name": name});
+            (
+                client
+                    .call(Method::POST, "/api/v1/auth/register", Some(&body))
+                    .await?["data"]
+                    .take(),
+                fields,
+            )
+        }
+        Command::Login { email, password } => {
+            let body = json!({"email": email, "password": password});
+            (
+                client
+                    .call(Method::POST, "/api/v1/auth/login", Some(&body))
+                    .await?["data"]
+                    .take(),
+                login,
+            )
+        }
+        Command::Logout => (
+            client
+                .call(Method::POST, "/api/v1/auth/logout", Some(&json!({})))
+                .await?["data"]
+                .take(),
+            fields,
+        ),
+        Command::Whoami => (
+            client.call(Method::GET, "/api/v1/auth/me", None).await?["data"].take(),
+            fields,
+        ),
+        Command::Apikey {
+            command:
+                ApiKeyCommand::Create {
+                    name,
+                    expires_in_days,
+                },
+        } => {
+            let body = json!({"name": name, "expires_in_days": expires_in_days});
+            (
+                client
+                    .call(Method::POST, "/api/v1/auth/apikey", Some(&body))
+                    .await?["data"]
+                    .take(),
+                created_key,
+            )
+        }
+        Command::Apikey {
+            command: ApiKeyCommand::List,
+        } => (
+            client.call(Method::GET, "/api/v1/auth/apikey", None).await?["data"].take(),
+            key_table,
+        ),
+        Command::Apikey {
+            command: ApiKeyCommand::Revoke { id },
+        } => (
+            client
+                .call(Method::DELETE, &format!("/api/v1/auth/apikey/{id}"), None)
+                .await?["data"]
+                .take(),
+            fields,
+        ),
+        Command::Health => (client.call(Method::GET, "/health", None).await?, health),
+    };
+    Ok(if args.json {
+        answer.to_string()
+    } else {
+        human(&answer)
+    })
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn fields(value: &Value) -> String {
+    let mut table = Table::new();
+    if let Some(map) = value.as_object() {
+        for (name, value) in map {
+            table.add_row([name.clone(), text(value)]);
+        }
+    }
+    table.to_string()
+}
+
+fn login(value: &Value) -> String {
+    format!(
+        "{}\nLogged in as {}. Use the token with:\n  export GPUPROXY_TOKEN={}",
+        fields(value),
+        text(&value["email"]),
+        text(&value["token"])
+    )
+}
+
+fn created_key(value: &Value) -> String {
+    format!("{}\nStore the key now: it is not shown again.", fields(value))
+}
+
+fn key_table(value: &Value) -> String {
+    let mut table = Table::new();
+    table.set_header([
+        "ID",
+        "NAME",
+        "PREFIX",
+        "CREATED",
+        "LAST USED",
+        "EXPIRES",
+        "REVOKED",
+    ]);
+    for key in value.as_array().into_iter().flatten() {
+        table.add_row(
+            [
+                "id",
+                "name",
+                "prefix",
+                "created_at",
+                "last_used_at",
+                "expires_at",
+                "revoked_at",
+            ]
+            .map(|field| text(&key[field])),
+        );
+    }
+    table.to_string()
+}
+
+fn health(value: &Value) -> String {
+    let mut table = Table::new();
+    table.set_header(["DEPENDENCY", "STATUS"]);
+    for (name, status) in value["services"].as_object().into_iter().flatten() {
+        table.add_row([name.clone(), text(status)]);
+    }
+    format!(
+        "{} ({})\n{table}",
+        text(&value["status"]),
+        text(&value["timestamp"])
+    )
+}

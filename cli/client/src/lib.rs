@@ -1,0 +1,14 @@
+//! `aiserve-gpuproxy-client`: the REST API from a terminal. Human tables by default, `--json` for
+//! scripts; `-dv` traces each call on standard error, `-dm` adds headers and bodies.
+//!
+//! Layout: `args.rs` is the command line (with the seed's single-dash `-key`, `-dv`, `-dm`);
+//! `api.rs` makes the calls and turns `{"error","code"}` bodies into errors; `commands.rs` runs a
+//! command and renders its answer.
+
+mod api;
+mod args;
+mod commands;
+
+pub use api::ApiClient;
+pub use args::{ApiKeyCommand, Args, Command};
+pub use commands::run;

@@ -1,0 +1,80 @@
+//! The client, run as a process against an embedded server.
+#![allow(clippy::expect_used, reason = "a test fails loudly at the step that broke")]
+
+use std::process::{Command, Output};
+
+use gpuproxy_config::EnvMap;
+use gpuproxy_daemon::{DaemonConfig, Role};
+
+fn client(server: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aiserve-gpuproxy-client"))
+        .args(["--server", server])
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("the client runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let env = EnvMap::from_pairs([
+        ("JWT_SECRET", "client-test-secret-client-test-secret!"),
+        ("SERVER_HOST", "127.0.0.1"),
+        ("SERVER_PORT", "0"),
+        ("GRPC_PORT", "0"),
+        ("DATA_DIR", data.path().to_str().expect("path")),
+    ]);
+    let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let running = gpuproxy_daemon::start(Role::All, config)
+        .await
+        .expect("server starts");
+    let server = format!("http://{}", running.http_addr.expect("REST"));
+    let email = "cli-user@example.com";
+
+    let server_for_blocking = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let server = server_for_blocking.as_str();
+        let user = json(&client(
+            server,
+            &["--json", "register", email, "password123", "Jane Doe"],
+        ));
+        assert_eq!(user["email"], email);
+        let login = json(&client(server, &["--json", "login", email, "password123"]));
+        let token = login["token"].as_str().expect("a token").to_owned();
+        let key = json(&client(
+            server,
+            &["--json", "--token", &token, "apikey", "create", "laptop"],
+        ));
+        let key = key["api_key"].as_str().expect("a key").to_owned();
+
+        let whoami = json(&client(server, &["--json", "-key", &key, "whoami"]));
+        assert_eq!(whoami["auth_method"], "api_key");
+        let table = client(server, &["-key", &key, "-dv", "apikey", "list"]);
+        let stdout = String::from_utf8_lossy(&table.stdout);
+        let stderr = String::from_utf8_lossy(&table.stderr);
+        assert!(stdout.contains("laptop") && stdout.contains("PREFIX"), "{stdout}");
+        assert!(
+            stderr.contains("GET ") && stderr.contains("→ 200"),
+            "developer mode traces calls: {stderr}"
+        );
+
+        let refused = client(server, &["--json", "-key", "gpx_wrong", "whoami"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("INVALID_TOKEN"));
+        let health = json(&client(server, &["--json", "health"]));
+        assert_eq!(health["status"], "ok");
+    })
+    .await
+    .expect("the client steps pass");
+    running.tasks.shutdown();
+}
