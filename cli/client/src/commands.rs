@@ -84,11 +84,16 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         ),
         Command::Health => (client.call(Method::GET, "/health", None).await?, health),
     };
-    Ok(if args.json {
+    let output = if args.json {
         answer.to_string()
     } else {
         human(&answer)
-    })
+    };
+    // `health` doubles as a container health check: a fleet that is down must fail it.
+    if answer["status"] == "down" {
+        anyhow::bail!("the server reports that it is down\n{output}");
+    }
+    Ok(output)
 }
 
 fn text(value: &Value) -> String {

@@ -41,9 +41,7 @@ pub struct UpcomingConfig {
 impl DaemonConfig {
     /// Reads every variable from `env`, reporting all bad values at once.
     pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
-        let mut reader = Reader::new(env);
-        let config = Self::read(&mut reader, developer_mode);
-        reader.finish(config)
+        gpuproxy_config::read_all(env, |reader| Self::read(reader, developer_mode))
     }
 
     /// Reads every variable, recording problems in `reader`.

@@ -97,6 +97,13 @@ async fn metrics_count_requests_by_route_and_errors_by_code(mode: Mode) {
     let fleet = TestFleet::start(mode).await;
     fleet.rest.get("/api/v1/auth/me", Auth::None).await;
     fleet.rest.get("/health", Auth::None).await;
+    let mut grpc = GpuProxyServiceClient::new(fleet.grpc_channel().await);
+    grpc.health_check(public::HealthCheckRequest {})
+        .await
+        .expect("healthy");
+    grpc.get_load_info(public::GetLoadInfoRequest::default())
+        .await
+        .expect_err("no credentials");
 
     let response = fleet.rest.get("/metrics", Auth::None).await;
     assert!(
@@ -107,14 +114,14 @@ async fn metrics_count_requests_by_route_and_errors_by_code(mode: Mode) {
     );
     let text = response.text().await.expect("text");
 
-    assert!(
-        text.contains(r#"gpuproxy_requests_total{protocol="rest",route="/api/v1/auth/me",status="401"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"gpuproxy_errors_total{code="UNAUTHENTICATED"} 1"#),
-        "{text}"
-    );
+    for series in [
+        r#"gpuproxy_requests_total{protocol="rest",route="/api/v1/auth/me",status="401"} 1"#,
+        r#"gpuproxy_requests_total{protocol="grpc",route="/gpuproxy.v1.GPUProxyService/HealthCheck",status="Ok"} 1"#,
+        r#"gpuproxy_requests_total{protocol="grpc",route="/gpuproxy.v1.GPUProxyService/GetLoadInfo",status="Unauthenticated"} 1"#,
+        r#"gpuproxy_errors_total{code="UNAUTHENTICATED"} 2"#,
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
     assert!(text.contains("gpuproxy_latency_seconds_bucket"), "{text}");
     assert!(text.contains("gpuproxy_active_instances"), "{text}");
 }

@@ -32,7 +32,7 @@ pub use load_balancer::LoadBalancerConfig;
 pub use marketplace::MarketplaceConfig;
 pub use nats::NatsConfig;
 pub use object_storage::ObjectStorageConfig;
-pub use reader::Reader;
+pub use reader::{Reader, read_all};
 pub use redis::{RedisConfig, RedisServer};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use telemetry::{LogFormat, SyslogConfig, SyslogNetwork, TelemetryConfig};

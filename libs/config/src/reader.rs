@@ -21,6 +21,14 @@ pub struct Reader<'a> {
     errors: Vec<InvalidVariable>,
 }
 
+/// Reads a whole configuration from `env` with `read`, returning it when every variable was valid
+/// or every problem found: the body of each `Config::from_env_map`.
+pub fn read_all<T>(env: &EnvMap, read: impl FnOnce(&mut Reader<'_>) -> T) -> Result<T, ConfigErrors> {
+    let mut reader = Reader::new(env);
+    let value = read(&mut reader);
+    reader.finish(value)
+}
+
 impl<'a> Reader<'a> {
     /// Starts reading from `env`.
     pub fn new(env: &'a EnvMap) -> Self {

@@ -18,7 +18,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use crate::authenticator::Authenticator;
 use crate::config::{Config, TlsFiles};
 use crate::health::{HealthChecker, ServiceProbe};
-use crate::public_grpc::{Authenticated, PublicApi};
+use crate::public_grpc::{Authenticate, Layered, Observe, PublicApi};
 use crate::rate_limit::RateLimiter;
 use crate::{AppState, rest};
 
@@ -83,7 +83,8 @@ impl App {
         };
         let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
-        let routes = Routes::new(Authenticated::new(public_api, authenticator, rate_limiter));
+        let authenticated = Layered::new(public_api, Authenticate::new(authenticator, rate_limiter));
+        let routes = Routes::new(Layered::new(authenticated, Observe::new(state.metrics.clone())));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::PUBLIC_FILE_DESCRIPTOR_SET)?;
         let grpc_tls = config.grpc_tls.as_ref().map(load_tls).transpose()?;
         let http_listener = gpuproxy_server::bind(config.http_listen).await?;

@@ -71,9 +71,7 @@ pub struct Config {
 impl Config {
     /// Reads the configuration from `env`.
     pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
-        let mut reader = Reader::new(env);
-        let config = Self::read(&mut reader, developer_mode);
-        reader.finish(config)
+        gpuproxy_config::read_all(env, |reader| Self::read(reader, developer_mode))
     }
 
     /// Reads the configuration, recording problems in `reader`.

@@ -6,7 +6,7 @@
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
 //! with an event-invalidated cache; `rate_limit.rs` counts requests; `health.rs` probes dependencies;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
-//! `public_grpc/` is the public gRPC API and its authentication layer; `error.rs` maps the shared
+//! `public_grpc/` is the public gRPC API with the steps around each call (authentication, metrics); `error.rs` maps the shared
 //! error codes to HTTP and gRPC.
 
 mod app;
@@ -26,6 +26,6 @@ pub use config::{Config, CorsOrigins, RateLimitConfig, TlsFiles};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorBody};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
-pub use public_grpc::{Authenticated, MethodPolicy, PublicApi};
+pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use state::AppState;

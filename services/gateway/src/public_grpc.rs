@@ -1,6 +1,8 @@
 //! The public gRPC API `gpuproxy.v1.GPUProxyService` (seed 000), served on `GRPC_PORT`.
 
-mod auth_layer;
+mod authenticate;
+mod layered;
+mod observe;
 
 use std::sync::Arc;
 
@@ -14,7 +16,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{AppState, Credentials, Error};
 
-pub use auth_layer::{Authenticated, MethodPolicy};
+pub use authenticate::{Authenticate, MethodPolicy};
+pub use layered::{CallStep, Layered, Next};
+pub use observe::Observe;
 
 /// The public API, over the internal services.
 #[derive(Debug, Clone)]
