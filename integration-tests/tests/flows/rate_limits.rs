@@ -122,6 +122,57 @@ async fn login_attempts_are_limited_per_client_address(mode: Mode) {
     );
 }
 
+async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(mode: Mode) {
+    let fleet = TestFleet::start_with(
+        mode,
+        &[
+            ("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "2"),
+            ("TRUST_FORWARDED_FOR", "true"),
+        ],
+    )
+    .await;
+    let attempt = |forwarded_for: &'static str| {
+        let guess = json!({"email": fresh_email(), "password": "guess-guess"});
+        fleet
+            .rest
+            .request(reqwest::Method::POST, "/api/v1/auth/login", Auth::None)
+            .header("X-Forwarded-For", forwarded_for)
+            .json(&guess)
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            attempt("198.51.100.1").send().await.expect("answered").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt("198.51.100.1").send().await.expect("answered").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt("198.51.100.2").send().await.expect("answered").status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(mode: Mode) {
+    let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "2")]).await;
+    let attempt = |forwarded_for: &'static str| {
+        let guess = json!({"email": fresh_email(), "password": "guess-guess"});
+        fleet
+            .rest
+            .request(reqwest::Method::POST, "/api/v1/auth/login", Auth::None)
+            .header("X-Forwarded-For", forwarded_for)
+            .json(&guess)
+    };
+    attempt("198.51.100.1").send().await.expect("answered");
+    attempt("198.51.100.2").send().await.expect("answered");
+    assert_eq!(
+        attempt("198.51.100.3").send().await.expect("answered").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 async fn a_user_may_lower_but_not_raise_their_own_limit(mode: Mode) {
     let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_PER_MINUTE", "5")]).await;
     let (_, token) = fleet.rest.new_user().await;
@@ -153,5 +204,7 @@ crate::in_both_modes!(
     the_101st_request_in_a_minute_gets_429,
     grpc_calls_past_the_limit_are_resource_exhausted,
     login_attempts_are_limited_per_client_address,
+    behind_a_trusted_proxy_each_forwarded_address_has_its_own_window,
+    without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing,
     a_user_may_lower_but_not_raise_their_own_limit,
 );

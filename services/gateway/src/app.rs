@@ -80,6 +80,7 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
+            trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));

@@ -64,6 +64,10 @@ pub struct Config {
     /// Revocations and logouts invalidate the cache at once through events; this bounds staleness
     /// when events cannot arrive.
     pub auth_cache_ttl: Duration,
+    /// `TRUST_FORWARDED_FOR`: take the client's address from `X-Forwarded-For` (the address the
+    /// nearest proxy appended) instead of the connection. Only behind a proxy that sets the header:
+    /// otherwise any client could pick its own address and dodge per-address limits.
+    pub trust_forwarded_for: bool,
     /// Developer mode (`-dv`): error messages of internal failures are returned to the caller.
     pub developer_mode: bool,
 }
@@ -132,6 +136,7 @@ impl Config {
             max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),
+            trust_forwarded_for: reader.bool("TRUST_FORWARDED_FOR", false),
             developer_mode,
         }
     }

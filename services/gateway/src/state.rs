@@ -30,4 +30,6 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Whether the client's address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }

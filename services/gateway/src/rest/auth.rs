@@ -1,10 +1,7 @@
 //! `/api/v1/auth/*`: registration, login, logout, API keys, and who am I.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use gpuproxy_domain::Credential;
 use gpuproxy_errors::ErrorCode;
@@ -15,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::rest::client_address::client_address;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -137,16 +135,15 @@ pub struct LoginDto {
     ))]
 async fn login(
     State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    extensions: http::Extensions,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<Envelope<LoginDto>>, Error> {
+    let client_ip = client_address(&headers, &extensions, state.trust_forwarded_for);
     let request = proto::LoginRequest {
         email: body.email,
         password: body.password,
-        client_ip: connect
-            .map(|Extension(ConnectInfo(address))| address.ip().to_string())
-            .unwrap_or_default(),
+        client_ip: client_ip.map(|address| address.to_string()).unwrap_or_default(),
         user_agent: headers
             .get(http::header::USER_AGENT)
             .and_then(|value| value.to_str().ok())

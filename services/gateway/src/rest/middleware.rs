@@ -1,16 +1,17 @@
 //! The REST middleware: metrics and timeouts, body limits, authentication and rate limits.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_telemetry::RequestLabels;
 
 use crate::rate_limit::RateDecision;
+use crate::rest::client_address::client_address;
 use crate::{AppState, Credentials, Error};
 
 /// Bounds the request's time, then counts it (route template, status, latency) and its error code.
@@ -82,10 +83,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 /// Counts an anonymous request (register, login) against its client address's limit, which slows
 /// password guessing and account spraying.
 pub async fn limit_anonymous(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip());
+    let address = client_address(request.headers(), request.extensions(), state.trust_forwarded_for)
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let decision = state.rate_limiter.check_address(address).await;
     within_limit(decision, request, next).await
 }
