@@ -1,7 +1,6 @@
 //! The command line.
 
 use clap::{Parser, Subcommand};
-use gpuproxy_config::normalize_legacy_flags;
 
 /// aiserve-gpuproxy-client: talk to a GPU Proxy server.
 #[derive(Debug, Parser)]
@@ -91,14 +90,14 @@ pub enum ApiKeyCommand {
 impl Args {
     /// Parses the process's arguments, accepting the original client's `-key`, `-dv` and `-dm`.
     pub fn from_process() -> Self {
-        Args::parse_from(normalize_legacy_flags(
-            std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()),
-        ))
+        Args::parse_from(gpuproxy_config::process_args())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use gpuproxy_config::normalize_legacy_flags;
+
     use super::*;
 
     #[test]

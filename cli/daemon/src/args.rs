@@ -1,7 +1,6 @@
 //! Command-line arguments, including the original product's single-dash flags.
 
 use clap::{Parser, ValueEnum};
-use gpuproxy_config::normalize_legacy_flags;
 
 /// Which part of the fleet this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,14 +35,14 @@ pub struct Args {
 impl Args {
     /// Parses the process's arguments.
     pub fn from_process() -> Self {
-        Args::parse_from(normalize_legacy_flags(
-            std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()),
-        ))
+        Args::parse_from(gpuproxy_config::process_args())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use gpuproxy_config::normalize_legacy_flags;
+
     use super::*;
 
     fn parse(args: &[&str]) -> Args {

@@ -122,6 +122,16 @@ async fn login_attempts_are_limited_per_client_address(mode: Mode) {
     );
 }
 
+/// A failing login attempt that claims to come from `forwarded_for`.
+fn guess_password_from(fleet: &TestFleet, forwarded_for: &str) -> reqwest::RequestBuilder {
+    let guess = json!({"email": fresh_email(), "password": "guess-guess"});
+    fleet
+        .rest
+        .request(reqwest::Method::POST, "/api/v1/auth/login", Auth::None)
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&guess)
+}
+
 async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(mode: Mode) {
     let fleet = TestFleet::start_with(
         mode,
@@ -131,14 +141,7 @@ async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(mode: 
         ],
     )
     .await;
-    let attempt = |forwarded_for: &'static str| {
-        let guess = json!({"email": fresh_email(), "password": "guess-guess"});
-        fleet
-            .rest
-            .request(reqwest::Method::POST, "/api/v1/auth/login", Auth::None)
-            .header("X-Forwarded-For", forwarded_for)
-            .json(&guess)
-    };
+    let attempt = |forwarded_for: &'static str| guess_password_from(&fleet, forwarded_for);
     for _ in 0..2 {
         assert_eq!(
             attempt("198.51.100.1").send().await.expect("answered").status(),
@@ -157,14 +160,7 @@ async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_window(mode: 
 
 async fn without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(mode: Mode) {
     let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "2")]).await;
-    let attempt = |forwarded_for: &'static str| {
-        let guess = json!({"email": fresh_email(), "password": "guess-guess"});
-        fleet
-            .rest
-            .request(reqwest::Method::POST, "/api/v1/auth/login", Auth::None)
-            .header("X-Forwarded-For", forwarded_for)
-            .json(&guess)
-    };
+    let attempt = |forwarded_for: &'static str| guess_password_from(&fleet, forwarded_for);
     attempt("198.51.100.1").send().await.expect("answered");
     attempt("198.51.100.2").send().await.expect("answered");
     assert_eq!(

@@ -16,6 +16,11 @@ pub fn normalize_legacy_flags(args: impl IntoIterator<Item = String>) -> Vec<Str
         .collect()
 }
 
+/// Returns the process's arguments with the legacy flags rewritten, ready for `Parser::parse_from`.
+pub fn process_args() -> Vec<String> {
+    normalize_legacy_flags(std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_legacy_flags;

@@ -27,7 +27,7 @@ pub use database::{DatabaseBackend, DatabaseConfig};
 pub use env_map::EnvMap;
 pub use errors::{ConfigErrors, InvalidVariable};
 pub use guardrails::GuardrailsConfig;
-pub use legacy_flags::normalize_legacy_flags;
+pub use legacy_flags::{normalize_legacy_flags, process_args};
 pub use load_balancer::LoadBalancerConfig;
 pub use marketplace::MarketplaceConfig;
 pub use nats::NatsConfig;
