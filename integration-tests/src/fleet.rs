@@ -48,6 +48,8 @@ pub struct TestFleet {
     pub rest: RestClient,
     /// The NATS subject prefix and stream of this fleet (fleet mode).
     pub nats: Option<gpuproxy_config::NatsConfig>,
+    /// The auth service's internal gRPC address (fleet mode).
+    pub auth_grpc_addr: Option<SocketAddr>,
     running: Vec<Running>,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -107,6 +109,7 @@ impl TestFleet {
         let mut config = config_from(&pairs);
         config.auth.database = database.config().clone();
 
+        let mut auth_grpc_addr = None;
         let (running, gateways) = match mode {
             Mode::Embedded => {
                 let running = gpuproxy_daemon::start(Role::All, config)
@@ -120,6 +123,7 @@ impl TestFleet {
                     .await
                     .expect("auth starts");
                 let auth_addr = auth.auth_grpc_addr.expect("auth listens");
+                auth_grpc_addr = Some(auth_addr);
                 config.gateway.auth_service_url = format!("http://{auth_addr}");
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
@@ -137,6 +141,7 @@ impl TestFleet {
             gateways,
             rest,
             nats,
+            auth_grpc_addr,
             running,
             _database: database,
             _data_dir: data_dir,

@@ -110,6 +110,19 @@ fn random_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Installs logging and tracing from `config`; `debug_mode` (`-dm`) raises the level to debug for
+/// this workspace and the libraries whose debug output is useful.
+pub fn init_telemetry(
+    config: &DaemonConfig,
+    debug_mode: bool,
+) -> anyhow::Result<gpuproxy_telemetry::TelemetryGuard> {
+    let mut telemetry = config.telemetry.clone();
+    if debug_mode {
+        telemetry.log_level = "debug,h2=info,hyper=info,tower=info".to_owned();
+    }
+    gpuproxy_telemetry::init(&telemetry, "gpuproxyd")
+}
+
 /// Waits for SIGTERM, ctrl-c or a failed task, then stops every task, giving in-flight requests up to
 /// `drain` to finish. Returns failure when a task failed.
 pub async fn run_until_shutdown(running: Running, drain: std::time::Duration) -> std::process::ExitCode {

@@ -14,4 +14,4 @@ mod fleet;
 pub use args::{Args, Role};
 pub use banner::banner;
 pub use config::{DaemonConfig, UpcomingConfig};
-pub use fleet::{FIRST_ADMIN_EMAIL, FirstAdmin, Running, run_until_shutdown, start};
+pub use fleet::{FIRST_ADMIN_EMAIL, FirstAdmin, Running, init_telemetry, run_until_shutdown, start};

@@ -10,6 +10,7 @@ mod bad_input;
 mod events;
 mod grpc_api;
 mod health;
+mod internal_api;
 mod rate_limits;
 mod rest_flow;
 mod revocation;

@@ -169,6 +169,68 @@ async fn without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(mode
     );
 }
 
+async fn grpc_login_attempts_are_limited_per_client_address(mode: Mode) {
+    let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "3")]).await;
+    let mut client = GpuProxyServiceClient::new(fleet.grpc_channel().await);
+    let guess = || public::LoginRequest {
+        email: fresh_email(),
+        password: "guess-guess".to_owned(),
+    };
+    for _ in 0..3 {
+        let status = client.login(guess()).await.expect_err("wrong password");
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    }
+
+    let status = client.login(guess()).await.expect_err("limited");
+
+    assert_eq!(
+        (status.code(), code_of(&status)),
+        (tonic::Code::ResourceExhausted, ErrorCode::RateLimited)
+    );
+}
+
+async fn an_address_that_keeps_sending_bad_credentials_is_cut_off(mode: Mode) {
+    let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "3")]).await;
+    for n in 0..3 {
+        let forged = format!("gpx_{}{n}", "A".repeat(42));
+        expect_status(
+            fleet.rest.get("/api/v1/auth/me", Auth::Key(&forged)).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+
+    let cut_off = fleet
+        .rest
+        .get("/api/v1/auth/me", Auth::Key("gpx_one-more-guess"))
+        .await;
+    assert_eq!(
+        expect_status(cut_off, StatusCode::TOO_MANY_REQUESTS).await["code"],
+        "RATE_LIMITED"
+    );
+    let mut client = GpuProxyServiceClient::new(fleet.grpc_channel().await);
+    let mut request = tonic::Request::new(public::GetLoadInfoRequest::default());
+    request
+        .metadata_mut()
+        .insert("x-api-key", "gpx_and-over-grpc".parse().expect("value"));
+    assert_eq!(
+        client.get_load_info(request).await.expect_err("cut off").code(),
+        tonic::Code::ResourceExhausted
+    );
+    let body_token = public::CreateApiKeyRequest {
+        name: "k".to_owned(),
+        token: "not-a-jwt".to_owned(),
+    };
+    assert_eq!(
+        client
+            .create_api_key(body_token)
+            .await
+            .expect_err("cut off")
+            .code(),
+        tonic::Code::ResourceExhausted
+    );
+}
+
 async fn a_user_may_lower_but_not_raise_their_own_limit(mode: Mode) {
     let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_PER_MINUTE", "5")]).await;
     let (_, token) = fleet.rest.new_user().await;
@@ -203,4 +265,6 @@ crate::in_both_modes!(
     behind_a_trusted_proxy_each_forwarded_address_has_its_own_window,
     without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing,
     a_user_may_lower_but_not_raise_their_own_limit,
+    grpc_login_attempts_are_limited_per_client_address,
+    an_address_that_keeps_sending_bad_credentials_is_cut_off,
 );

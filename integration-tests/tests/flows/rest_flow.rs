@@ -1,7 +1,7 @@
 //! Register → login → API key → authenticated calls with the key and with the JWT, over REST.
 
 use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status, fresh_email};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 async fn a_new_user_reaches_authenticated_routes_with_key_and_token(mode: Mode) {
@@ -94,9 +94,35 @@ async fn logout_ends_the_token_but_not_the_keys(mode: Mode) {
     );
 }
 
-async fn admin_routes_need_the_admin_role(mode: Mode) {
-    let fleet = TestFleet::start(mode).await;
-    let (_, token) = fleet.rest.new_user().await;
+async fn admins_list_users_and_others_are_refused(mode: Mode) {
+    let admin = [
+        ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+        ("BOOTSTRAP_ADMIN_PASSWORD", "root-password"),
+    ];
+    let fleet = TestFleet::start_with(mode, &admin).await;
+    let (email, token) = fleet.rest.new_user().await;
+    let login = json!({"email": "root@example.com", "password": "root-password"});
+    let admin_token = expect_status(
+        fleet.rest.post("/api/v1/auth/login", Auth::None, &login).await,
+        StatusCode::OK,
+    )
+    .await["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+
+    let users = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/admin/users", Auth::Bearer(&admin_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(users["count"], 2);
+    assert_eq!(users["data"][0]["email"], "root@example.com");
+    assert_eq!(users["data"][0]["is_admin"], true);
+    assert_eq!(users["data"][1]["email"], email);
 
     let denied = expect_status(
         fleet.rest.get("/api/v1/admin/users", Auth::Bearer(&token)).await,
@@ -129,7 +155,7 @@ async fn users_see_and_revoke_only_their_own_keys(mode: Mode) {
     let attempt = fleet
         .rest
         .request(
-            reqwest::Method::DELETE,
+            Method::DELETE,
             &format!("/api/v1/auth/apikey/{key_id}"),
             Auth::Bearer(&intruder),
         )
@@ -151,6 +177,6 @@ crate::in_both_modes!(
     a_new_user_reaches_authenticated_routes_with_key_and_token,
     the_seed_response_shapes_are_kept,
     logout_ends_the_token_but_not_the_keys,
-    admin_routes_need_the_admin_role,
+    admins_list_users_and_others_are_refused,
     users_see_and_revoke_only_their_own_keys,
 );

@@ -164,11 +164,15 @@ impl<'a> Reader<'a> {
 
     /// Records that `name` has an unusable value; `value` is `None` for secrets.
     pub fn invalid(&mut self, name: &str, value: Option<&str>, reason: impl Into<String>) {
-        self.errors.push(InvalidVariable {
+        let problem = InvalidVariable {
             name: name.to_owned(),
             value: value.map(str::to_owned),
             reason: reason.into(),
-        });
+        };
+        // Several services read shared variables; one bad value is one line of the report.
+        if !self.errors.contains(&problem) {
+            self.errors.push(problem);
+        }
     }
 
     /// Returns the names of every variable read so far, in reading order.
@@ -234,6 +238,15 @@ mod tests {
             text.contains("MODE=\"fast\": expected one of slow, steady"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_shared_variable_read_twice_is_reported_once() {
+        let env = env(&[("PORT", "x")]);
+        let mut reader = Reader::new(&env);
+        reader.number("PORT", 1u16, 1..=2);
+        reader.number("PORT", 1u16, 1..=2);
+        assert_eq!(reader.finish(()).expect_err("bad").variables().len(), 1);
     }
 
     #[test]

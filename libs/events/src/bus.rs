@@ -26,6 +26,17 @@ pub enum EventBus {
     InProcess(InProcessBus),
 }
 
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// The next matching event.
+    Event(Event),
+    /// Events may have been lost here: the connection to NATS dropped or came back, the server cut
+    /// a slow subscriber off, or an in-process subscriber fell too far behind. Whoever keeps state
+    /// derived from events (a cache) must treat it as stale.
+    Missed,
+}
+
 /// A live feed of the events matching a pattern, from the moment of subscribing.
 #[derive(Debug)]
 pub enum Subscription {
@@ -84,8 +95,8 @@ impl EventBus {
 }
 
 impl Subscription {
-    /// Returns the next matching event, or `None` once the bus is gone.
-    pub async fn next(&mut self) -> Option<Event> {
+    /// Returns the next matching event or a gap, or `None` once the bus is gone.
+    pub async fn next(&mut self) -> Option<Delivery> {
         match self {
             Subscription::Nats(subscription) => subscription.next().await,
             Subscription::InProcess(subscription) => subscription.next().await,

@@ -2,7 +2,7 @@
 
 use tokio::sync::broadcast;
 
-use crate::{BusError, Event, matches};
+use crate::{BusError, Delivery, Event, matches};
 
 /// Events a slow subscriber may fall behind by before it misses some (and is told so in the log).
 const CAPACITY: usize = 4096;
@@ -44,13 +44,14 @@ impl InProcessBus {
 }
 
 impl InProcessSubscription {
-    pub(crate) async fn next(&mut self) -> Option<Event> {
+    pub(crate) async fn next(&mut self) -> Option<Delivery> {
         loop {
             match self.receiver.recv().await {
-                Ok(event) if matches(&self.pattern, &event.event) => return Some(event),
+                Ok(event) if matches(&self.pattern, &event.event) => return Some(Delivery::Event(event)),
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, pattern = %self.pattern, "a slow subscriber missed events");
+                    return Some(Delivery::Missed);
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }

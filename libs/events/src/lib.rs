@@ -14,7 +14,7 @@ mod nats_bus;
 mod outbox;
 mod pattern;
 
-pub use bus::{BusError, EventBus, Subscription};
+pub use bus::{BusError, Delivery, EventBus, Subscription};
 pub use event::{Event, names};
 pub use outbox::{Outbox, OutboxError, OutboxRelay, RelaySettings};
 pub use pattern::matches;

@@ -1,13 +1,15 @@
 //! The bus on NATS JetStream.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::Event;
 use async_nats::jetstream::{self, message::PublishMessage, stream::StorageType};
 use futures::StreamExt;
 use gpuproxy_config::NatsConfig;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, watch};
 
-use crate::{BusError, Event};
+use crate::{BusError, Delivery, Event as DomainEvent};
 
 /// JetStream drops a second message with the same id within this window, so a relay that publishes
 /// an event twice (crash between publish and bookkeeping, two replicas) stores it once.
@@ -21,11 +23,13 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 /// subscriptions (every process sees every event, as cache invalidation needs).
 #[derive(Debug, Clone)]
 pub struct NatsBus {
-    inner: std::sync::Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
 struct Inner {
+    /// Counts the moments events may have been lost (connection lost or regained, slow consumer).
+    gaps: Arc<watch::Sender<u64>>,
     client: async_nats::Client,
     jetstream: jetstream::Context,
     prefix: String,
@@ -37,6 +41,7 @@ struct Inner {
 #[derive(Debug)]
 pub struct NatsSubscription {
     subscriber: async_nats::Subscriber,
+    gaps: watch::Receiver<u64>,
 }
 
 fn nats_error(error: impl std::fmt::Display) -> BusError {
@@ -46,9 +51,23 @@ fn nats_error(error: impl std::fmt::Display) -> BusError {
 impl NatsBus {
     pub(crate) async fn connect(config: &NatsConfig) -> Result<Self, BusError> {
         let url = config.url.clone().unwrap_or_default();
+        let gaps = Arc::new(watch::channel(0u64).0);
+        let gaps_seen_by_callback = Arc::clone(&gaps);
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(config.connect_timeout)
             .retry_on_initial_connect()
+            .event_callback(move |event| {
+                let gaps = Arc::clone(&gaps_seen_by_callback);
+                async move {
+                    if matches!(
+                        event,
+                        Event::Connected | Event::Disconnected | Event::SlowConsumer(_)
+                    ) {
+                        tracing::info!(%event, "nats connection event");
+                        gaps.send_modify(|count| *count = count.wrapping_add(1));
+                    }
+                }
+            })
             .connect(url.as_str())
             .await
             .map_err(nats_error)?;
@@ -63,7 +82,8 @@ impl NatsBus {
         };
         tracing::info!(url = %url, stream = %config.stream, "connecting to nats");
         Ok(NatsBus {
-            inner: std::sync::Arc::new(Inner {
+            inner: Arc::new(Inner {
+                gaps,
                 client,
                 jetstream,
                 prefix: config.subject_prefix.clone(),
@@ -73,7 +93,7 @@ impl NatsBus {
         })
     }
 
-    pub(crate) async fn publish(&self, event: &Event) -> Result<(), BusError> {
+    pub(crate) async fn publish(&self, event: &DomainEvent) -> Result<(), BusError> {
         // A lost connection fails at once; a first connection still being made gets the timeout.
         if self.inner.client.connection_state() == async_nats::connection::State::Disconnected {
             return Err(BusError::Nats("disconnected from the server".to_owned()));
@@ -106,7 +126,10 @@ impl NatsBus {
             .subscribe(format!("{}.{pattern}", self.inner.prefix))
             .await
             .map_err(nats_error)?;
-        Ok(NatsSubscription { subscriber })
+        Ok(NatsSubscription {
+            subscriber,
+            gaps: self.inner.gaps.subscribe(),
+        })
     }
 
     pub(crate) fn is_connected(&self) -> bool {
@@ -132,15 +155,27 @@ impl NatsBus {
 }
 
 impl NatsSubscription {
-    pub(crate) async fn next(&mut self) -> Option<Event> {
-        while let Some(message) = self.subscriber.next().await {
-            match serde_json::from_slice::<Event>(&message.payload) {
-                Ok(event) => return Some(event),
-                Err(error) => {
-                    tracing::warn!(subject = %message.subject, %error, "skipping a message that is not an event");
+    pub(crate) async fn next(&mut self) -> Option<Delivery> {
+        let mut gaps_open = true;
+        loop {
+            tokio::select! {
+                changed = self.gaps.changed(), if gaps_open => {
+                    match changed {
+                        Ok(()) => return Some(Delivery::Missed),
+                        // The client is gone; the subscription ends with it below.
+                        Err(_) => gaps_open = false,
+                    }
+                }
+                message = self.subscriber.next() => {
+                    let message = message?;
+                    match serde_json::from_slice::<DomainEvent>(&message.payload) {
+                        Ok(event) => return Some(Delivery::Event(event)),
+                        Err(error) => {
+                            tracing::warn!(subject = %message.subject, %error, "skipping a message that is not an event");
+                        }
+                    }
                 }
             }
         }
-        None
     }
 }

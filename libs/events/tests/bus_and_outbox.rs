@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use gpuproxy_config::NatsConfig;
 use gpuproxy_db::Database;
-use gpuproxy_events::{Event, EventBus, Outbox, RelaySettings, Subscription, names};
+use gpuproxy_events::{Delivery, Event, EventBus, Outbox, RelaySettings, Subscription, names};
 use gpuproxy_testkit::TestDatabase;
 use tokio_util::sync::CancellationToken;
 
@@ -19,10 +19,16 @@ fn revoked(key_id: &str) -> Event {
 }
 
 async fn next(subscription: &mut Subscription) -> Event {
-    tokio::time::timeout(Duration::from_secs(5), subscription.next())
-        .await
-        .expect("an event within 5 s")
-        .expect("the bus is open")
+    loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("the bus is open");
+        // A gap is reported when the connection is first made; the events still come after it.
+        if let Delivery::Event(event) = delivery {
+            return event;
+        }
+    }
 }
 
 async fn nats_bus() -> (EventBus, NatsConfig) {
@@ -54,6 +60,87 @@ async fn in_process_subscribers_get_matching_events_only() {
 #[tokio::test]
 async fn nats_subscribers_get_matching_events_only() {
     subscribers_get_matching_events_only(nats_bus().await.0).await;
+}
+
+#[tokio::test]
+async fn an_in_process_subscriber_that_falls_behind_is_told_it_missed_events() {
+    let bus = EventBus::in_process();
+    let mut subscription = bus.subscribe("auth.>").await.expect("subscribe");
+    for n in 0..5000 {
+        bus.publish(&revoked(&format!("k{n}"))).await.expect("publish");
+    }
+    assert_eq!(
+        subscription.next().await,
+        Some(Delivery::Missed),
+        "the buffer overflowed"
+    );
+    assert!(
+        matches!(subscription.next().await, Some(Delivery::Event(_))),
+        "and events flow again"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_nats_connection_is_reported_as_a_gap() {
+    let (bus, config) = nats_bus().await;
+    let mut subscription = bus.subscribe("auth.>").await.expect("subscribe");
+    bus.publish(&revoked("before")).await.expect("publish");
+    next(&mut subscription).await;
+
+    // A proxy between client and server stands for a network cut: closing it drops the connection.
+    let server = config
+        .url
+        .as_deref()
+        .expect("url")
+        .trim_start_matches("nats://")
+        .to_owned();
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mut proxied = config.clone();
+    proxied.url = Some(format!("nats://{}", proxy.local_addr().expect("addr")));
+    let cut = tokio_util::sync::CancellationToken::new();
+    let relay = relay_connections(proxy, server, cut.clone());
+    let watched = async {
+        let bus = EventBus::connect(&proxied)
+            .await
+            .expect("connect through the proxy");
+        let mut subscription = bus.subscribe("auth.>").await.expect("subscribe");
+        bus.publish(&revoked("through-proxy")).await.expect("publish");
+        loop {
+            match subscription.next().await.expect("open") {
+                Delivery::Event(event) if event.data["key_id"] == "through-proxy" => break,
+                _ => {}
+            }
+        }
+        cut.cancel();
+        tokio::time::timeout(Duration::from_secs(10), subscription.next())
+            .await
+            .expect("reported within 10 s")
+    };
+    let ((), gap) = tokio::join!(relay, watched);
+    assert_eq!(gap, Some(Delivery::Missed));
+}
+
+/// Forwards connections to `server` until `cut`, then drops them all.
+async fn relay_connections(
+    listener: tokio::net::TcpListener,
+    server: String,
+    cut: tokio_util::sync::CancellationToken,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            () = cut.cancelled() => break,
+            accepted = listener.accept() => {
+                let (mut client, _) = accepted.expect("accept");
+                let server = server.clone();
+                connections.spawn(async move {
+                    let mut upstream = tokio::net::TcpStream::connect(server).await.expect("nats");
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        }
+    }
+    connections.abort_all();
 }
 
 #[tokio::test]

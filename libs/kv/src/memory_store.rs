@@ -44,6 +44,24 @@ impl MemoryStore {
         });
     }
 
+    pub(crate) fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        self.with_inner(|inner| {
+            if inner.live(key, now).is_some() {
+                return false;
+            }
+            inner.note_write(now);
+            inner.entries.insert(
+                key.to_owned(),
+                Entry {
+                    value: value.to_owned(),
+                    expires_at: now + ttl,
+                },
+            );
+            true
+        })
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<String> {
         let now = Instant::now();
         self.with_inner(|inner| inner.live(key, now).map(|entry| entry.value.clone()))

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use fred::prelude::{
-    Builder, ClientLike, Config, Expiration, KeysInterface, LuaInterface, Pool, ReconnectPolicy, ServerConfig,
+    Builder, ClientLike, Config, Expiration, KeysInterface, LuaInterface, Pool, ReconnectPolicy,
+    ServerConfig, SetOptions,
 };
 use gpuproxy_config::{ExposeSecret, RedisServer};
 
@@ -65,6 +66,21 @@ impl RedisStore {
             .set::<(), _, _>(self.key(key), value, Some(Expiration::PX(millis)), None, false)
             .await?;
         Ok(())
+    }
+
+    pub(crate) async fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, KvError> {
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        let stored: Option<String> = self
+            .pool
+            .set(
+                self.key(key),
+                value,
+                Some(Expiration::PX(millis)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        Ok(stored.is_some())
     }
 
     pub(crate) async fn get(&self, key: &str) -> Result<Option<String>, KvError> {

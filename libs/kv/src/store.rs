@@ -69,6 +69,15 @@ impl KvStore {
         }
     }
 
+    /// Stores `value` under `key` for `ttl` unless a live value is already there; returns whether it
+    /// stored. Atomic: of concurrent callers, one wins.
+    pub async fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, KvError> {
+        match self {
+            KvStore::Redis(store) => store.set_if_absent(key, value, ttl).await,
+            KvStore::Memory(store) => Ok(store.set_if_absent(key, value, ttl)),
+        }
+    }
+
     /// Returns the value under `key`, unless missing or expired.
     pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
         match self {

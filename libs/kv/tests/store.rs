@@ -97,6 +97,32 @@ async fn redis_windows_start_again_after_they_close() {
 }
 
 #[tokio::test]
+async fn set_if_absent_never_overwrites_a_live_value() {
+    for store in [KvStore::memory(), redis().await] {
+        assert!(
+            store
+                .set_if_absent("once", "first", Duration::from_secs(60))
+                .await
+                .expect("set"),
+            "{}",
+            store.kind()
+        );
+        assert!(
+            !store
+                .set_if_absent("once", "second", Duration::from_secs(60))
+                .await
+                .expect("set")
+        );
+        assert_eq!(store.get("once").await.expect("get").as_deref(), Some("first"));
+        store
+            .set("once", "third", Duration::from_secs(60))
+            .await
+            .expect("plain set overwrites");
+        assert_eq!(store.get("once").await.expect("get").as_deref(), Some("third"));
+    }
+}
+
+#[tokio::test]
 async fn expired_values_are_gone() {
     for store in [KvStore::memory(), redis().await] {
         store

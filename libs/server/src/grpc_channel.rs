@@ -3,10 +3,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use gpuproxy_config::{ExposeSecret, SecretString};
 use tonic::body::Body;
 use tonic::transport::Endpoint;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
+
+use crate::INTERNAL_TOKEN_HEADER;
 
 /// What a generated client sends requests through: a network connection in the fleet, the server
 /// itself when both run in one process. Requests are encoded and decoded either way, so the embedded
@@ -14,14 +17,30 @@ use tower::util::BoxCloneSyncService;
 pub type GrpcChannel =
     BoxCloneSyncService<http::Request<Body>, http::Response<Body>, tonic::transport::Error>;
 
-/// Returns a channel to a service at `url` (e.g. `http://auth:50051`). It connects on first use and
-/// reconnects by itself, so a service that starts later than its clients is fine.
-pub fn connect_lazy(url: &str, connect_timeout: Duration) -> Result<GrpcChannel, tonic::transport::Error> {
+/// Returns a channel to a service at `url` (e.g. `http://auth:50051`), sending the fleet's
+/// `internal_token` with every call when there is one. It connects on first use and reconnects by
+/// itself, so a service that starts later than its clients is fine.
+pub fn connect_lazy(
+    url: &str,
+    connect_timeout: Duration,
+    internal_token: Option<&SecretString>,
+) -> anyhow::Result<GrpcChannel> {
     let channel = Endpoint::from_shared(url.to_owned())?
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
         .connect_lazy();
-    Ok(BoxCloneSyncService::new(channel))
+    let Some(token) = internal_token else {
+        return Ok(BoxCloneSyncService::new(channel));
+    };
+    let mut value = http::HeaderValue::from_str(token.expose_secret())
+        .map_err(|_| anyhow::anyhow!("INTERNAL_API_TOKEN must be printable ASCII"))?;
+    value.set_sensitive(true);
+    Ok(BoxCloneSyncService::new(channel.map_request(
+        move |mut request: http::Request<Body>| {
+            request.headers_mut().insert(INTERNAL_TOKEN_HEADER, value.clone());
+            request
+        },
+    )))
 }
 
 /// Returns a channel that hands requests straight to `server` (a generated `…Server`), with no socket.

@@ -10,7 +10,9 @@ use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::{GrpcChannel, in_process};
+use gpuproxy_config::SecretString;
+
+use crate::{GrpcChannel, RequireTokenLayer, in_process};
 
 /// The standard gRPC health service of a server, whose statuses a service updates as its
 /// dependencies come and go. Kubernetes gRPC probes and the gateway's `/health` read it.
@@ -44,6 +46,7 @@ impl Health {
 pub struct GrpcServer {
     routes: Routes,
     health: Health,
+    internal_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -70,7 +73,15 @@ impl GrpcServer {
         Ok(GrpcServer {
             routes,
             health: Health { reporter },
+            internal_token: None,
         })
+    }
+
+    /// Requires callers over the network to send the fleet's `token` (see [`RequireTokenLayer`]);
+    /// in-process callers are in the same trust domain and skip it.
+    pub fn with_internal_token(mut self, token: Option<SecretString>) -> Self {
+        self.internal_token = token;
+        self
     }
 
     /// Returns the health handle, to report dependency status while serving.
@@ -96,6 +107,7 @@ impl GrpcServer {
             builder = builder.tls_config(tls)?;
         }
         builder
+            .layer(RequireTokenLayer::new(self.internal_token))
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
             .await?;

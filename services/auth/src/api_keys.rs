@@ -81,6 +81,11 @@ impl AuthService {
     /// Revokes `user_id`'s key `key_id` and publishes `auth.apikey.revoked`, so every gateway stops
     /// accepting it at once. Another user's key is not found; revoking twice is not an error.
     pub async fn revoke_api_key(&self, user_id: &str, key_id: &str) -> Result<ApiKeyRecord, Error> {
+        // Ids are UUIDs; anything else names no key and must not reach the database (a NUL byte in a
+        // path segment is an error on PostgreSQL, not a miss).
+        if uuid::Uuid::parse_str(key_id).is_err() {
+            return Err(Error::ApiKeyNotFound);
+        }
         let mut transaction = self.begin().await?;
         let revoked = api_keys::revoke(&mut *transaction, user_id, key_id, now_ms()).await?;
         let record = api_keys::find_owned(&mut *transaction, user_id, key_id)

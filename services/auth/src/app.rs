@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use gpuproxy_db::Database;
-use gpuproxy_events::{EventBus, RelaySettings};
+use gpuproxy_events::{Delivery, EventBus, RelaySettings};
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::AuthServiceServer;
 use gpuproxy_server::{GrpcChannel, GrpcServer, Health, Tasks};
@@ -58,9 +58,13 @@ impl App {
             );
         }
         let routes = Routes::new(AuthServiceServer::new(GrpcAuth::new(service.clone())));
-        let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?;
+        let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?
+            .with_internal_token(config.internal_token.clone());
         let listener = match config.grpc_listen {
-            Some(addr) => Some(gpuproxy_server::bind(addr).await?),
+            Some(addr) => {
+                refuse_an_open_internal_port(addr, &config)?;
+                Some(gpuproxy_server::bind(addr).await?)
+            }
             None => None,
         };
         let probe = Probe {
@@ -119,9 +123,61 @@ impl App {
         };
         tasks.spawn(
             "auth-outbox-relay",
-            service.outbox().relay(bus, relay_settings).run(tasks.token()),
+            service
+                .outbox()
+                .relay(bus.clone(), relay_settings)
+                .run(tasks.token()),
         );
         tasks.spawn("auth-health", probe.run(tasks.token()));
+        tasks.spawn(
+            "auth-session-revocations",
+            bury_revoked_sessions(service, bus, tasks.token()),
+        );
+    }
+}
+
+/// The internal API trusts the user ids it is given, so beyond loopback it must not be reachable
+/// without the fleet's token: anybody on the network could otherwise make themselves an admin.
+fn refuse_an_open_internal_port(addr: SocketAddr, config: &Config) -> anyhow::Result<()> {
+    if addr.ip().is_loopback() || config.internal_token.is_some() || config.developer_mode {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve the internal auth API on {addr} without INTERNAL_API_TOKEN: set it to the same \
+         secret on every service (openssl rand -base64 48), or keep INTERNAL_HOST=127.0.0.1"
+    )
+}
+
+/// Marks sessions that other replicas ended in this replica's session cache. With Redis the
+/// tombstone is already there (this rewrites it); with a per-process memory cache it is how a logout
+/// on one replica reaches the others.
+async fn bury_revoked_sessions(
+    service: AuthService,
+    bus: EventBus,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut subscription = bus
+        .subscribe(gpuproxy_events::names::AUTH_SESSION_REVOKED)
+        .await?;
+    loop {
+        let delivery = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            delivery = subscription.next() => delivery,
+        };
+        match delivery {
+            Some(Delivery::Event(event)) => {
+                let session_id = event
+                    .data
+                    .get("session_id")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                if let Err(error) = service.bury_session(session_id).await {
+                    tracing::warn!(%error, session_id, "marking a revoked session failed");
+                }
+            }
+            Some(Delivery::Missed) => tracing::warn!("session revocations may have been missed"),
+            None => anyhow::bail!("the event bus closed the subscription to session revocations"),
+        }
     }
 }
 

@@ -66,6 +66,10 @@ pub struct Config {
     pub bootstrap_admin: Option<BootstrapAdmin>,
     /// `OUTBOX_POLL_INTERVAL`: how often the event relay looks for events written by other processes.
     pub outbox_poll_interval: Duration,
+    /// `INTERNAL_API_TOKEN`: callers of the internal gRPC API must send it.
+    pub internal_token: Option<SecretString>,
+    /// Developer mode: the internal API may listen beyond loopback without a token.
+    pub developer_mode: bool,
 }
 
 impl Config {
@@ -76,7 +80,7 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([0, 0, 0, 0]));
+        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
         let port = reader.number("AUTH_GRPC_PORT", 50051u16, 0..=u16::MAX);
         let bootstrap_email = reader.optional_string("BOOTSTRAP_ADMIN_EMAIL");
         let bootstrap_password = reader.secret("BOOTSTRAP_ADMIN_PASSWORD");
@@ -110,6 +114,8 @@ impl Config {
             grpc_listen: Some(SocketAddr::new(host, port)),
             bootstrap_admin,
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
+            internal_token: gpuproxy_config::read_internal_token(reader),
+            developer_mode,
         }
     }
 }

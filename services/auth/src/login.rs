@@ -99,6 +99,7 @@ impl AuthService {
             Vec::new()
         };
         self.commit_with_events(transaction, &events).await?;
+        self.inner.sessions.bury(session_id).await?;
         tracing::info!(user_id, session_id, revoked, "logged out");
         Ok(())
     }

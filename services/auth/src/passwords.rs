@@ -4,25 +4,43 @@ use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Error;
 use crate::domain::Password;
 
 /// Hashes passwords with argon2id (OWASP's default parameters: 19 MiB, 2 passes) on the blocking
-/// pool, so a login never stalls the async threads.
-#[derive(Debug, Clone, Default)]
+/// pool, so a login never stalls the async threads. At most two hashes per core run at once: a burst
+/// of logins waits its turn instead of claiming 19 MiB each until the process runs out of memory.
+#[derive(Debug, Clone)]
 pub struct Passwords {
     /// A hash of a random password, checked when the email is unknown so that "no such user" takes as
     /// long as "wrong password" and timing reveals nothing.
     dummy_hash: Arc<OnceLock<String>>,
+    /// Permits to hash.
+    permits: Arc<Semaphore>,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Passwords {
+            dummy_hash: Arc::default(),
+            permits: Arc::new(Semaphore::new(cores * 2)),
+        }
+    }
 }
 
 impl Passwords {
     /// Returns the PHC string of `password` with a fresh salt.
     pub async fn hash(&self, password: Password) -> Result<String, Error> {
-        tokio::task::spawn_blocking(move || hash_now(password.as_bytes()))
-            .await
-            .map_err(|error| anyhow::anyhow!("hashing task: {error}"))?
+        let permit = self.permit().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_now(password.as_bytes())
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("hashing task: {error}"))?
     }
 
     /// Returns whether `password` matches `stored` (a PHC string); with `None`, spends the same time
@@ -30,7 +48,9 @@ impl Passwords {
     pub async fn verify(&self, password: &str, stored: Option<String>) -> Result<bool, Error> {
         let password = password.to_owned();
         let dummy = Arc::clone(&self.dummy_hash);
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let (hash, real) = match stored {
                 Some(hash) => (hash, true),
                 None => (dummy_hash(&dummy)?, false),
@@ -42,6 +62,15 @@ impl Passwords {
         })
         .await
         .map_err(|error| anyhow::anyhow!("verifying task: {error}"))?
+    }
+}
+
+impl Passwords {
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the password hashing permits are closed")))
     }
 }
 

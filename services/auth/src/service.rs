@@ -39,7 +39,7 @@ impl AuthService {
         AuthService {
             inner: Arc::new(Inner {
                 outbox: Outbox::new(database.clone(), OUTBOX_SOURCE),
-                sessions: SessionStore::new(config.session_mode, database.clone(), kv),
+                sessions: SessionStore::new(config.session_mode, database.clone(), kv, config.jwt.expiration),
                 tokens: Tokens::new(&config.jwt),
                 passwords: Passwords::default(),
                 password_min_length: config.password_min_length,
@@ -51,6 +51,11 @@ impl AuthService {
     /// Returns the outbox, whose relay the app runs.
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
+    }
+
+    /// Marks an ended session in this process's session cache, for revocation events from other replicas.
+    pub async fn bury_session(&self, session_id: &str) -> Result<(), Error> {
+        self.inner.sessions.bury(session_id).await
     }
 
     /// Returns the database, for health checks.

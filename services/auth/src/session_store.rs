@@ -1,5 +1,8 @@
 //! Where sessions live: SQL, Redis, or both.
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use gpuproxy_db::{Any, Database, Transaction};
@@ -22,13 +25,20 @@ pub struct ActiveSession {
     pub expires_at: i64,
 }
 
+/// The cached value of an ended session. It outlives every token of the session, so no later
+/// refill from the database (which may have read the row just before the logout committed) can
+/// bring the session back.
+const TOMBSTONE: &str = "ended";
+
 /// Keeps sessions in the database, in Redis (process memory without Redis), or both, as `SESSION_MODE`
-/// says. Logout removes a session from every place it is kept, so it ends at once everywhere.
+/// says. Logout ends a session in every place it is kept, so it ends at once everywhere.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
     mode: SessionMode,
     database: Database,
     kv: KvStore,
+    /// The longest a session lives: how long a tombstone must last.
+    lifetime: Duration,
 }
 
 fn kv_key(session_id: &str) -> String {
@@ -36,9 +46,14 @@ fn kv_key(session_id: &str) -> String {
 }
 
 impl SessionStore {
-    /// Returns the store for `mode`.
-    pub fn new(mode: SessionMode, database: Database, kv: KvStore) -> Self {
-        SessionStore { mode, database, kv }
+    /// Returns the store for `mode`; sessions live at most `lifetime`.
+    pub fn new(mode: SessionMode, database: Database, kv: KvStore, lifetime: Duration) -> Self {
+        SessionStore {
+            mode,
+            database,
+            kv,
+            lifetime,
+        }
     }
 
     fn uses_sql(&self) -> bool {
@@ -88,6 +103,7 @@ impl SessionStore {
         let now = now_ms();
         if self.uses_kv() {
             match self.kv.get(&kv_key(session_id)).await {
+                Ok(Some(value)) if value == TOMBSTONE => return Ok(None),
                 Ok(Some(json)) => {
                     let session: ActiveSession = serde_json::from_str(&json)
                         .map_err(|error| anyhow::anyhow!("a cached session is not valid JSON: {error}"))?;
@@ -112,33 +128,44 @@ impl SessionStore {
             user_id: record.user_id,
             expires_at: record.expires_at,
         };
-        if self.uses_kv()
-            && let Err(error) = self.cache(&session).await
-        {
-            tracing::debug!(%error, "refilling the session cache failed");
+        if self.uses_kv() {
+            // Only into an empty slot: a tombstone written meanwhile wins over what was read.
+            let remaining = Duration::from_millis(u64::try_from(session.expires_at - now).unwrap_or(0));
+            let json = serde_json::to_string(&session)
+                .map_err(|error| anyhow::anyhow!("encoding a session: {error}"))?;
+            if let Err(error) = self.kv.set_if_absent(&kv_key(session_id), &json, remaining).await {
+                tracing::debug!(%error, "refilling the session cache failed");
+            }
         }
         Ok(Some(session))
     }
 
-    /// Ends `user_id`'s session: marks the row inside `transaction` and removes it from Redis. Returns
-    /// whether the session was active.
+    /// Ends `user_id`'s session: marks its row inside `transaction` (SQL modes). Returns whether the
+    /// session was active. Call [`SessionStore::bury`] after the commit.
     pub async fn revoke(
         &self,
         transaction: &mut Transaction<'_, Any>,
         session_id: &str,
         user_id: &str,
     ) -> Result<bool, Error> {
-        let mut revoked = false;
         if self.uses_sql() {
-            revoked = sessions::revoke(&mut **transaction, session_id, user_id, now_ms()).await?;
+            return Ok(sessions::revoke(&mut **transaction, session_id, user_id, now_ms()).await?);
         }
+        let cached = self.kv.get(&kv_key(session_id)).await?;
+        let active = cached
+            .filter(|value| value != TOMBSTONE)
+            .and_then(|json| serde_json::from_str::<ActiveSession>(&json).ok())
+            .is_some_and(|session| session.user_id == user_id && session.expires_at > now_ms());
+        Ok(active)
+    }
+
+    /// Marks an ended session in Redis (Redis modes), for longer than any of its tokens lives. Runs
+    /// after the commit, and again on every replica when the revocation event arrives.
+    pub async fn bury(&self, session_id: &str) -> Result<(), Error> {
         if self.uses_kv() {
-            // Deleting before the commit is safe: a failed commit leaves the row active, and the next
-            // check refills the cache from it.
-            let removed = self.kv.delete(&kv_key(session_id)).await?;
-            revoked = revoked || removed;
+            self.kv.set(&kv_key(session_id), TOMBSTONE, self.lifetime).await?;
         }
-        Ok(revoked)
+        Ok(())
     }
 
     async fn cache(&self, session: &ActiveSession) -> Result<(), Error> {

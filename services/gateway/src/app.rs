@@ -17,6 +17,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::authenticator::Authenticator;
 use crate::config::{Config, TlsFiles};
+use crate::gatekeeper::Gatekeeper;
 use crate::health::{HealthChecker, ServiceProbe};
 use crate::public_grpc::{Authenticate, Layered, Observe, PublicApi};
 use crate::rate_limit::RateLimiter;
@@ -39,7 +40,11 @@ impl Dependencies {
     /// and to its bus.
     pub async fn connect(config: &Config, metrics: Metrics) -> anyhow::Result<Self> {
         Ok(Dependencies {
-            auth: gpuproxy_server::connect_lazy(&config.auth_service_url, Duration::from_secs(5))?,
+            auth: gpuproxy_server::connect_lazy(
+                &config.auth_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
             bus: EventBus::connect(&config.nats).await?,
             metrics,
         })
@@ -71,20 +76,19 @@ impl App {
             grpc_service: AUTH_SERVICE,
             channel: dependencies.auth,
         }];
+        let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let state = AppState {
             auth,
-            authenticator: authenticator.clone(),
-            rate_limiter: rate_limiter.clone(),
+            gatekeeper: gatekeeper.clone(),
             health: HealthChecker::new(kv, dependencies.bus.clone(), probes),
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
-            trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
-        let authenticated = Layered::new(public_api, Authenticate::new(authenticator, rate_limiter));
+        let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));
         let routes = Routes::new(Layered::new(authenticated, Observe::new(state.metrics.clone())));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::PUBLIC_FILE_DESCRIPTOR_SET)?;
         let grpc_tls = config.grpc_tls.as_ref().map(load_tls).transpose()?;
@@ -155,7 +159,11 @@ impl App {
         tasks.spawn("gateway-grpc", grpc.serve(grpc_listener, grpc_tls, tasks.token()));
         tasks.spawn(
             "gateway-auth-invalidation",
-            state.authenticator.clone().follow_revocations(bus, tasks.token()),
+            state
+                .gatekeeper
+                .authenticator
+                .clone()
+                .follow_revocations(bus, tasks.token()),
         );
     }
 }

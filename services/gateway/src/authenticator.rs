@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use gpuproxy_domain::{Credential, Email, Principal, UserId};
 use gpuproxy_errors::ErrorCode;
-use gpuproxy_events::{EventBus, names};
+use gpuproxy_events::{Delivery, EventBus, names};
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_server::GrpcChannel;
@@ -73,6 +73,11 @@ impl Authenticator {
         let principal = Arc::new(self.ask_auth_service(credentials).await?);
         if self.epoch.load(Ordering::Acquire) == epoch {
             self.cache.insert(key, Arc::clone(&principal)).await;
+            // An invalidation that lands between the check and the insert does not cover an entry
+            // inserted after it, so look again and take the entry back out.
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                self.cache.invalidate(&key).await;
+            }
         }
         Ok(principal)
     }
@@ -108,16 +113,23 @@ impl Authenticator {
     }
 
     /// Applies auth events to the cache until `shutdown`: revoked keys, ended sessions and changed
-    /// roles are dropped the moment their event arrives.
+    /// roles are dropped the moment their event arrives, and everything is dropped when events may
+    /// have been missed (a lost NATS connection), since any cached credential might have been revoked.
     pub async fn follow_revocations(self, bus: EventBus, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut subscription = bus.subscribe("auth.>").await?;
         loop {
-            let event = tokio::select! {
+            let delivery = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                event = subscription.next() => event,
+                delivery = subscription.next() => delivery,
             };
-            let Some(event) = event else {
-                anyhow::bail!("the event bus closed the subscription to auth events");
+            let event = match delivery {
+                Some(Delivery::Event(event)) => event,
+                Some(Delivery::Missed) => {
+                    tracing::warn!("auth events may have been missed; dropping every cached credential");
+                    self.invalidate_all();
+                    continue;
+                }
+                None => anyhow::bail!("the event bus closed the subscription to auth events"),
             };
             let text = |field: &str| {
                 event

@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, Reader, RedisConfig};
+use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, Reader, RedisConfig, SecretString};
 
 /// A certificate and key for the public gRPC server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub struct Config {
     pub auth_service_url: String,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
     pub service_call_timeout: Duration,
+    /// `INTERNAL_API_TOKEN`: sent with every call to an internal service.
+    pub internal_token: Option<SecretString>,
     /// Request limits.
     pub rate_limit: RateLimitConfig,
     /// `CORS_ALLOWED_ORIGINS`.
@@ -127,6 +129,7 @@ impl Config {
             nats: NatsConfig::read(reader),
             auth_service_url: reader.string("AUTH_SERVICE_URL", "http://127.0.0.1:50051"),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
+            internal_token: gpuproxy_config::read_internal_token(reader),
             rate_limit: RateLimitConfig {
                 enabled: reader.bool("RATE_LIMIT_ENABLED", true),
                 per_minute: reader.number("RATE_LIMIT_PER_MINUTE", 100u32, 1..=1_000_000),

@@ -4,16 +4,19 @@
 //!
 //! Layout: [`Config`] and [`App`] build and run it; [`AppState`] is what handlers reach;
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
-//! with an event-invalidated cache; `rate_limit.rs` counts requests; `health.rs` probes dependencies;
+//! with an event-invalidated cache; `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
+//! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
 //! `public_grpc/` is the public gRPC API with the steps around each call (authentication, metrics); `error.rs` maps the shared
 //! error codes to HTTP and gRPC.
 
 mod app;
 mod authenticator;
+mod client_address;
 mod config;
 mod credentials;
 mod error;
+mod gatekeeper;
 mod health;
 mod public_grpc;
 mod rate_limit;
@@ -25,6 +28,7 @@ pub use authenticator::Authenticator;
 pub use config::{Config, CorsOrigins, RateLimitConfig, TlsFiles};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorBody};
+pub use gatekeeper::{Admission, Gatekeeper, Refusal};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
 pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};

@@ -2,6 +2,7 @@
 
 mod authenticate;
 mod layered;
+mod methods;
 mod observe;
 
 use std::sync::Arc;
@@ -32,25 +33,33 @@ impl PublicApi {
         PublicApi { state }
     }
 
-    /// Returns the principal the auth layer attached, or the one behind `token` for clients that
-    /// cannot set metadata (the contract's `CreateAPIKeyRequest.token`).
+    /// Returns the principal the authentication step attached, or the one behind `token` for
+    /// clients that cannot set metadata (the contract's `CreateAPIKeyRequest.token`), let in by the
+    /// same gatekeeper: failures counted per address, the call counted against the user's limit.
     async fn principal_of<T>(&self, request: &Request<T>, token: &str) -> Result<Arc<Principal>, Status> {
         if let Some(principal) = request.extensions().get::<Arc<Principal>>() {
             return Ok(Arc::clone(principal));
         }
-        if token.trim().is_empty() {
+        let token = token.trim();
+        if token.is_empty() {
             return Err(unauthenticated());
         }
         let credentials = if token.starts_with("gpx_") {
-            Credentials::ApiKey(token.trim().to_owned())
+            Credentials::ApiKey(token.to_owned())
         } else {
-            Credentials::Bearer(token.trim().to_owned())
+            Credentials::Bearer(token.to_owned())
         };
-        self.state
-            .authenticator
-            .authenticate(&credentials)
+        let address = request.remote_addr().map(|address| address.ip());
+        let headers = request.metadata().clone().into_headers();
+        match self
+            .state
+            .gatekeeper
+            .admit_credentials(&credentials, address, &headers)
             .await
-            .map_err(Error::into_status)
+        {
+            Ok(admission) => Ok(admission.principal),
+            Err(refusal) => Err(refusal.error.into_status()),
+        }
     }
 }
 

@@ -52,6 +52,10 @@ impl RateDecision {
     }
 }
 
+fn failure_key(address: IpAddr) -> String {
+    format!("rl:authfail:{address}")
+}
+
 /// Rounds up, so a client that waits the advertised seconds always finds the window reset.
 pub fn ceil_secs(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
@@ -93,6 +97,34 @@ impl RateLimiter {
     pub async fn check_address(&self, address: IpAddr) -> Option<RateDecision> {
         self.check(&format!("rl:ip:{address}"), self.config.anonymous_per_minute)
             .await
+    }
+
+    /// Returns a refusal when `address` sent more failing credentials this minute than the anonymous
+    /// limit allows: guessing keys or tokens costs the guesser, not the auth service.
+    pub async fn failures_exceeded(&self, address: IpAddr) -> Option<RateDecision> {
+        if !self.config.enabled {
+            return None;
+        }
+        let count = match self.kv.get(&failure_key(address)).await {
+            Ok(value) => value.and_then(|count| count.parse::<u64>().ok()).unwrap_or(0),
+            Err(error) => {
+                tracing::warn!(%error, "rate limiter unavailable; letting the request through");
+                return None;
+            }
+        };
+        let limit = self.config.anonymous_per_minute;
+        (count >= u64::from(limit)).then_some(RateDecision {
+            limit,
+            remaining: 0,
+            resets_in: WINDOW,
+            allowed: false,
+        })
+    }
+
+    /// Counts a failed authentication from `address`.
+    pub async fn count_failure(&self, address: IpAddr) {
+        self.check(&failure_key(address), self.config.anonymous_per_minute)
+            .await;
     }
 
     async fn check(&self, key: &str, limit: u32) -> Option<RateDecision> {

@@ -2,7 +2,6 @@
 
 mod admin;
 mod auth;
-mod client_address;
 pub mod envelope;
 pub mod json_body;
 mod middleware;

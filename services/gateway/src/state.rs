@@ -6,9 +6,8 @@ use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
-use crate::authenticator::Authenticator;
+use crate::gatekeeper::Gatekeeper;
 use crate::health::HealthChecker;
-use crate::rate_limit::RateLimiter;
 
 /// The gateway's shared state: clients of the internal services and the request-path helpers.
 /// Cheap to clone; built once in [`crate::App::build`].
@@ -16,10 +15,8 @@ use crate::rate_limit::RateLimiter;
 pub struct AppState {
     /// The auth service.
     pub auth: AuthServiceClient<GrpcChannel>,
-    /// Credentials → principals, cached.
-    pub authenticator: Authenticator,
-    /// Request windows.
-    pub rate_limiter: RateLimiter,
+    /// Who gets in.
+    pub gatekeeper: Gatekeeper,
     /// Dependency probes.
     pub health: HealthChecker,
     /// The Prometheus registry.
@@ -30,6 +27,4 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
-    /// Whether the client's address comes from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
 }

@@ -115,7 +115,9 @@ pub async fn set_admin<'e>(
 
 /// Returns the number of users and of admins.
 pub async fn counts<'e>(executor: impl Executor<'e, Database = Any>) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(is_admin), 0) FROM users")
+    // SUM over a BIGINT column is NUMERIC on PostgreSQL, which the Any driver cannot decode; a sum
+    // of CASE integers is BIGINT on both databases.
+    sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_admin <> 0 THEN 1 ELSE 0 END), 0) FROM users")
         .fetch_one(executor)
         .await
 }

@@ -11,3 +11,4 @@ mod helpers;
 mod login;
 mod registration;
 mod sessions;
+mod users;

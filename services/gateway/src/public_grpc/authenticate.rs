@@ -1,16 +1,17 @@
 //! Authentication and rate limits for the public gRPC API.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use tonic::body::Body;
 
-use crate::authenticator::Authenticator;
+use crate::Error;
+use crate::gatekeeper::{Gatekeeper, Refusal};
 use crate::public_grpc::layered::{CallStep, Next};
-use crate::rate_limit::RateLimiter;
-use crate::{Credentials, Error};
+use crate::rate_limit::RateDecision;
 
 /// Whether a method needs credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,22 +35,19 @@ impl MethodPolicy {
     }
 }
 
-/// Reads `authorization`/`x-api-key` metadata, puts the principal in the request's extensions for
-/// the handlers, counts the call against the user's rate limit, and answers `UNAUTHENTICATED` or
-/// `RESOURCE_EXHAUSTED` (with `retry-after`) without reaching the handler.
+/// Lets calls in through the [`Gatekeeper`]: credentials from `authorization`/`x-api-key` metadata,
+/// the principal put in the request's extensions for the handlers, the user's rate limit, and a
+/// per-address limit on `Login`. Refusals (`UNAUTHENTICATED`, `RESOURCE_EXHAUSTED` with
+/// `retry-after`) never reach the handler.
 #[derive(Debug, Clone)]
 pub struct Authenticate {
-    authenticator: Authenticator,
-    rate_limiter: RateLimiter,
+    gatekeeper: Gatekeeper,
 }
 
 impl Authenticate {
     /// Returns the step.
-    pub fn new(authenticator: Authenticator, rate_limiter: RateLimiter) -> Self {
-        Authenticate {
-            authenticator,
-            rate_limiter,
-        }
+    pub fn new(gatekeeper: Gatekeeper) -> Self {
+        Authenticate { gatekeeper }
     }
 }
 
@@ -63,38 +61,70 @@ impl CallStep for Authenticate {
     {
         let policy = MethodPolicy::of(request.uri().path());
         if policy == MethodPolicy::Public {
-            return next.run(request).await;
+            if !request.uri().path().ends_with("/Login") {
+                return next.run(request).await;
+            }
+            // Password guessing over gRPC meets the same per-address limit as over REST.
+            let address = self
+                .gatekeeper
+                .client_address(request.headers(), request.extensions())
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let decision = self.gatekeeper.rate_limiter.check_address(address).await;
+            return with_limit(decision, request, next).await;
         }
-        let credentials = match Credentials::from_headers(request.headers()) {
-            Ok(Some(credentials)) => credentials,
+        let admission = match self
+            .gatekeeper
+            .admit(request.headers(), request.extensions())
+            .await
+        {
+            Ok(Some(admission)) => admission,
             Ok(None) if policy == MethodPolicy::MetadataOrBody => return next.run(request).await,
             Ok(None) => {
                 let message = "send authorization: Bearer <token> or x-api-key metadata";
-                return refuse(Error::new(ErrorCode::Unauthenticated, message));
+                return refuse(Refusal::from(Error::new(ErrorCode::Unauthenticated, message)));
             }
-            Err(error) => return refuse(error),
+            Err(refusal) => return refuse(refusal),
         };
-        let principal = match self.authenticator.authenticate(&credentials).await {
-            Ok(principal) => principal,
-            Err(error) => return refuse(error),
-        };
-        let decision = self.rate_limiter.check_user(&principal, request.headers()).await;
-        let mut response = match decision {
-            Some(decision) if !decision.allowed => refuse(decision.error()),
-            _ => {
-                request.extensions_mut().insert::<Arc<Principal>>(principal);
-                next.run(request).await
-            }
-        };
-        if let Some(decision) = decision {
-            decision.write_headers(response.headers_mut());
-        }
-        response
+        request
+            .extensions_mut()
+            .insert::<Arc<Principal>>(admission.principal);
+        with_limit(admission.decision, request, next).await
     }
 }
 
-fn refuse(error: Error) -> http::Response<Body> {
-    error.into_status().into_http()
+/// Refuses past the limit, runs the call otherwise; the window's headers go on either answer.
+async fn with_limit<S>(
+    decision: Option<RateDecision>,
+    request: http::Request<Body>,
+    next: Next<S>,
+) -> http::Response<Body>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut response = match decision {
+        Some(decision) if !decision.allowed => {
+            return refuse(Refusal {
+                error: decision.error(),
+                decision: Some(decision),
+            });
+        }
+        _ => next.run(request).await,
+    };
+    if let Some(decision) = decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+fn refuse(refusal: Refusal) -> http::Response<Body> {
+    let mut response = refusal.error.into_status().into_http();
+    if let Some(decision) = refusal.decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
 }
 
 #[cfg(test)]

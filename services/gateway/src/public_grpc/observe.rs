@@ -7,6 +7,7 @@ use gpuproxy_telemetry::{Metrics, RequestLabels};
 use tonic::body::Body;
 
 use crate::public_grpc::layered::{CallStep, Next};
+use crate::public_grpc::methods::route_label;
 
 /// Counts each call by method and status, with its latency, and errors by their code. A unary
 /// call's status is in its headers when it failed (a trailers-only answer) and absent when it
@@ -31,7 +32,7 @@ impl CallStep for Observe {
             + 'static,
         S::Future: Send + 'static,
     {
-        let route = request.uri().path().to_owned();
+        let route = route_label(request.uri().path()).to_owned();
         let started = Instant::now();
         let response = next.run(request).await;
         let status = tonic::Status::from_header_map(response.headers());

@@ -12,7 +12,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
-use crate::rest::client_address::client_address;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -139,7 +138,7 @@ async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<Envelope<LoginDto>>, Error> {
-    let client_ip = client_address(&headers, &extensions, state.trust_forwarded_for);
+    let client_ip = state.gatekeeper.client_address(&headers, &extensions);
     let request = proto::LoginRequest {
         email: body.email,
         password: body.password,
@@ -193,7 +192,7 @@ async fn logout(
         user_id: principal.user_id.to_string(),
     };
     state.auth.clone().logout(request).await?;
-    state.authenticator.invalidate_credential(session_id);
+    state.gatekeeper.authenticator.invalidate_credential(session_id);
     Ok(Json(Envelope::new(LogoutDto {
         session_id: session_id.clone(),
         logged_out: true,
@@ -342,7 +341,7 @@ async fn revoke_api_key(
         key_id: key_id.clone(),
     };
     let key = state.auth.clone().revoke_api_key(request).await?.into_inner();
-    state.authenticator.invalidate_credential(&key_id);
+    state.gatekeeper.authenticator.invalidate_credential(&key_id);
     Ok(Json(Envelope::new(ApiKeyDto::from(key))))
 }
 

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_telemetry::RequestLabels;
 
+use crate::gatekeeper::Refusal;
 use crate::rate_limit::RateDecision;
-use crate::rest::client_address::client_address;
-use crate::{AppState, Credentials, Error};
+use crate::{AppState, Error};
 
 /// Bounds the request's time, then counts it (route template, status, latency) and its error code.
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -59,11 +59,12 @@ pub async fn limit_body_size(State(state): State<AppState>, request: Request, ne
 /// Requires credentials, resolves them to a principal for the handlers, and counts the request
 /// against the user's rate limit (headers on every response, 429 past the limit).
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let principal = match Credentials::from_headers(request.headers()) {
-        Ok(Some(credentials)) => match state.authenticator.authenticate(&credentials).await {
-            Ok(principal) => principal,
-            Err(error) => return error.into_response(),
-        },
+    let admission = match state
+        .gatekeeper
+        .admit(request.headers(), request.extensions())
+        .await
+    {
+        Ok(Some(admission)) => admission,
         Ok(None) => {
             let error = Error::new(
                 ErrorCode::Unauthenticated,
@@ -71,22 +72,31 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
             );
             return error.into_response();
         }
-        Err(error) => return error.into_response(),
+        Err(refusal) => return refused(refusal),
     };
-    let decision = state.rate_limiter.check_user(&principal, request.headers()).await;
     request
         .extensions_mut()
-        .insert::<Arc<gpuproxy_domain::Principal>>(principal);
-    within_limit(decision, request, next).await
+        .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
+    within_limit(admission.decision, request, next).await
 }
 
 /// Counts an anonymous request (register, login) against its client address's limit, which slows
 /// password guessing and account spraying.
 pub async fn limit_anonymous(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let address = client_address(request.headers(), request.extensions(), state.trust_forwarded_for)
+    let address = state
+        .gatekeeper
+        .client_address(request.headers(), request.extensions())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let decision = state.rate_limiter.check_address(address).await;
+    let decision = state.gatekeeper.rate_limiter.check_address(address).await;
     within_limit(decision, request, next).await
+}
+
+fn refused(refusal: Refusal) -> Response {
+    let mut response = refusal.error.into_response();
+    if let Some(decision) = refusal.decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
 }
 
 /// Answers 429 past the limit; otherwise runs the request. Either way the response carries the

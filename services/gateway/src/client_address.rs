@@ -1,13 +1,15 @@
-//! Who is calling, by network address.
+//! Who is calling, by network address, for REST and gRPC alike.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use http::{Extensions, HeaderMap};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-/// Returns the caller's address: the connection's peer, or, when `trust_forwarded_for` is set (the
-/// gateway runs behind a proxy), the last address in `X-Forwarded-For`, which the nearest proxy
-/// appended and the client cannot forge. `None` when neither is known (a request without a socket).
+/// Returns the caller's address: the connection's peer (as axum or tonic recorded it), or, when
+/// `trust_forwarded_for` is set (the gateway runs behind a proxy), the last address in
+/// `X-Forwarded-For`, which the nearest proxy appended and the client cannot forge. `None` when
+/// neither is known (a request without a socket).
 pub fn client_address(
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -26,7 +28,18 @@ pub fn client_address(
     }
     extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())
+        .map(|ConnectInfo(address)| *address)
+        .or_else(|| {
+            extensions
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr)
+        })
+        .or_else(|| {
+            extensions
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|info| info.get_ref().remote_addr())
+        })
+        .map(|address| address.ip())
 }
 
 #[cfg(test)]

@@ -1,0 +1,120 @@
+//! Letting a request in: credentials, failures per address, and the user's rate limit.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use gpuproxy_domain::Principal;
+use gpuproxy_errors::ErrorCode;
+use http::{Extensions, HeaderMap};
+
+use crate::authenticator::Authenticator;
+use crate::client_address::client_address;
+use crate::rate_limit::{RateDecision, RateLimiter};
+use crate::{Credentials, Error};
+
+/// A request let in: whose it is, and its rate-limit window (to show in headers).
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The authenticated user.
+    pub principal: Arc<Principal>,
+    /// The window after counting this request; `None` when limits are off or unavailable.
+    pub decision: Option<RateDecision>,
+}
+
+/// A request kept out, and the window to show in headers when the reason is a limit.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// What to answer.
+    pub error: Error,
+    /// The window, for `X-RateLimit-*` headers.
+    pub decision: Option<RateDecision>,
+}
+
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Self {
+        Refusal {
+            error,
+            decision: None,
+        }
+    }
+}
+
+/// Decides whether a request gets in, the same way for REST and gRPC: it reads the credentials,
+/// refuses addresses that keep sending bad ones, authenticates (cached), and counts the request
+/// against the user's limit.
+#[derive(Debug, Clone)]
+pub struct Gatekeeper {
+    /// Credentials → principals, cached; handlers invalidate entries through it.
+    pub authenticator: Authenticator,
+    /// Request windows.
+    pub rate_limiter: RateLimiter,
+    trust_forwarded_for: bool,
+}
+
+impl Gatekeeper {
+    /// Returns a gatekeeper; `trust_forwarded_for` takes client addresses from `X-Forwarded-For`.
+    pub fn new(authenticator: Authenticator, rate_limiter: RateLimiter, trust_forwarded_for: bool) -> Self {
+        Gatekeeper {
+            authenticator,
+            rate_limiter,
+            trust_forwarded_for,
+        }
+    }
+
+    /// Returns the caller's address.
+    pub fn client_address(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+        client_address(headers, extensions, self.trust_forwarded_for)
+    }
+
+    /// Lets in the request with these headers, or answers why not; `Ok(None)` when it carries no
+    /// credentials at all (the caller decides whether that is allowed).
+    pub async fn admit(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Result<Option<Admission>, Refusal> {
+        let Some(credentials) = Credentials::from_headers(headers)? else {
+            return Ok(None);
+        };
+        let address = self.client_address(headers, extensions);
+        self.admit_credentials(&credentials, address, headers)
+            .await
+            .map(Some)
+    }
+
+    /// Lets in a request presenting `credentials` from `address`.
+    pub async fn admit_credentials(
+        &self,
+        credentials: &Credentials,
+        address: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Result<Admission, Refusal> {
+        if let Some(address) = address
+            && let Some(refusal) = self.rate_limiter.failures_exceeded(address).await
+        {
+            return Err(Refusal {
+                error: refusal.error(),
+                decision: Some(refusal),
+            });
+        }
+        let principal = match self.authenticator.authenticate(credentials).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                if let Some(address) = address
+                    && matches!(error.code(), ErrorCode::InvalidToken | ErrorCode::TokenExpired)
+                {
+                    self.rate_limiter.count_failure(address).await;
+                }
+                return Err(error.into());
+            }
+        };
+        let decision = self.rate_limiter.check_user(&principal, headers).await;
+        match decision {
+            Some(decision) if !decision.allowed => Err(Refusal {
+                error: decision.error(),
+                decision: Some(decision),
+            }),
+            _ => Ok(Admission { principal, decision }),
+        }
+    }
+}
