@@ -95,6 +95,17 @@ impl EventBus {
 }
 
 impl Subscription {
+    /// Returns the next matching event, passing over gaps: for consumers that keep no state derived
+    /// from earlier events, for which a gap changes nothing.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        loop {
+            match self.next().await? {
+                Delivery::Event(event) => return Some(event),
+                Delivery::Missed => {}
+            }
+        }
+    }
+
     /// Returns the next matching event or a gap, or `None` once the bus is gone.
     pub async fn next(&mut self) -> Option<Delivery> {
         match self {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use gpuproxy_auth::{App, Config, SessionMode};
 use gpuproxy_config::{EnvMap, NatsConfig, RedisConfig};
 use gpuproxy_errors::{ErrorCode, code_of};
-use gpuproxy_events::{Delivery, Event, EventBus, Subscription};
+use gpuproxy_events::{Event, EventBus, Subscription};
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_server::{GrpcChannel, Tasks};
@@ -153,18 +153,12 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: E
     status
 }
 
-/// Returns the next event on `subscription`, waiting at most 5 s; gaps (reported when a NATS
-/// connection is first made) are skipped.
+/// Returns the next event on `subscription`, waiting at most 5 s.
 pub async fn next_event(subscription: &mut Subscription) -> Event {
-    loop {
-        let delivery = tokio::time::timeout(Duration::from_secs(5), subscription.next())
-            .await
-            .expect("an event within 5 s")
-            .expect("the bus is open");
-        if let Delivery::Event(event) = delivery {
-            return event;
-        }
-    }
+    tokio::time::timeout(Duration::from_secs(5), subscription.next_event())
+        .await
+        .expect("an event within 5 s")
+        .expect("the bus is open")
 }
 
 /// Runs `$test` (an `async fn(Backends)`) once per backend set, as two tests.
