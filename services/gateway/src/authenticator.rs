@@ -56,19 +56,28 @@ impl Authenticator {
         }
     }
 
-    /// Returns the principal behind `credentials`.
-    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Arc<Principal>, Error> {
+    /// Returns the principal behind `credentials` when it is cached and still valid: the hot path,
+    /// with no call to the auth service.
+    pub async fn cached(&self, credentials: &Credentials) -> Option<Arc<Principal>> {
         let key = cache_key(credentials);
+        let principal = self.cache.get(&key).await?;
         let now_ms = chrono::Utc::now().timestamp_millis();
-        if let Some(principal) = self.cache.get(&key).await {
-            if principal
-                .expires_at_ms
-                .is_none_or(|expires_at| expires_at > now_ms)
-            {
-                return Ok(principal);
-            }
-            self.cache.invalidate(&key).await;
+        if principal
+            .expires_at_ms
+            .is_none_or(|expires_at| expires_at > now_ms)
+        {
+            return Some(principal);
         }
+        self.cache.invalidate(&key).await;
+        None
+    }
+
+    /// Returns the principal behind `credentials`, from the cache or the auth service.
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Arc<Principal>, Error> {
+        if let Some(principal) = self.cached(credentials).await {
+            return Ok(principal);
+        }
+        let key = cache_key(credentials);
         let epoch = self.epoch.load(Ordering::Acquire);
         let principal = Arc::new(self.ask_auth_service(credentials).await?);
         if self.epoch.load(Ordering::Acquire) == epoch {

@@ -89,24 +89,11 @@ impl Gatekeeper {
         address: Option<IpAddr>,
         headers: &HeaderMap,
     ) -> Result<Admission, Refusal> {
-        if let Some(address) = address
-            && let Some(refusal) = self.rate_limiter.failures_exceeded(address).await
-        {
-            return Err(Refusal {
-                error: refusal.error(),
-                decision: Some(refusal),
-            });
-        }
-        let principal = match self.authenticator.authenticate(credentials).await {
-            Ok(principal) => principal,
-            Err(error) => {
-                if let Some(address) = address
-                    && matches!(error.code(), ErrorCode::InvalidToken | ErrorCode::TokenExpired)
-                {
-                    self.rate_limiter.count_failure(address).await;
-                }
-                return Err(error.into());
-            }
+        let principal = match self.authenticator.cached(credentials).await {
+            Some(principal) => principal,
+            // Only credentials not yet verified are checked against the address's failures, so a
+            // known key costs one rate-limit count and nothing more.
+            None => self.verify(credentials, address).await?,
         };
         let decision = self.rate_limiter.check_user(&principal, headers).await;
         match decision {
@@ -115,6 +102,34 @@ impl Gatekeeper {
                 decision: Some(decision),
             }),
             _ => Ok(Admission { principal, decision }),
+        }
+    }
+
+    /// Asks the auth service about credentials the cache does not know, unless `address` already
+    /// sent too many bad ones this minute; a bad one counts against it.
+    async fn verify(
+        &self,
+        credentials: &Credentials,
+        address: Option<IpAddr>,
+    ) -> Result<Arc<Principal>, Refusal> {
+        if let Some(address) = address
+            && let Some(refusal) = self.rate_limiter.failures_exceeded(address).await
+        {
+            return Err(Refusal {
+                error: refusal.error(),
+                decision: Some(refusal),
+            });
+        }
+        match self.authenticator.authenticate(credentials).await {
+            Ok(principal) => Ok(principal),
+            Err(error) => {
+                if let Some(address) = address
+                    && matches!(error.code(), ErrorCode::InvalidToken | ErrorCode::TokenExpired)
+                {
+                    self.rate_limiter.count_failure(address).await;
+                }
+                Err(error.into())
+            }
         }
     }
 }
