@@ -24,7 +24,8 @@ pub struct Args {
     /// Which service(s) to run.
     #[arg(long, value_enum, default_value_t = Role::All)]
     pub service: Role,
-    /// Developer mode (-dv): tolerate a missing JWT_SECRET (a random one is used), readable logs.
+    /// Developer mode (-dv): tolerate a missing JWT_SECRET (a random one is used) and an internal API
+    /// beyond loopback without INTERNAL_API_TOKEN.
     #[arg(long = "developer-mode")]
     pub developer_mode: bool,
     /// Debug mode (-dm): debug-level logs.

@@ -49,7 +49,7 @@ impl DaemonConfig {
         DaemonConfig {
             telemetry: TelemetryConfig::read(reader),
             auth: gpuproxy_auth::Config::read(reader, developer_mode),
-            gateway: gpuproxy_gateway::Config::read(reader, developer_mode),
+            gateway: gpuproxy_gateway::Config::read(reader),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             upcoming: UpcomingConfig {
                 marketplace: MarketplaceConfig::read(reader),

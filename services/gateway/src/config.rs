@@ -70,18 +70,16 @@ pub struct Config {
     /// nearest proxy appended) instead of the connection. Only behind a proxy that sets the header:
     /// otherwise any client could pick its own address and dodge per-address limits.
     pub trust_forwarded_for: bool,
-    /// Developer mode (`-dv`): error messages of internal failures are returned to the caller.
-    pub developer_mode: bool,
 }
 
 impl Config {
     /// Reads the configuration from `env`.
-    pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
-        gpuproxy_config::read_all(env, |reader| Self::read(reader, developer_mode))
+    pub fn from_env_map(env: &EnvMap) -> Result<Self, ConfigErrors> {
+        gpuproxy_config::read_all(env, Self::read)
     }
 
     /// Reads the configuration, recording problems in `reader`.
-    pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
+    pub fn read(reader: &mut Reader<'_>) -> Self {
         let host = reader.parse::<IpAddr>("SERVER_HOST", IpAddr::from([0, 0, 0, 0]));
         let http_port = reader.number("SERVER_PORT", 8080u16, 0..=u16::MAX);
         let grpc_port = reader.number("GRPC_PORT", 9090u16, 0..=u16::MAX);
@@ -140,7 +138,6 @@ impl Config {
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),
             trust_forwarded_for: reader.bool("TRUST_FORWARDED_FOR", false),
-            developer_mode,
         }
     }
 }
@@ -151,7 +148,7 @@ mod tests {
 
     #[test]
     fn defaults_match_the_seeds() {
-        let config = Config::from_env_map(&EnvMap::default(), false).expect("defaults are valid");
+        let config = Config::from_env_map(&EnvMap::default()).expect("defaults are valid");
         assert_eq!(config.http_listen.port(), 8080);
         assert_eq!(config.grpc_listen.port(), 9090);
         assert_eq!(config.rate_limit.per_minute, 100);
@@ -163,7 +160,7 @@ mod tests {
     fn a_certificate_without_a_key_is_refused() {
         let env = EnvMap::from_pairs([("GRPC_TLS_CERT", "/etc/tls/server.crt")]);
         assert!(
-            Config::from_env_map(&env, false)
+            Config::from_env_map(&env)
                 .expect_err("no key")
                 .names("GRPC_TLS_KEY")
         );
@@ -175,7 +172,7 @@ mod tests {
             "CORS_ALLOWED_ORIGINS",
             "https://a.example.com, https://b.example.com",
         )]);
-        let config = Config::from_env_map(&env, false).expect("valid");
+        let config = Config::from_env_map(&env).expect("valid");
         assert_eq!(
             config.cors_origins,
             CorsOrigins::List(vec![

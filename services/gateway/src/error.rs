@@ -70,18 +70,20 @@ impl Error {
         )
     }
 
+    /// Returns `Retry-After` in whole seconds, rounded up and at least 1, for both fronts.
+    fn retry_after_value<T: std::str::FromStr>(&self) -> Option<T> {
+        let seconds = crate::rate_limit::ceil_secs(self.retry_after?).max(1);
+        seconds.to_string().parse().ok()
+    }
+
     /// Converts the error to a gRPC status carrying its code.
     pub fn into_status(self) -> tonic::Status {
+        let retry_after = self.retry_after_value();
         let mut status = match &self.field {
             Some(field) => gpuproxy_errors::status_for_field(self.code, field, self.message),
             None => gpuproxy_errors::status(self.code, self.message),
         };
-        if let Some(retry_after) = self.retry_after
-            && let Ok(value) = crate::rate_limit::ceil_secs(retry_after)
-                .max(1)
-                .to_string()
-                .parse()
-        {
+        if let Some(value) = retry_after {
             status.metadata_mut().insert("retry-after", value);
         }
         status
@@ -113,6 +115,7 @@ impl From<tonic::Status> for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after_value();
         let status = self.code.http_status();
         let body = ErrorBody {
             error: self.message,
@@ -120,12 +123,7 @@ impl IntoResponse for Error {
             field: self.field,
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let Some(retry_after) = self.retry_after
-            && let Ok(value) = crate::rate_limit::ceil_secs(retry_after)
-                .max(1)
-                .to_string()
-                .parse()
-        {
+        if let Some(value) = retry_after {
             response.headers_mut().insert(http::header::RETRY_AFTER, value);
         }
         if self.code == ErrorCode::Unauthenticated
