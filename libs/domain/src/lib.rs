@@ -2,12 +2,13 @@
 //! the type is valid by construction.
 //!
 //! Layout: one file per type: [`UserId`], [`Email`], [`UsdMicros`], [`Principal`], [`LbStrategy`],
-//! [`SpendWindow`].
+//! [`SpendWindow`], [`Provider`].
 
 mod email;
 mod lb_strategy;
 mod money;
 mod principal;
+mod provider;
 mod spend_window;
 mod user_id;
 
@@ -15,5 +16,6 @@ pub use email::{Email, EmailError};
 pub use lb_strategy::{LbStrategy, UnknownLbStrategy};
 pub use money::{MoneyError, UsdMicros};
 pub use principal::{Credential, Principal};
+pub use provider::{Provider, UnknownProvider};
 pub use spend_window::{SpendWindow, UnknownSpendWindow};
 pub use user_id::{UserId, UserIdError};

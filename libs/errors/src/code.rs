@@ -52,11 +52,18 @@ pub enum ErrorCode {
     Unavailable,
     /// The request took longer than allowed.
     Timeout,
+    /// A GPU provider (vast.ai, io.net) failed, timed out or has its circuit breaker open.
+    ProviderUnavailable,
+    /// A GPU provider refused the request (bad image, insufficient provider credit, …); the message
+    /// carries the provider's reason.
+    ProviderRejected,
+    /// The offer was rented by somebody else or left the market between listing and renting.
+    OfferUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -77,6 +84,9 @@ impl ErrorCode {
         ErrorCode::NotImplemented,
         ErrorCode::Unavailable,
         ErrorCode::Timeout,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::ProviderRejected,
+        ErrorCode::OfferUnavailable,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -102,6 +112,9 @@ impl ErrorCode {
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::Unavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            ErrorCode::ProviderRejected => "PROVIDER_REJECTED",
+            ErrorCode::OfferUnavailable => "OFFER_UNAVAILABLE",
         }
     }
 
@@ -127,6 +140,8 @@ impl ErrorCode {
             ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected => StatusCode::BAD_GATEWAY,
+            ErrorCode::OfferUnavailable => StatusCode::GONE,
         }
     }
 
@@ -150,6 +165,8 @@ impl ErrorCode {
             ErrorCode::Internal => Code::Internal,
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Timeout => Code::DeadlineExceeded,
+            ErrorCode::ProviderUnavailable => Code::Unavailable,
+            ErrorCode::ProviderRejected | ErrorCode::OfferUnavailable => Code::FailedPrecondition,
         }
     }
 
@@ -166,12 +183,8 @@ impl ErrorCode {
             Code::Unimplemented => ErrorCode::NotImplemented,
             Code::Unavailable => ErrorCode::Unavailable,
             Code::DeadlineExceeded | Code::Cancelled => ErrorCode::Timeout,
-            Code::Ok
-            | Code::Unknown
-            | Code::FailedPrecondition
-            | Code::Aborted
-            | Code::Internal
-            | Code::DataLoss => ErrorCode::Internal,
+            Code::FailedPrecondition => ErrorCode::OfferUnavailable,
+            Code::Ok | Code::Unknown | Code::Aborted | Code::Internal | Code::DataLoss => ErrorCode::Internal,
         }
     }
 }
@@ -232,7 +245,12 @@ mod tests {
             let status = code.http_status();
             let server_side = matches!(
                 code,
-                ErrorCode::Internal | ErrorCode::NotImplemented | ErrorCode::Unavailable | ErrorCode::Timeout
+                ErrorCode::Internal
+                    | ErrorCode::NotImplemented
+                    | ErrorCode::Unavailable
+                    | ErrorCode::Timeout
+                    | ErrorCode::ProviderUnavailable
+                    | ErrorCode::ProviderRejected
             );
             assert_eq!(status.is_server_error(), server_side, "{code}");
             assert_eq!(status.is_client_error(), !server_side, "{code}");

@@ -17,6 +17,10 @@ pub mod names {
     pub const AUTH_APIKEY_REVOKED: &str = "auth.apikey.revoked";
     /// A session ended by logout (`SessionRevoked`).
     pub const AUTH_SESSION_REVOKED: &str = "auth.session.revoked";
+    /// A provider's circuit breaker opened: its offers are missing or stale (`ProviderDegraded`).
+    pub const CATALOG_PROVIDER_DEGRADED: &str = "catalog.provider.degraded";
+    /// A provider answered again after being degraded (`ProviderRecovered`).
+    pub const CATALOG_PROVIDER_RECOVERED: &str = "catalog.provider.recovered";
 }
 
 /// One domain event, as it travels on the bus and (later) to webhooks:
