@@ -1,0 +1,168 @@
+//! The internal gRPC API: converts messages to use-case calls and back.
+
+use std::time::Duration;
+
+use gpuproxy_domain::Provider;
+use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
+use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::CatalogService;
+use tonic::{Request, Response, Status};
+
+use crate::catalog::Catalog;
+use crate::error::Error;
+use crate::instance::{CreateRequest, Instance};
+use crate::query::Query;
+
+/// How long a create with an idempotency key remembers its result.
+const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(3600);
+
+/// The gRPC face of [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct GrpcCatalog {
+    catalog: Catalog,
+    /// Creates by idempotency key: a retried create returns the first result, and concurrent
+    /// creates with one key share one call to the provider.
+    created: moka::future::Cache<String, Instance>,
+}
+
+impl GrpcCatalog {
+    /// Wraps `catalog`.
+    pub fn new(catalog: Catalog) -> Self {
+        GrpcCatalog {
+            catalog,
+            created: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(IDEMPOTENCY_WINDOW)
+                .build(),
+        }
+    }
+}
+
+fn provider(text: &str) -> Result<Provider, Error> {
+    text.parse()
+        .map_err(|_| Error::invalid("provider", "must be vast.ai or io.net"))
+}
+
+fn id(field: &'static str, text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 128 {
+        return Err(Error::invalid(field, "is required and at most 128 characters"));
+    }
+    Ok(text.to_owned())
+}
+
+#[tonic::async_trait]
+impl CatalogService for GrpcCatalog {
+    async fn list_offers(
+        &self,
+        request: Request<pb::ListOffersRequest>,
+    ) -> Result<Response<pb::ListOffersResponse>, Status> {
+        let query = Query::from_proto(request.get_ref())?;
+        let listing = self.catalog.list(&query).await;
+        Ok(Response::new(pb::ListOffersResponse {
+            offers: listing.offers.iter().map(crate::offer::Offer::to_proto).collect(),
+            total_count: i32::try_from(listing.total).unwrap_or(i32::MAX),
+            degraded_providers: listing
+                .degraded
+                .iter()
+                .map(|provider| provider.as_str().to_owned())
+                .collect(),
+            warnings: listing.warnings,
+        }))
+    }
+
+    async fn get_offer(&self, request: Request<pb::GetOfferRequest>) -> Result<Response<pb::Offer>, Status> {
+        let request = request.into_inner();
+        let provider = provider(&request.provider)?;
+        let offer_id = id("offer_id", &request.offer_id)?;
+        let offer = self.catalog.get_offer(provider, &offer_id).await?;
+        Ok(Response::new(offer.to_proto()))
+    }
+
+    async fn create_instance(
+        &self,
+        request: Request<pb::CreateInstanceRequest>,
+    ) -> Result<Response<pb::ProviderInstance>, Status> {
+        let request = request.into_inner();
+        let provider = provider(&request.provider)?;
+        let ports = request
+            .ports
+            .iter()
+            .map(|port| u16::try_from(*port).ok().filter(|port| *port > 0))
+            .collect::<Option<Vec<u16>>>()
+            .ok_or_else(|| Error::invalid("ports", "must be between 1 and 65535"))?;
+        let create = CreateRequest {
+            offer_id: id("offer_id", &request.offer_id)?,
+            image: request.image,
+            env: request.env.into_iter().collect(),
+            ports,
+            disk_gb: u32::try_from(request.disk_gb)
+                .map_err(|_| Error::invalid("disk_gb", "must not be negative"))?,
+            label: request.labels.get("label").cloned().unwrap_or_default(),
+        };
+        let instance = if request.idempotency_key.is_empty() {
+            self.catalog.create_instance(provider, &create).await?
+        } else {
+            let key = format!("{provider}/{}", request.idempotency_key);
+            let catalog = self.catalog.clone();
+            self.created
+                .try_get_with(
+                    key,
+                    async move { catalog.create_instance(provider, &create).await },
+                )
+                .await
+                .map_err(|error| Status::from(Error::clone(&error)))?
+        };
+        let mut message = instance.to_proto();
+        message.offer_id = request.offer_id;
+        Ok(Response::new(message))
+    }
+
+    async fn get_instance(
+        &self,
+        request: Request<pb::GetInstanceRequest>,
+    ) -> Result<Response<pb::ProviderInstance>, Status> {
+        let request = request.into_inner();
+        let provider = provider(&request.provider)?;
+        let instance_id = id("instance_id", &request.instance_id)?;
+        let instance = self.catalog.get_instance(provider, &instance_id).await?;
+        Ok(Response::new(instance.to_proto()))
+    }
+
+    async fn destroy_instance(
+        &self,
+        request: Request<pb::DestroyInstanceRequest>,
+    ) -> Result<Response<pb::DestroyInstanceResponse>, Status> {
+        let request = request.into_inner();
+        let provider = provider(&request.provider)?;
+        let instance_id = id("instance_id", &request.instance_id)?;
+        self.catalog.destroy_instance(provider, &instance_id).await?;
+        Ok(Response::new(pb::DestroyInstanceResponse { terminated: true }))
+    }
+
+    async fn provider_status(
+        &self,
+        _request: Request<pb::ProviderStatusRequest>,
+    ) -> Result<Response<pb::ProviderStatusResponse>, Status> {
+        let providers = self
+            .catalog
+            .health()
+            .into_iter()
+            .map(|health| pb::ProviderHealth {
+                provider: health.provider.as_str().to_owned(),
+                enabled: health.enabled,
+                state: health.state.to_owned(),
+                breaker: health.breaker.to_owned(),
+                offers: i32::try_from(health.offers).unwrap_or(i32::MAX),
+                offers_age_ms: health
+                    .offers_age
+                    .map_or(-1, |age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX)),
+                avg_latency_ms: health.avg_latency_ms,
+                error_rate: health.error_rate,
+                last_error: health.last_error.unwrap_or_default(),
+                simulated: health.simulated,
+                base_url: health.base_url,
+            })
+            .collect();
+        Ok(Response::new(pb::ProviderStatusResponse { providers }))
+    }
+}

@@ -1,0 +1,418 @@
+//! A listing query: validated filters, sort order and page, applied to cached offers.
+
+use std::cmp::Ordering;
+
+use gpuproxy_domain::{Provider, UsdMicros};
+use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
+
+use crate::error::Error;
+use crate::offer::{Offer, dollars_to_micros};
+
+/// The page size when the caller gives none.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// The largest page: bigger pages are refused rather than silently cut, so a client never mistakes
+/// a truncated page for the whole market.
+pub const MAX_PAGE_SIZE: usize = 500;
+/// Longest accepted text filter.
+const MAX_TEXT_FILTER: usize = 64;
+
+/// What to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Price per hour (the default).
+    Price,
+    /// VRAM per GPU.
+    Vram,
+    /// GPUs in the offer.
+    NumGpus,
+    /// Reliability.
+    Reliability,
+    /// GPU model, alphabetically.
+    GpuModel,
+    /// Location, alphabetically.
+    Location,
+}
+
+impl SortKey {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "" | "price" | "price_per_hour" => SortKey::Price,
+            "vram" | "vram_gb" => SortKey::Vram,
+            "num_gpus" | "gpus" => SortKey::NumGpus,
+            "reliability" => SortKey::Reliability,
+            "gpu_model" | "model" => SortKey::GpuModel,
+            "location" => SortKey::Location,
+            _ => return None,
+        })
+    }
+
+    fn compare(self, a: &Offer, b: &Offer) -> Ordering {
+        match self {
+            SortKey::Price => a.price_per_hour.cmp(&b.price_per_hour),
+            SortKey::Vram => a.vram_gb.cmp(&b.vram_gb),
+            SortKey::NumGpus => a.num_gpus.cmp(&b.num_gpus),
+            SortKey::Reliability => a.reliability.total_cmp(&b.reliability),
+            SortKey::GpuModel => a.gpu_model_lower.cmp(&b.gpu_model_lower),
+            SortKey::Location => a.location_lower.cmp(&b.location_lower),
+        }
+    }
+}
+
+/// A validated listing query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// `None` for every provider.
+    pub provider: Option<Provider>,
+    /// Minimum VRAM per GPU, GB.
+    pub min_vram_gb: f64,
+    /// Maximum price per hour.
+    pub max_price: Option<UsdMicros>,
+    /// Lower-case substring of the GPU model.
+    pub gpu_model: Option<String>,
+    /// An upper-case country code, or a lower-case substring of the location.
+    pub location: Option<LocationFilter>,
+    /// Exact GPU count.
+    pub num_gpus: Option<i32>,
+    /// Sort key.
+    pub sort: SortKey,
+    /// Descending order.
+    pub descending: bool,
+    /// Page size.
+    pub limit: usize,
+    /// Offers to skip.
+    pub offset: usize,
+}
+
+/// How a location filter matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocationFilter {
+    /// A two-letter code matches the country exactly (`US` must not match `Russia` or `Australia`).
+    Country(String),
+    /// Anything longer matches a substring of the location, case-insensitively.
+    Contains(String),
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            provider: None,
+            min_vram_gb: 0.0,
+            max_price: None,
+            gpu_model: None,
+            location: None,
+            num_gpus: None,
+            sort: SortKey::Price,
+            descending: false,
+            limit: DEFAULT_PAGE_SIZE,
+            offset: 0,
+        }
+    }
+}
+
+impl Query {
+    /// Validates the internal API's request.
+    pub fn from_proto(request: &pb::ListOffersRequest) -> Result<Self, Error> {
+        let filters = request.filters.clone().unwrap_or_default();
+        let mut query = Query {
+            provider: parse_provider(&filters.provider)?,
+            ..Query::default()
+        };
+        if !filters.min_vram_gb.is_finite() || filters.min_vram_gb < 0.0 || filters.min_vram_gb > 10_000.0 {
+            return Err(Error::invalid(
+                "min_vram",
+                "must be a number of GB between 0 and 10000",
+            ));
+        }
+        query.min_vram_gb = filters.min_vram_gb;
+        query.max_price = match filters.max_price_micros_per_hour {
+            0 => None,
+            micros if micros < 0 => {
+                return Err(Error::invalid(
+                    "max_price",
+                    "must be a positive price in USD per hour",
+                ));
+            }
+            micros => Some(UsdMicros::from_micros(micros)),
+        };
+        query.gpu_model = text_filter("gpu_model", &filters.gpu_model)?;
+        query.location = text_filter("location", &filters.location)?.map(|text| {
+            if text.len() == 2 && text.bytes().all(|byte| byte.is_ascii_alphabetic()) {
+                LocationFilter::Country(text.to_ascii_uppercase())
+            } else {
+                LocationFilter::Contains(text)
+            }
+        });
+        query.num_gpus = match filters.num_gpus {
+            0 => None,
+            count @ 1..=64 => Some(count),
+            _ => return Err(Error::invalid("num_gpus", "must be between 1 and 64")),
+        };
+        query.sort = SortKey::parse(request.sort.trim()).ok_or_else(|| {
+            Error::invalid(
+                "sort",
+                "must be one of price, vram, num_gpus, reliability, gpu_model, location",
+            )
+        })?;
+        query.descending = request.descending;
+        query.limit = match usize::try_from(request.limit) {
+            Ok(0) => DEFAULT_PAGE_SIZE,
+            Ok(limit) if limit <= MAX_PAGE_SIZE => limit,
+            _ => {
+                return Err(Error::invalid(
+                    "page_size",
+                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
+                ));
+            }
+        };
+        query.offset = usize::try_from(request.offset)
+            .ok()
+            .filter(|offset| *offset <= 1_000_000)
+            .ok_or_else(|| Error::invalid("page", "is out of range"))?;
+        Ok(query)
+    }
+
+    /// Returns whether `offer` passes every filter (the provider included).
+    pub fn matches(&self, offer: &Offer) -> bool {
+        self.provider.is_none_or(|provider| provider == offer.provider)
+            && f64::from(offer.vram_gb) >= self.min_vram_gb
+            && self.max_price.is_none_or(|max| offer.price_per_hour <= max)
+            && self.num_gpus.is_none_or(|count| offer.num_gpus == count)
+            && self
+                .gpu_model
+                .as_ref()
+                .is_none_or(|model| offer.gpu_model_lower.contains(model.as_str()))
+            && self.location.as_ref().is_none_or(|location| match location {
+                LocationFilter::Country(code) => offer.country == *code,
+                LocationFilter::Contains(text) => offer.location_lower.contains(text.as_str()),
+            })
+    }
+
+    /// Filters, sorts and pages `offers`; returns the page and how many matched in all.
+    pub fn apply<'a>(&self, offers: impl Iterator<Item = &'a Offer>) -> (Vec<&'a Offer>, usize) {
+        let mut matching: Vec<&Offer> = offers.filter(|offer| self.matches(offer)).collect();
+        let total = matching.len();
+        // Ties break on provider and id so that pages are stable between calls.
+        matching.sort_by(|a, b| {
+            let primary = self.sort.compare(a, b);
+            let primary = if self.descending {
+                primary.reverse()
+            } else {
+                primary
+            };
+            primary
+                .then_with(|| a.provider.cmp(&b.provider))
+                .then_with(|| a.offer_id.cmp(&b.offer_id))
+        });
+        let page = matching.into_iter().skip(self.offset).take(self.limit).collect();
+        (page, total)
+    }
+}
+
+/// Parses a provider filter: empty or `all` for every provider.
+pub fn parse_provider(text: &str) -> Result<Option<Provider>, Error> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("all") {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| Error::invalid("provider", "must be vast.ai, io.net or all"))
+}
+
+/// Converts a price in USD as the public API gives it to micro-dollars, refusing what is not a price.
+pub fn parse_max_price(dollars: f64) -> Result<UsdMicros, Error> {
+    if !dollars.is_finite() || !(0.0..=1_000_000.0).contains(&dollars) {
+        return Err(Error::invalid(
+            "max_price",
+            "must be a positive price in USD per hour",
+        ));
+    }
+    Ok(dollars_to_micros(dollars))
+}
+
+fn text_filter(field: &'static str, text: &str) -> Result<Option<String>, Error> {
+    let text = text.trim();
+    if text.len() > MAX_TEXT_FILTER {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {MAX_TEXT_FILTER} characters"),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(
+        provider: Provider,
+        id: &str,
+        model: &str,
+        vram: i32,
+        gpus: i32,
+        dollars: f64,
+        location: &str,
+    ) -> Offer {
+        Offer::new(
+            provider,
+            id.to_owned(),
+            model.to_owned(),
+            vram,
+            gpus,
+            dollars_to_micros(dollars),
+            location.to_owned(),
+        )
+    }
+
+    fn market() -> Vec<Offer> {
+        vec![
+            offer(Provider::VastAi, "1", "RTX 4090", 24, 1, 0.45, "California, US"),
+            offer(Provider::VastAi, "2", "H100 SXM", 80, 8, 22.0, "Moscow, RU"),
+            offer(Provider::IoNet, "3-9-1", "RTX 4090", 24, 1, 0.40, "Germany, DE"),
+            offer(Provider::IoNet, "4-2-2", "A100 80GB", 80, 2, 3.1, "Australia, AU"),
+        ]
+    }
+
+    fn request(filters: pb::OfferFilters) -> pb::ListOffersRequest {
+        pb::ListOffersRequest {
+            filters: Some(filters),
+            ..pb::ListOffersRequest::default()
+        }
+    }
+
+    fn ids(query: &Query) -> Vec<String> {
+        let market = market();
+        let (page, _) = query.apply(market.iter());
+        page.into_iter().map(|offer| offer.offer_id.clone()).collect()
+    }
+
+    #[test]
+    fn the_default_lists_everything_cheapest_first() {
+        assert_eq!(ids(&Query::default()), ["3-9-1", "1", "4-2-2", "2"]);
+    }
+
+    #[test]
+    fn each_filter_narrows_the_listing() {
+        let query = |filters| Query::from_proto(&request(filters)).expect("valid");
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                provider: "vast.ai".into(),
+                ..Default::default()
+            })),
+            ["1", "2"]
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                min_vram_gb: 48.0,
+                ..Default::default()
+            })),
+            ["4-2-2", "2"]
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                max_price_micros_per_hour: 3_100_000,
+                ..Default::default()
+            })),
+            ["3-9-1", "1", "4-2-2"]
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                gpu_model: "4090".into(),
+                ..Default::default()
+            })),
+            ["3-9-1", "1"]
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                location: "us".into(),
+                ..Default::default()
+            })),
+            ["1"],
+            "a country code matches the country, not Russia or Australia"
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                location: "germ".into(),
+                ..Default::default()
+            })),
+            ["3-9-1"]
+        );
+        assert_eq!(
+            ids(&query(pb::OfferFilters {
+                num_gpus: 2,
+                ..Default::default()
+            })),
+            ["4-2-2"]
+        );
+    }
+
+    #[test]
+    fn sorting_and_paging() {
+        let mut query = Query {
+            sort: SortKey::Vram,
+            descending: true,
+            limit: 2,
+            offset: 1,
+            ..Query::default()
+        };
+        assert_eq!(ids(&query), ["4-2-2", "1"]);
+        query.offset = 10;
+        let market = market();
+        let (page, total) = query.apply(market.iter());
+        assert!(page.is_empty());
+        assert_eq!(total, 4);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let field = |request: pb::ListOffersRequest| match Query::from_proto(&request) {
+            Err(Error::InvalidField { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(
+            field(request(pb::OfferFilters {
+                min_vram_gb: -1.0,
+                ..Default::default()
+            })),
+            "min_vram"
+        );
+        assert_eq!(
+            field(request(pb::OfferFilters {
+                provider: "aws".into(),
+                ..Default::default()
+            })),
+            "provider"
+        );
+        assert_eq!(
+            field(request(pb::OfferFilters {
+                max_price_micros_per_hour: -5,
+                ..Default::default()
+            })),
+            "max_price"
+        );
+        assert_eq!(
+            field(pb::ListOffersRequest {
+                limit: 100_000,
+                ..Default::default()
+            }),
+            "page_size"
+        );
+        assert_eq!(
+            field(pb::ListOffersRequest {
+                limit: -1,
+                ..Default::default()
+            }),
+            "page_size"
+        );
+        assert_eq!(
+            field(pb::ListOffersRequest {
+                sort: "cheapness".into(),
+                ..Default::default()
+            }),
+            "sort"
+        );
+        assert!(parse_max_price(f64::NAN).is_err());
+        assert_eq!(parse_max_price(1.5).expect("valid").micros(), 1_500_000);
+    }
+}
