@@ -10,12 +10,16 @@ use std::net::SocketAddr;
 
 use gpuproxy_config::EnvMap;
 use gpuproxy_daemon::{DaemonConfig, Role, Running};
+use gpuproxy_provider_sim::{SimConfig, Simulator};
 use gpuproxy_testkit::TestDatabase;
 
 use crate::RestClient;
 
 /// The JWT secret every test fleet signs with, so tests can forge tokens (expired, …) on purpose.
 pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
+
+/// Offers (vast.ai) and devices (io.net) in a test fleet's simulated market: small, so listings are quick.
+pub const SIMULATED_OFFERS: usize = 300;
 
 /// How the fleet runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,11 @@ pub struct TestFleet {
     pub nats: Option<gpuproxy_config::NatsConfig>,
     /// The auth service's internal gRPC address (fleet mode).
     pub auth_grpc_addr: Option<SocketAddr>,
+    /// The catalog's internal gRPC address (fleet mode).
+    pub catalog_grpc_addr: Option<SocketAddr>,
+    /// The provider simulator the fleet's catalog talks to (with API keys, as to real providers);
+    /// `None` when the embedded server started its own.
+    pub simulator: Option<Simulator>,
     running: Vec<Running>,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -71,6 +80,15 @@ impl TestFleet {
 
     /// Starts a fleet in `mode` with extra variables (e.g. `RATE_LIMIT_PER_MINUTE`).
     pub async fn start_with(mode: Mode, extra: &[(&str, &str)]) -> Self {
+        Self::launch(mode, extra, true).await
+    }
+
+    /// Starts the embedded server with no provider key, so that it runs its own simulator.
+    pub async fn start_with_builtin_simulator() -> Self {
+        Self::launch(Mode::Embedded, &[], false).await
+    }
+
+    async fn launch(mode: Mode, extra: &[(&str, &str)], external_simulator: bool) -> Self {
         gpuproxy_testkit::init_logging();
         let data_dir = tempfile::tempdir().expect("a temp dir");
         let mut pairs: Vec<(String, String)> = vec![
@@ -82,7 +100,34 @@ impl TestFleet {
             ("AUTH_GRPC_PORT".into(), "0".into()),
             ("DATA_DIR".into(), data_dir.path().display().to_string()),
             ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
+            ("CATALOG_GRPC_PORT".into(), "0".into()),
+            ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
         ];
+        let simulator = if external_simulator {
+            let sim_config = SimConfig {
+                vastai_offers: SIMULATED_OFFERS,
+                ionet_devices: SIMULATED_OFFERS,
+                loading_after: std::time::Duration::from_millis(50),
+                running_after: std::time::Duration::from_millis(250),
+                ..SimConfig::default()
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            let simulator = Simulator::start(sim_config.clone(), listener)
+                .await
+                .expect("the simulator starts");
+            let url = simulator.base_url();
+            pairs.extend([
+                ("VASTAI_API_KEY".into(), sim_config.vastai_api_key.clone()),
+                ("VASTAI_API_URL".into(), url.clone()),
+                ("IONET_API_KEY".into(), sim_config.ionet_api_key.clone()),
+                ("IONET_API_URL".into(), url),
+            ]);
+            Some(simulator)
+        } else {
+            None
+        };
         let (database, nats) = match mode {
             Mode::Embedded => (TestDatabase::sqlite(), None),
             Mode::Fleet => {
@@ -110,6 +155,7 @@ impl TestFleet {
         config.auth.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
+        let mut catalog_grpc_addr = None;
         let (running, gateways) = match mode {
             Mode::Embedded => {
                 let running = gpuproxy_daemon::start(Role::All, config)
@@ -125,6 +171,12 @@ impl TestFleet {
                 let auth_addr = auth.auth_grpc_addr.expect("auth listens");
                 auth_grpc_addr = Some(auth_addr);
                 config.gateway.auth_service_url = format!("http://{auth_addr}");
+                let catalog = gpuproxy_daemon::start(Role::Catalog, config.clone())
+                    .await
+                    .expect("catalog starts");
+                let catalog_addr = catalog.catalog_grpc_addr.expect("catalog listens");
+                catalog_grpc_addr = Some(catalog_addr);
+                config.gateway.catalog_service_url = format!("http://{catalog_addr}");
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
                     .expect("gateway starts");
@@ -132,7 +184,7 @@ impl TestFleet {
                     .await
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
-                (vec![auth, first, second], gateways)
+                (vec![auth, catalog, first, second], gateways)
             }
         };
         let rest = RestClient::new(&gateways[0].http);
@@ -142,6 +194,8 @@ impl TestFleet {
             rest,
             nats,
             auth_grpc_addr,
+            catalog_grpc_addr,
+            simulator,
             running,
             _database: database,
             _data_dir: data_dir,

@@ -63,8 +63,73 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// List GPU offers of every provider, cheapest first (list [vast.ai|io.net|all]).
+    List(ListArgs),
     /// Show the server's health.
     Health,
+}
+
+/// Filters, sort and page of `list`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ListArgs {
+    /// `vast.ai`, `io.net` or `all`.
+    #[arg(default_value = "all")]
+    pub provider: String,
+    /// Minimum VRAM per GPU, GB.
+    #[arg(long)]
+    pub min_vram: Option<f64>,
+    /// Maximum USD per hour for the whole offer.
+    #[arg(long)]
+    pub max_price: Option<f64>,
+    /// Case-insensitive substring of the GPU model, e.g. 4090.
+    #[arg(long)]
+    pub gpu_model: Option<String>,
+    /// A two-letter country code or a substring of the location.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Exact number of GPUs.
+    #[arg(long)]
+    pub num_gpus: Option<u32>,
+    /// price, vram, num_gpus, reliability, gpu_model or location.
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// Sort descending.
+    #[arg(long)]
+    pub desc: bool,
+    /// 1-based page.
+    #[arg(long)]
+    pub page: Option<u32>,
+    /// Offers per page (1-500, default 50).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+}
+
+impl ListArgs {
+    /// Returns the REST path with the filters as query parameters.
+    pub fn path(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![("provider", self.provider.clone())];
+        let optional = [
+            ("min_vram", self.min_vram.map(|value| value.to_string())),
+            ("max_price", self.max_price.map(|value| value.to_string())),
+            ("gpu_model", self.gpu_model.clone()),
+            ("location", self.location.clone()),
+            ("num_gpus", self.num_gpus.map(|value| value.to_string())),
+            ("sort", self.sort.clone()),
+            ("order", self.desc.then(|| "desc".to_owned())),
+            ("page", self.page.map(|value| value.to_string())),
+            ("page_size", self.page_size.map(|value| value.to_string())),
+        ];
+        pairs.extend(
+            optional
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?))),
+        );
+        let query: String = reqwest::Url::parse_with_params("http://localhost/", &pairs)
+            .ok()
+            .and_then(|url| url.query().map(str::to_owned))
+            .unwrap_or_default();
+        format!("/api/v1/gpu/instances?{query}")
+    }
 }
 
 /// What to do with API keys.
@@ -115,5 +180,34 @@ mod tests {
         assert_eq!(args.key.as_deref(), Some("gpx_abc"));
         assert!(args.developer_mode && args.debug_mode);
         assert!(matches!(args.command, Command::Whoami));
+    }
+
+    #[test]
+    fn list_takes_the_provider_and_filters() {
+        let args = [
+            "aiserve-gpuproxy-client",
+            "-key",
+            "k",
+            "list",
+            "vast.ai",
+            "--min-vram",
+            "24",
+            "--gpu-model",
+            "RTX 4090",
+        ]
+        .map(str::to_owned);
+        let args = Args::try_parse_from(normalize_legacy_flags(args)).expect("valid");
+        let Command::List(list) = args.command else {
+            panic!("a list command");
+        };
+        assert_eq!(
+            list.path(),
+            "/api/v1/gpu/instances?provider=vast.ai&min_vram=24&gpu_model=RTX+4090"
+        );
+        let bare = Args::try_parse_from(["aiserve-gpuproxy-client", "list"]).expect("valid");
+        let Command::List(list) = bare.command else {
+            panic!("a list command");
+        };
+        assert_eq!(list.path(), "/api/v1/gpu/instances?provider=all");
     }
 }

@@ -82,6 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
                 .take(),
             fields,
         ),
+        Command::List(list) => (client.call(Method::GET, &list.path(), None).await?, offer_table),
         Command::Health => (client.call(Method::GET, "/health", None).await?, health),
     };
     let output = if args.json {
@@ -155,11 +156,56 @@ fn key_table(value: &Value) -> String {
     table.to_string()
 }
 
+fn offer_table(value: &Value) -> String {
+    let mut table = Table::new();
+    table.set_header(["PROVIDER", "ID", "GPU", "VRAM GB", "GPUS", "USD/HOUR", "LOCATION"]);
+    for offer in value["data"].as_array().into_iter().flatten() {
+        let price = offer["price_per_hour"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |price| format!("{price:.4}"));
+        table.add_row([
+            text(&offer["provider"]),
+            text(&offer["id"]),
+            text(&offer["gpu_model"]),
+            text(&offer["vram_gb"]),
+            text(&offer["num_gpus"]),
+            price,
+            text(&offer["location"]),
+        ]);
+    }
+    let mut output = format!(
+        "{table}
+{} of {} offers (page {})",
+        text(&value["count"]),
+        text(&value["total"]),
+        text(&value["page"])
+    );
+    for warning in value["warnings"].as_array().into_iter().flatten() {
+        output.push_str(&format!("\nwarning: {}", text(warning)));
+    }
+    output
+}
+
 fn health(value: &Value) -> String {
     let mut table = Table::new();
     table.set_header(["DEPENDENCY", "STATUS"]);
     for (name, status) in value["services"].as_object().into_iter().flatten() {
         table.add_row([name.clone(), text(status)]);
+    }
+    for (name, provider) in value["providers"].as_object().into_iter().flatten() {
+        let simulated = if provider["simulated"] == true {
+            " (simulated)"
+        } else {
+            ""
+        };
+        table.add_row([
+            format!("provider {name}"),
+            format!(
+                "{}{simulated}, {} offers",
+                text(&provider["status"]),
+                text(&provider["offers"])
+            ),
+        ]);
     }
     format!(
         "{} ({})\n{table}",

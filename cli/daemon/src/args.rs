@@ -11,6 +11,8 @@ pub enum Role {
     Auth,
     /// The gateway alone (REST on SERVER_PORT, public gRPC on GRPC_PORT).
     Gateway,
+    /// The provider catalog alone (internal gRPC on CATALOG_GRPC_PORT).
+    Catalog,
 }
 
 /// aiserve-gpuproxyd: the GPU Proxy server.
@@ -66,5 +68,6 @@ mod tests {
     fn the_default_is_every_service_in_one_process() {
         assert_eq!(parse(&[]).service, Role::All);
         assert_eq!(parse(&["--service", "auth"]).service, Role::Auth);
+        assert_eq!(parse(&["--service", "catalog"]).service, Role::Catalog);
     }
 }

@@ -13,6 +13,7 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         Role::All => "every service in this process",
         Role::Auth => "auth service",
         Role::Gateway => "gateway",
+        Role::Catalog => "provider catalog",
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -33,7 +34,32 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
     if let Some(addr) = running.auth_grpc_addr {
         let _ = writeln!(text, "  auth gRPC {addr} (gpuproxy.auth.v1.AuthService)");
     }
-    if running.role != Role::Gateway {
+    if let Some(addr) = running.catalog_grpc_addr {
+        let _ = writeln!(text, "  catalog   {addr} (gpuproxy.catalog.v1.CatalogService)");
+    }
+    if matches!(running.role, Role::All | Role::Catalog) {
+        let providers = match &running.simulator_url {
+            Some(url) => format!(
+                "SIMULATED at {url} (no VASTAI_API_KEY / IONET_API_KEY set; faults: PUT {url}/_sim/faults/vast.ai)"
+            ),
+            None => {
+                let configured: Vec<&str> = [
+                    (config.catalog.marketplace.vastai_api_key.is_some(), "vast.ai"),
+                    (config.catalog.marketplace.ionet_api_key.is_some(), "io.net"),
+                ]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+                if configured.is_empty() {
+                    "none configured (set VASTAI_API_KEY / IONET_API_KEY)".to_owned()
+                } else {
+                    configured.join(", ")
+                }
+            }
+        };
+        let _ = writeln!(text, "  providers {providers}");
+    }
+    if matches!(running.role, Role::All | Role::Auth) {
         let _ = writeln!(text, "  database  {}", config.auth.database.describe());
         let sessions = match &config.auth.redis.server {
             Some(server) => format!(

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use gpuproxy_config::{
-    BillingConfig, ConfigErrors, EnvMap, GuardrailsConfig, LoadBalancerConfig, MarketplaceConfig,
-    ObjectStorageConfig, Reader, TelemetryConfig,
+    BillingConfig, ConfigErrors, EnvMap, GuardrailsConfig, LoadBalancerConfig, ObjectStorageConfig, Reader,
+    TelemetryConfig,
 };
 
 /// Everything the daemon reads from the environment and `.env`.
@@ -16,9 +16,11 @@ pub struct DaemonConfig {
     pub auth: gpuproxy_auth::Config,
     /// The gateway.
     pub gateway: gpuproxy_gateway::Config,
+    /// The provider catalog (`VASTAI_*`, `IONET_*`, `CATALOG_*`, `PROVIDER_*`).
+    pub catalog: gpuproxy_catalog::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
-    /// Variables of services that later releases add (providers, billing, load balancer, guard rails,
+    /// Variables of services that later releases add (billing, load balancer, guard rails,
     /// object storage). They are validated now so a bad value fails at start-up, not at first use.
     pub upcoming: UpcomingConfig,
 }
@@ -26,8 +28,6 @@ pub struct DaemonConfig {
 /// The configuration of the services this release does not run yet.
 #[derive(Debug, Clone)]
 pub struct UpcomingConfig {
-    /// `VASTAI_*`, `IONET_*`.
-    pub marketplace: MarketplaceConfig,
     /// `STRIPE_*`, `AFTERDARK_*`, `CRYPTO_*`.
     pub billing: BillingConfig,
     /// `LB_*`.
@@ -50,9 +50,9 @@ impl DaemonConfig {
             telemetry: TelemetryConfig::read(reader),
             auth: gpuproxy_auth::Config::read(reader, developer_mode),
             gateway: gpuproxy_gateway::Config::read(reader),
+            catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             upcoming: UpcomingConfig {
-                marketplace: MarketplaceConfig::read(reader),
                 billing: BillingConfig::read(reader),
                 load_balancer: LoadBalancerConfig::read(reader),
                 guardrails: GuardrailsConfig::read(reader),
@@ -126,6 +126,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", from_example.upcoming.guardrails),
             format!("{:?}", from_nothing.upcoming.guardrails)
+        );
+        assert_eq!(
+            format!("{:?}", from_example.catalog),
+            format!("{:?}", from_nothing.catalog)
         );
     }
 

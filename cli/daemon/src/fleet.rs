@@ -34,6 +34,10 @@ pub struct Running {
     pub grpc_tls: bool,
     /// The auth service's internal gRPC, when it runs alone here.
     pub auth_grpc_addr: Option<SocketAddr>,
+    /// The catalog's internal gRPC, when it runs alone here.
+    pub catalog_grpc_addr: Option<SocketAddr>,
+    /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
+    pub simulator_url: Option<String>,
     /// The admin created on an embedded server's first run.
     pub first_admin: Option<FirstAdmin>,
 }
@@ -53,6 +57,8 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         grpc_addr: None,
         grpc_tls: false,
         auth_grpc_addr: None,
+        catalog_grpc_addr: None,
+        simulator_url: None,
         first_admin: None,
     };
     match role {
@@ -61,6 +67,19 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             let auth = gpuproxy_auth::App::build(config.auth, bus).await?;
             running.auth_grpc_addr = auth.grpc_addr();
             auth.spawn(&tasks);
+        }
+        Role::Catalog => {
+            let bus = EventBus::connect(&config.catalog.nats).await?;
+            let catalog = gpuproxy_catalog::App::build(
+                config.catalog,
+                bus,
+                &metrics,
+                gpuproxy_catalog::Deployment::Fleet,
+            )
+            .await?;
+            running.catalog_grpc_addr = catalog.grpc_addr();
+            running.simulator_url = catalog.simulator_url();
+            catalog.spawn(&tasks);
         }
         Role::Gateway => {
             let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
@@ -74,8 +93,18 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             config.auth.grpc_listen = None;
             let auth = gpuproxy_auth::App::build(config.auth, bus.clone()).await?;
             running.first_admin = create_first_admin(auth.service()).await?;
+            config.catalog.grpc_listen = None;
+            let catalog = gpuproxy_catalog::App::build(
+                config.catalog,
+                bus.clone(),
+                &metrics,
+                gpuproxy_catalog::Deployment::Embedded,
+            )
+            .await?;
+            running.simulator_url = catalog.simulator_url();
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
+                catalog: catalog.in_process_channel(),
                 bus,
                 metrics,
             };
@@ -83,6 +112,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             (running.http_addr, running.grpc_addr) = (Some(gateway.http_addr()?), Some(gateway.grpc_addr()?));
             running.grpc_tls = gateway.grpc_uses_tls();
             auth.spawn(&tasks);
+            catalog.spawn(&tasks);
             gateway.spawn(&tasks);
         }
     }

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod events;
+mod gpu_catalog;
 mod grpc_api;
 mod health;
 mod internal_api;

@@ -83,22 +83,17 @@ async fn grpc_calls_past_the_limit_are_resource_exhausted(mode: Mode) {
         .into_inner()
         .token;
     let call = || {
-        let mut request = tonic::Request::new(public::GetLoadInfoRequest::default());
+        let mut request = tonic::Request::new(public::ListGpuInstancesRequest::default());
         request
             .metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().expect("value"));
         request
     };
     for _ in 0..3 {
-        let status = client.get_load_info(call()).await.expect_err("not built yet");
-        assert_eq!(
-            status.code(),
-            tonic::Code::Unimplemented,
-            "within the limit: {status:?}"
-        );
+        client.list_gpu_instances(call()).await.expect("within the limit");
     }
 
-    let status = client.get_load_info(call()).await.expect_err("limited");
+    let status = client.list_gpu_instances(call()).await.expect_err("limited");
 
     assert_eq!(status.code(), tonic::Code::ResourceExhausted);
     assert_eq!(code_of(&status), ErrorCode::RateLimited);

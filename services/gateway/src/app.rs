@@ -8,6 +8,8 @@ use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::SERVICE_NAME as AUTH_SERVICE;
+use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
+use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
 use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
 use gpuproxy_telemetry::Metrics;
@@ -29,6 +31,8 @@ use crate::{AppState, rest};
 pub struct Dependencies {
     /// The auth service.
     pub auth: GrpcChannel,
+    /// The provider catalog.
+    pub catalog: GrpcChannel,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -42,6 +46,11 @@ impl Dependencies {
         Ok(Dependencies {
             auth: gpuproxy_server::connect_lazy(
                 &config.auth_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
+            catalog: gpuproxy_server::connect_lazy(
+                &config.catalog_service_url,
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
@@ -71,16 +80,25 @@ impl App {
         let authenticator =
             Authenticator::new(auth.clone(), config.auth_cache_ttl, config.service_call_timeout);
         let rate_limiter = RateLimiter::new(kv.clone(), config.rate_limit);
-        let probes = vec![ServiceProbe {
-            name: "auth",
-            grpc_service: AUTH_SERVICE,
-            channel: dependencies.auth,
-        }];
+        let catalog = CatalogServiceClient::new(dependencies.catalog.clone());
+        let probes = vec![
+            ServiceProbe {
+                name: "auth",
+                grpc_service: AUTH_SERVICE,
+                channel: dependencies.auth,
+            },
+            ServiceProbe {
+                name: "catalog",
+                grpc_service: CATALOG_SERVICE,
+                channel: dependencies.catalog,
+            },
+        ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let state = AppState {
             auth,
             gatekeeper: gatekeeper.clone(),
-            health: HealthChecker::new(kv, dependencies.bus.clone(), probes),
+            health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
+            catalog,
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,

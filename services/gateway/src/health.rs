@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
+use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
+use gpuproxy_proto::gpuproxy::catalog::v1::{ProviderHealth, ProviderStatusRequest};
 use gpuproxy_server::GrpcChannel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -67,12 +69,14 @@ impl OverallStatus {
 }
 
 /// The outcome of one round of probes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HealthReport {
     /// The overall state.
     pub status: OverallStatus,
     /// Each dependency by name: `database`, `redis`, `nats`, and one entry per service.
     pub dependencies: BTreeMap<String, DependencyStatus>,
+    /// Each GPU provider as the catalog sees it; empty when the catalog cannot be reached.
+    pub providers: Vec<ProviderHealth>,
 }
 
 /// An internal service the gateway depends on, probed through the standard gRPC health service.
@@ -92,17 +96,41 @@ pub struct HealthChecker {
     kv: KvStore,
     bus: EventBus,
     services: Vec<ServiceProbe>,
+    catalog: CatalogServiceClient<GrpcChannel>,
 }
 
 impl HealthChecker {
-    /// Returns a checker of `kv`, `bus` and `services`.
-    pub fn new(kv: KvStore, bus: EventBus, services: Vec<ServiceProbe>) -> Self {
-        HealthChecker { kv, bus, services }
+    /// Returns a checker of `kv`, `bus`, `services` and the providers behind `catalog`.
+    pub fn new(
+        kv: KvStore,
+        bus: EventBus,
+        services: Vec<ServiceProbe>,
+        catalog: CatalogServiceClient<GrpcChannel>,
+    ) -> Self {
+        HealthChecker {
+            kv,
+            bus,
+            services,
+            catalog,
+        }
+    }
+
+    /// Returns each provider's state, or nothing when the catalog does not answer.
+    pub async fn providers(&self) -> Vec<ProviderHealth> {
+        let mut catalog = self.catalog.clone();
+        match timed(catalog.provider_status(ProviderStatusRequest {})).await {
+            Some(Ok(response)) => response.into_inner().providers,
+            _ => Vec::new(),
+        }
     }
 
     /// Probes every dependency concurrently. The database is reported by the services that use it.
     pub async fn check(&self) -> HealthReport {
-        let services = futures::future::join_all(self.services.iter().map(probe_service)).await;
+        let (services, providers) = futures::future::join(
+            futures::future::join_all(self.services.iter().map(probe_service)),
+            self.providers(),
+        )
+        .await;
         let mut dependencies = BTreeMap::new();
         let mut database = None::<bool>;
         let mut critical_down = false;
@@ -128,14 +156,25 @@ impl HealthChecker {
         dependencies.insert("redis".to_owned(), redis);
         dependencies.insert("nats".to_owned(), nats);
 
+        // A failing provider degrades the service (its offers are missing) but does not take it down.
+        let provider_failing = providers
+            .iter()
+            .any(|provider| provider.enabled && provider.state != "ok");
         let status = if critical_down {
             OverallStatus::Down
-        } else if redis == DependencyStatus::Unhealthy || nats == DependencyStatus::Unhealthy {
+        } else if redis == DependencyStatus::Unhealthy
+            || nats == DependencyStatus::Unhealthy
+            || provider_failing
+        {
             OverallStatus::Degraded
         } else {
             OverallStatus::Ok
         };
-        HealthReport { status, dependencies }
+        HealthReport {
+            status,
+            dependencies,
+            providers,
+        }
     }
 }
 

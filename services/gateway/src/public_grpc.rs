@@ -11,10 +11,12 @@ use futures::stream::BoxStream;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
+use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::offers::{OfferParams, gpu_instance};
 use crate::{AppState, Credentials, Error};
 
 pub use authenticate::{Authenticate, MethodPolicy};
@@ -145,9 +147,23 @@ impl GpuProxyService for PublicApi {
 
     async fn list_gpu_instances(
         &self,
-        _request: Request<public::ListGpuInstancesRequest>,
+        request: Request<public::ListGpuInstancesRequest>,
     ) -> Result<Response<public::ListGpuInstancesResponse>, Status> {
-        not_implemented("ListGPUInstances (the provider catalog service)")
+        let params = OfferParams::from(request.into_inner());
+        let request = params.to_request().map_err(Error::into_status)?;
+        let listing = self
+            .state
+            .catalog
+            .clone()
+            .list_offers(request)
+            .await
+            .map_err(service_error)?
+            .into_inner();
+        Ok(Response::new(public::ListGpuInstancesResponse {
+            instances: listing.offers.into_iter().map(gpu_instance).collect(),
+            total_count: listing.total_count,
+            warnings: listing.warnings,
+        }))
     }
 
     async fn create_gpu_instance(
@@ -166,9 +182,23 @@ impl GpuProxyService for PublicApi {
 
     async fn get_gpu_instance(
         &self,
-        _request: Request<public::GetGpuInstanceRequest>,
+        request: Request<public::GetGpuInstanceRequest>,
     ) -> Result<Response<public::GetGpuInstanceResponse>, Status> {
-        not_implemented("GetGPUInstance (the provider catalog service)")
+        let request = request.into_inner();
+        let offer = self
+            .state
+            .catalog
+            .clone()
+            .get_offer(catalog::GetOfferRequest {
+                provider: request.provider,
+                offer_id: request.instance_id,
+            })
+            .await
+            .map_err(service_error)?
+            .into_inner();
+        Ok(Response::new(public::GetGpuInstanceResponse {
+            instance: Some(gpu_instance(offer)),
+        }))
     }
 
     async fn proxy_request(
@@ -222,11 +252,45 @@ impl GpuProxyService for PublicApi {
         not_implemented("SetLoadBalancerStrategy (the reservation service's load balancer)")
     }
 
+    /// `provider` reports each provider's available offers (`connections`), recent latency and
+    /// failure share (`load_score`); `server` load comes with the reservation service's load balancer.
     async fn get_load_info(
         &self,
-        _request: Request<public::GetLoadInfoRequest>,
+        request: Request<public::GetLoadInfoRequest>,
     ) -> Result<Response<public::GetLoadInfoResponse>, Status> {
-        not_implemented("GetLoadInfo (the reservation service's load balancer)")
+        match request.get_ref().r#type.trim() {
+            "provider" | "all" | "" => {}
+            "server" => {
+                return not_implemented("GetLoadInfo type server (the reservation service's load balancer)");
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::ValidationFailed,
+                    "type must be server, provider or all",
+                )
+                .with_field("type")
+                .into_status());
+            }
+        }
+        let provider_load = self
+            .state
+            .health
+            .providers()
+            .await
+            .into_iter()
+            .map(|provider| public::LoadInfo {
+                instance_id: String::new(),
+                connections: provider.offers,
+                avg_response_time_ms: provider.avg_latency_ms,
+                load_score: provider.error_rate,
+                provider: provider.provider,
+            })
+            .collect();
+        Ok(Response::new(public::GetLoadInfoResponse {
+            server_load: Vec::new(),
+            provider_load,
+            current_strategy: String::new(),
+        }))
     }
 
     async fn reserve_gp_us(
@@ -248,6 +312,12 @@ impl GpuProxyService for PublicApi {
                 .dependencies
                 .into_iter()
                 .map(|(name, status)| (name, status.as_str().to_owned()))
+                .chain(
+                    report
+                        .providers
+                        .into_iter()
+                        .map(|provider| (format!("provider:{}", provider.provider), provider.state)),
+                )
                 .collect(),
         }))
     }

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 pub mod envelope;
+mod gpu;
 pub mod json_body;
 mod middleware;
 mod ops;
@@ -40,6 +41,7 @@ pub use auth::{LoginDto, UserDto};
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),
         (name = "admin", description = "Routes for admins"),
+        (name = "gpu", description = "GPU offers of vast.ai and io.net"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -78,6 +80,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
     let authenticated = OpenApiRouter::new()
         .nest("/api/v1/auth", auth::authenticated_router())
         .nest("/api/v1/admin", admin::router())
+        .nest("/api/v1/gpu", gpu::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

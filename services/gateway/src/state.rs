@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
@@ -15,6 +16,8 @@ use crate::health::HealthChecker;
 pub struct AppState {
     /// The auth service.
     pub auth: AuthServiceClient<GrpcChannel>,
+    /// The provider catalog.
+    pub catalog: CatalogServiceClient<GrpcChannel>,
     /// Who gets in.
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.

@@ -39,6 +39,33 @@ pub struct HealthDto {
     /// `database`, `redis`, `nats` and each service: `healthy`, `unhealthy` or `in_process` (embedded
     /// stand-ins for Redis and NATS).
     pub services: BTreeMap<String, &'static str>,
+    /// Each GPU provider: `ok`, `degraded` (stale or missing offers), `open` (circuit breaker open)
+    /// or `disabled` (no API key).
+    pub providers: BTreeMap<String, ProviderHealthDto>,
+}
+
+/// One GPU provider's health as the catalog sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderHealthDto {
+    /// `ok`, `degraded`, `open` or `disabled`.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// The circuit breaker: `closed`, `open` or `half_open`.
+    #[schema(example = "closed")]
+    pub breaker: String,
+    /// Offers in the cache.
+    pub offers: i32,
+    /// Age of the cached offers in seconds, when any are cached.
+    pub offers_age_seconds: Option<f64>,
+    /// Recent average call latency.
+    pub avg_latency_ms: f64,
+    /// Share of recent calls that failed (0..1).
+    pub error_rate: f64,
+    /// The last failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// True when the local provider simulator stands in for the real marketplace.
+    pub simulated: bool,
 }
 
 /// Reports the health of every dependency: 200 when serving (`ok` or `degraded`), 503 when `down`.
@@ -62,6 +89,25 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
             .dependencies
             .into_iter()
             .map(|(name, status)| (name, status.as_str()))
+            .collect(),
+        providers: report
+            .providers
+            .into_iter()
+            .map(|provider| {
+                let dto = ProviderHealthDto {
+                    status: provider.state,
+                    breaker: provider.breaker,
+                    offers: provider.offers,
+                    #[allow(clippy::cast_precision_loss, reason = "an age in ms is far below 2^52")]
+                    offers_age_seconds: (provider.offers_age_ms >= 0)
+                        .then(|| provider.offers_age_ms as f64 / 1000.0),
+                    avg_latency_ms: provider.avg_latency_ms,
+                    error_rate: provider.error_rate,
+                    last_error: (!provider.last_error.is_empty()).then_some(provider.last_error),
+                    simulated: provider.simulated,
+                };
+                (provider.provider, dto)
+            })
             .collect(),
     };
     (status, Json(body))
