@@ -73,6 +73,40 @@ async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
         assert!(String::from_utf8_lossy(&refused.stderr).contains("INVALID_TOKEN"));
         let health = json(&client(server, &["--json", "health"]));
         assert_eq!(health["status"], "ok");
+
+        // No provider key: the embedded server lists the simulator's market.
+        let listing = json(&client(
+            server,
+            &[
+                "--json",
+                "-key",
+                &key,
+                "list",
+                "vast.ai",
+                "--gpu-model",
+                "4090",
+                "--max-price",
+                "1",
+            ],
+        ));
+        let offers = listing["data"].as_array().expect("offers");
+        assert!(!offers.is_empty());
+        assert!(offers.iter().all(|offer| {
+            offer["provider"] == "vast.ai"
+                && offer["gpu_model"]
+                    .as_str()
+                    .is_some_and(|model| model.contains("4090"))
+                && offer["price_per_hour"].as_f64().is_some_and(|price| price <= 1.0)
+        }));
+        let table = client(server, &["-key", &key, "list", "--page-size", "3"]);
+        let stdout = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            stdout.contains("USD/HOUR") && stdout.contains("3 of "),
+            "{stdout}"
+        );
+        let refused = client(server, &["-key", &key, "list", "aws"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("VALIDATION_FAILED"));
     })
     .await
     .expect("the client steps pass");

@@ -13,7 +13,6 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::offers::{OfferParams, gpu_instance};
-use crate::rest::envelope::Envelope;
 use crate::rest::principal::AuthUser;
 use crate::{AppState, Error};
 
@@ -87,6 +86,17 @@ pub struct OfferPage {
     /// One line per provider whose offers are missing or stale (timed out, failing, breaker open);
     /// the listing holds the others' offers.
     pub warnings: Vec<String>,
+    /// Always `success`.
+    #[schema(example = "success")]
+    pub status: &'static str,
+}
+
+/// `{"data": {offer}, "status": "success"}`. Unlike other single objects, the offer is not repeated
+/// at the top level: its own `status` (`available`) would collide with the envelope's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferEnvelope {
+    /// The offer.
+    pub data: GpuInstanceDto,
     /// Always `success`.
     #[schema(example = "success")]
     pub status: &'static str,
@@ -196,7 +206,7 @@ async fn list_instances(
            ("instance_id" = String, Path, description = "The offer id from the listing")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The offer", body = Envelope<GpuInstanceDto>),
+        (status = 200, description = "The offer", body = OfferEnvelope),
         (status = 400, description = "Unknown provider (VALIDATION_FAILED)", body = ErrorBody),
         (status = 404, description = "No such offer (NOT_FOUND)", body = ErrorBody),
         (status = 502, description = "The provider failed (PROVIDER_UNAVAILABLE)", body = ErrorBody),
@@ -205,7 +215,7 @@ async fn get_instance(
     State(state): State<AppState>,
     AuthUser(_user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
-) -> Result<Json<Envelope<GpuInstanceDto>>, Error> {
+) -> Result<Json<OfferEnvelope>, Error> {
     let offer = state
         .catalog
         .clone()
@@ -215,7 +225,10 @@ async fn get_instance(
         })
         .await?
         .into_inner();
-    Ok(Json(Envelope::new(GpuInstanceDto::from(gpu_instance(offer)))))
+    Ok(Json(OfferEnvelope {
+        data: GpuInstanceDto::from(gpu_instance(offer)),
+        status: "success",
+    }))
 }
 
 #[cfg(test)]
