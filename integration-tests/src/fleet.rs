@@ -56,6 +56,8 @@ pub struct TestFleet {
     pub auth_grpc_addr: Option<SocketAddr>,
     /// The catalog's internal gRPC address (fleet mode).
     pub catalog_grpc_addr: Option<SocketAddr>,
+    /// `http://…/metrics` of the catalog process (fleet mode).
+    pub catalog_metrics: Option<String>,
     /// The provider simulator the fleet's catalog talks to (with API keys, as to real providers);
     /// `None` when the embedded server started its own.
     pub simulator: Option<Simulator>,
@@ -142,6 +144,7 @@ impl TestFleet {
                     ("NATS_URL".into(), nats.url.clone().expect("a nats url")),
                     ("NATS_STREAM".into(), nats.stream.clone()),
                     ("NATS_SUBJECT_PREFIX".into(), nats.subject_prefix.clone()),
+                    ("METRICS_PORT".into(), "0".into()),
                 ]);
                 (database, Some(nats))
             }
@@ -156,6 +159,7 @@ impl TestFleet {
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
+        let mut catalog_metrics = None;
         let (running, gateways) = match mode {
             Mode::Embedded => {
                 let running = gpuproxy_daemon::start(Role::All, config)
@@ -176,6 +180,7 @@ impl TestFleet {
                     .expect("catalog starts");
                 let catalog_addr = catalog.catalog_grpc_addr.expect("catalog listens");
                 catalog_grpc_addr = Some(catalog_addr);
+                catalog_metrics = catalog.metrics_addr.map(|addr| format!("http://{addr}/metrics"));
                 config.gateway.catalog_service_url = format!("http://{catalog_addr}");
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
@@ -195,6 +200,7 @@ impl TestFleet {
             nats,
             auth_grpc_addr,
             catalog_grpc_addr,
+            catalog_metrics,
             simulator,
             running,
             _database: database,

@@ -37,6 +37,9 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
     if let Some(addr) = running.catalog_grpc_addr {
         let _ = writeln!(text, "  catalog   {addr} (gpuproxy.catalog.v1.CatalogService)");
     }
+    if let Some(addr) = running.metrics_addr {
+        let _ = writeln!(text, "  metrics   http://{addr}/metrics");
+    }
     if matches!(running.role, Role::All | Role::Catalog) {
         let providers = match &running.simulator_url {
             Some(url) => format!(

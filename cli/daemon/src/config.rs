@@ -20,6 +20,9 @@ pub struct DaemonConfig {
     pub catalog: gpuproxy_catalog::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
+    /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
+    pub metrics_port: Option<u16>,
     /// Variables of services that later releases add (billing, load balancer, guard rails,
     /// object storage). They are validated now so a bad value fails at start-up, not at first use.
     pub upcoming: UpcomingConfig,
@@ -52,6 +55,7 @@ impl DaemonConfig {
             gateway: gpuproxy_gateway::Config::read(reader),
             catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
+            metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
                 billing: BillingConfig::read(reader),
                 load_balancer: LoadBalancerConfig::read(reader),

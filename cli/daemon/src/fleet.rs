@@ -38,6 +38,8 @@ pub struct Running {
     pub catalog_grpc_addr: Option<SocketAddr>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
+    /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin created on an embedded server's first run.
     pub first_admin: Option<FirstAdmin>,
 }
@@ -59,8 +61,17 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         auth_grpc_addr: None,
         catalog_grpc_addr: None,
         simulator_url: None,
+        metrics_addr: None,
         first_admin: None,
     };
+    if let (Role::Auth | Role::Catalog, Some(port)) = (role, config.metrics_port) {
+        let host = config
+            .catalog
+            .grpc_listen
+            .map_or([127, 0, 0, 1].into(), |addr| addr.ip());
+        running.metrics_addr =
+            Some(serve_metrics(SocketAddr::new(host, port), metrics.clone(), &tasks).await?);
+    }
     match role {
         Role::Auth => {
             let bus = EventBus::connect(&config.auth.nats).await?;
@@ -117,6 +128,35 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         }
     }
     Ok(running)
+}
+
+/// Serves the process's metrics for Prometheus: internal services have no HTTP port of their own.
+async fn serve_metrics(addr: SocketAddr, metrics: Metrics, tasks: &Tasks) -> anyhow::Result<SocketAddr> {
+    let listener = gpuproxy_server::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    let token = tasks.token();
+    tasks.spawn("metrics-http", async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await?;
+        Ok(())
+    });
+    Ok(bound)
 }
 
 /// On a first run (no users at all), creates an admin with a random password so that the printed

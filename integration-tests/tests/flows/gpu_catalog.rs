@@ -312,18 +312,29 @@ async fn a_failing_provider_degrades_the_listing_and_health(mode: Mode) {
             .is_some_and(|error| error.contains("HTTP 500") || error.contains("circuit breaker is open")),
         "{health}"
     );
-    let metrics = fleet
-        .rest
-        .get("/metrics", Auth::None)
-        .await
-        .text()
-        .await
-        .expect("text");
-    if mode == Mode::Embedded {
-        // In the fleet the series live in the catalog process's registry.
-        assert!(metrics.contains("gpuproxy_provider_requests_total"), "{metrics}");
-        assert!(metrics.contains(r#"gpuproxy_provider_breaker_state{provider="io.net"}"#));
-    }
+    // Embedded, the gateway's /metrics has every series; in the fleet the catalog serves its own.
+    let metrics = match &fleet.catalog_metrics {
+        Some(url) => reqwest::get(url)
+            .await
+            .expect("catalog metrics")
+            .text()
+            .await
+            .expect("text"),
+        None => fleet
+            .rest
+            .get("/metrics", Auth::None)
+            .await
+            .text()
+            .await
+            .expect("text"),
+    };
+    assert!(
+        metrics.contains(r#"gpuproxy_provider_requests_total{provider="io.net",operation="available_replicas",outcome="server_error"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"gpuproxy_provider_breaker_state{provider="io.net"}"#));
+    assert!(metrics.contains(r#"gpuproxy_provider_offers{provider="vast.ai"}"#));
+    assert_eq!(mode == Mode::Fleet, fleet.catalog_metrics.is_some());
 }
 
 crate::in_both_modes!(
