@@ -22,5 +22,5 @@ pub use catalog::{Catalog, Listing, ProviderHealth};
 pub use config::{BreakerSettings, Config, RetryPolicy, SimulatorMode, SimulatorSettings};
 pub use error::{Error, ProviderError};
 pub use instance::{CreateRequest, Instance, InstanceStatus};
-pub use offer::Offer;
+pub use offer::{MetaValue, Offer};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Query, SortKey, parse_max_price, parse_provider};

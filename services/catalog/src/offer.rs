@@ -27,8 +27,8 @@ pub struct Offer {
     pub country: String,
     /// 0..1; 0 when the provider publishes none (io.net).
     pub reliability: f64,
-    /// Provider-specific fields.
-    pub metadata: BTreeMap<String, String>,
+    /// Provider-specific fields, as values; [`Offer::metadata_map`] renders them.
+    pub metadata: Vec<(&'static str, MetaValue)>,
     /// Lower-case copies for case-insensitive filters, made once per refresh rather than per query.
     pub(crate) gpu_model_lower: String,
     pub(crate) location_lower: String,
@@ -58,7 +58,7 @@ impl Offer {
             location,
             country,
             reliability: 0.0,
-            metadata: BTreeMap::new(),
+            metadata: Vec::new(),
         }
     }
 
@@ -69,9 +69,17 @@ impl Offer {
     }
 
     /// Adds a metadata entry.
-    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
-        self.metadata.insert(key.to_owned(), value.to_string());
+    pub fn with(mut self, key: &'static str, value: impl Into<MetaValue>) -> Self {
+        self.metadata.push((key, value.into()));
         self
+    }
+
+    /// Returns the provider-specific fields as text.
+    pub fn metadata_map(&self) -> BTreeMap<String, String> {
+        self.metadata
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.render()))
+            .collect()
     }
 
     /// Converts to the internal API's message.
@@ -85,8 +93,82 @@ impl Offer {
             price_micros_per_hour: self.price_per_hour.micros(),
             location: self.location.clone(),
             reliability: self.reliability,
-            metadata: self.metadata.clone().into_iter().collect(),
+            metadata: self
+                .metadata
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), value.render()))
+                .collect(),
         }
+    }
+}
+
+/// One provider-specific field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaValue {
+    /// Text as the provider sent it.
+    Text(String),
+    /// A measurement, rendered with at most four decimals.
+    Number(f64),
+    /// A count or an id.
+    Integer(i64),
+    /// A flag.
+    Flag(bool),
+}
+
+impl MetaValue {
+    /// Renders the value as the APIs show it (`metadata` is a map of strings).
+    pub fn render(&self) -> String {
+        match self {
+            MetaValue::Text(text) => text.clone(),
+            MetaValue::Number(number) => {
+                let text = format!("{number:.4}");
+                text.trim_end_matches('0').trim_end_matches('.').to_owned()
+            }
+            MetaValue::Integer(number) => number.to_string(),
+            MetaValue::Flag(flag) => flag.to_string(),
+        }
+    }
+}
+
+impl From<String> for MetaValue {
+    fn from(text: String) -> Self {
+        MetaValue::Text(text)
+    }
+}
+
+impl From<&str> for MetaValue {
+    fn from(text: &str) -> Self {
+        MetaValue::Text(text.to_owned())
+    }
+}
+
+impl From<&String> for MetaValue {
+    fn from(text: &String) -> Self {
+        MetaValue::Text(text.clone())
+    }
+}
+
+impl From<f64> for MetaValue {
+    fn from(number: f64) -> Self {
+        MetaValue::Number(number)
+    }
+}
+
+impl From<i64> for MetaValue {
+    fn from(number: i64) -> Self {
+        MetaValue::Integer(number)
+    }
+}
+
+impl From<u64> for MetaValue {
+    fn from(number: u64) -> Self {
+        MetaValue::Integer(i64::try_from(number).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<bool> for MetaValue {
+    fn from(flag: bool) -> Self {
+        MetaValue::Flag(flag)
     }
 }
 
@@ -124,6 +206,15 @@ mod tests {
         assert_eq!(country_code("Germany, de"), "DE");
         assert_eq!(country_code("Sweden"), "");
         assert_eq!(country_code(""), "");
+    }
+
+    #[test]
+    fn metadata_renders_as_text() {
+        assert_eq!(MetaValue::from(24564.0).render(), "24564");
+        assert_eq!(MetaValue::from(0.15).render(), "0.15");
+        assert_eq!(MetaValue::from(12.345_678).render(), "12.3457");
+        assert_eq!(MetaValue::from(true).render(), "true");
+        assert_eq!(MetaValue::from(7_u64).render(), "7");
     }
 
     #[test]

@@ -139,15 +139,27 @@ impl SearchQuery {
     }
 
     /// Sorts priced offers by the `order` keys; missing values go last and ties go by ascending id.
-    pub(crate) fn sort(&self, offers: &mut [impl OfferFields]) {
-        offers.sort_by(|left, right| {
-            for key in &self.order {
-                let ordering = match (sort_value(left, &key.field), sort_value(right, &key.field)) {
+    /// Each offer's keys are read once, not at every comparison: a priced key is computed per read.
+    pub(crate) fn sort<T: OfferFields>(&self, offers: &mut Vec<T>) {
+        let mut keyed: Vec<(Vec<Option<Value>>, T)> = offers
+            .drain(..)
+            .map(|offer| {
+                let keys = self
+                    .order
+                    .iter()
+                    .map(|key| sort_value(&offer, &key.field).map(Cow::into_owned))
+                    .collect();
+                (keys, offer)
+            })
+            .collect();
+        keyed.sort_by(|(left_keys, left), (right_keys, right)| {
+            for ((left_value, right_value), key) in left_keys.iter().zip(right_keys).zip(&self.order) {
+                let ordering = match (left_value, right_value) {
                     (None, None) => Ordering::Equal,
                     (None, Some(_)) => Ordering::Greater,
                     (Some(_), None) => Ordering::Less,
                     (Some(left), Some(right)) => {
-                        let ordering = compare(&left, &right).unwrap_or(Ordering::Equal);
+                        let ordering = compare(left, right).unwrap_or(Ordering::Equal);
                         if key.descending {
                             ordering.reverse()
                         } else {
@@ -161,6 +173,7 @@ impl SearchQuery {
             }
             left.id().cmp(&right.id())
         });
+        offers.extend(keyed.into_iter().map(|(_, offer)| offer));
     }
 }
 

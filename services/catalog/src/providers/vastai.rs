@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::error::ProviderError;
 use crate::instance::{CreateRequest, Instance, InstanceStatus};
-use crate::offer::{Offer, dollars_to_micros};
+use crate::offer::{MetaValue, Offer, dollars_to_micros};
 use crate::providers::http::{Call, ProviderHttp, Reply, Retry};
 
 const PROVIDER: Provider = Provider::VastAi;
@@ -268,49 +268,40 @@ fn normalise(offer: wire::Offer) -> Option<Offer> {
         dollars_to_micros(price),
         offer.geolocation.unwrap_or_default(),
     )
-    .with_reliability(reliability)
-    .with("vram_mb", format_number(vram_mb))
-    .with("storage_gb_in_price", LISTED_STORAGE_GB);
-    let optional: [(&str, Option<String>); 19] = [
-        ("machine_id", offer.machine_id.map(|value| value.to_string())),
-        ("host_id", offer.host_id.map(|value| value.to_string())),
-        ("verification", offer.verification),
-        ("dph_base", offer.dph_base.map(format_number)),
-        ("min_bid", offer.min_bid.map(format_number)),
-        ("storage_cost_per_gb_month", offer.storage_cost.map(format_number)),
-        ("gpu_total_ram_mb", offer.gpu_total_ram.map(format_number)),
-        ("cuda_max_good", offer.cuda_max_good.map(format_number)),
-        ("driver_version", offer.driver_version),
-        ("cpu_name", offer.cpu_name),
-        (
-            "cpu_cores_effective",
-            offer.cpu_cores_effective.map(format_number),
-        ),
-        ("cpu_ram_mb", offer.cpu_ram.map(format_number)),
-        ("disk_space_gb", offer.disk_space.map(format_number)),
-        ("inet_up_mbps", offer.inet_up.map(format_number)),
-        ("inet_down_mbps", offer.inet_down.map(format_number)),
-        (
-            "direct_port_count",
-            offer.direct_port_count.map(|value| value.to_string()),
-        ),
-        ("compute_cap", offer.compute_cap.map(|value| value.to_string())),
-        ("total_flops", offer.total_flops.map(format_number)),
-        ("duration_seconds", offer.duration.map(format_number)),
+    .with_reliability(reliability);
+    // Kept as values and rendered only for the offers a page shows: formatting two dozen numbers
+    // per offer at every refresh cost more than parsing the whole search.
+    let fields: [(&'static str, Option<MetaValue>); 24] = [
+        ("vram_mb", Some(vram_mb.into())),
+        ("storage_gb_in_price", Some(LISTED_STORAGE_GB.into())),
+        ("machine_id", offer.machine_id.map(Into::into)),
+        ("host_id", offer.host_id.map(Into::into)),
+        ("verification", offer.verification.map(Into::into)),
+        ("dph_base", offer.dph_base.map(Into::into)),
+        ("min_bid", offer.min_bid.map(Into::into)),
+        ("storage_cost_per_gb_month", offer.storage_cost.map(Into::into)),
+        ("gpu_total_ram_mb", offer.gpu_total_ram.map(Into::into)),
+        ("cuda_max_good", offer.cuda_max_good.map(Into::into)),
+        ("driver_version", offer.driver_version.map(Into::into)),
+        ("cpu_name", offer.cpu_name.map(Into::into)),
+        ("cpu_cores_effective", offer.cpu_cores_effective.map(Into::into)),
+        ("cpu_ram_mb", offer.cpu_ram.map(Into::into)),
+        ("disk_space_gb", offer.disk_space.map(Into::into)),
+        ("inet_up_mbps", offer.inet_up.map(Into::into)),
+        ("inet_down_mbps", offer.inet_down.map(Into::into)),
+        ("direct_port_count", offer.direct_port_count.map(Into::into)),
+        ("compute_cap", offer.compute_cap.map(Into::into)),
+        ("total_flops", offer.total_flops.map(Into::into)),
+        ("duration_seconds", offer.duration.map(Into::into)),
+        ("static_ip", offer.static_ip.map(Into::into)),
+        ("datacenter", offer.datacenter.map(Into::into)),
+        ("dlperf", offer.dlperf.map(Into::into)),
     ];
-    for (key, value) in optional {
+    normalised.metadata.reserve(fields.len());
+    for (key, value) in fields {
         if let Some(value) = value {
-            normalised = normalised.with(key, value);
+            normalised.metadata.push((key, value));
         }
-    }
-    if let Some(flag) = offer.static_ip {
-        normalised = normalised.with("static_ip", flag);
-    }
-    if let Some(flag) = offer.datacenter {
-        normalised = normalised.with("datacenter", flag);
-    }
-    if let Some(dlperf) = offer.dlperf {
-        normalised = normalised.with("dlperf", format_number(dlperf));
     }
     Some(normalised)
 }
@@ -326,11 +317,6 @@ fn mb_to_gb(mb: f64) -> i32 {
     )]
     let gb = (mb / 1024.0).round() as i32;
     gb
-}
-
-fn format_number(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Maps vast.ai's `actual_status`/`intended_status` (§6) onto the common lifecycle.
@@ -408,7 +394,8 @@ mod tests {
         );
         assert_eq!(offer.price_per_hour.micros(), 1_613_300);
         assert_eq!(offer.country, "US");
-        assert_eq!(offer.metadata["machine_id"], "88888");
+        assert_eq!(offer.metadata_map()["machine_id"], "88888");
+        assert_eq!(offer.metadata_map()["vram_mb"], "24564");
 
         let created: wire::CreateResponse = fixture("vastai/create_response");
         assert_eq!(created.new_contract, Some(7_835_610));
