@@ -145,6 +145,8 @@ async fn openapi_describes_every_route_and_both_credentials(mode: Mode) {
         "/api/v1/auth/apikey/{id}",
         "/api/v1/auth/me",
         "/api/v1/admin/users",
+        "/api/v1/gpu/instances",
+        "/api/v1/gpu/instances/{provider}/{instance_id}",
         "/health",
         "/metrics",
         "/openapi.json",
