@@ -83,3 +83,25 @@ where
         Either::Right(ready(Ok(status.into_http())))
     }
 }
+
+/// Binds an internal API's listener at `listen` (`None`: reached in-process only). Refuses an
+/// address beyond loopback without the fleet's token: internal APIs trust the user ids they are given
+/// (and the catalog's rents GPUs), so anybody on the network could otherwise act as any user.
+/// Developer mode lets it through.
+pub async fn bind_internal(
+    service: &str,
+    listen: Option<std::net::SocketAddr>,
+    has_token: bool,
+    developer_mode: bool,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = listen else {
+        return Ok(None);
+    };
+    if !(addr.ip().is_loopback() || has_token || developer_mode) {
+        anyhow::bail!(
+            "refusing to serve the internal {service} API on {addr} without INTERNAL_API_TOKEN: set it to the same \
+             secret on every service (openssl rand -base64 48), or keep INTERNAL_HOST=127.0.0.1"
+        );
+    }
+    Ok(Some(crate::bind(addr).await?))
+}

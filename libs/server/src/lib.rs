@@ -15,6 +15,6 @@ mod tasks;
 
 pub use grpc_channel::{GrpcChannel, connect_lazy, in_process};
 pub use grpc_server::{GrpcServer, Health, bind};
-pub use internal_token::{INTERNAL_TOKEN_HEADER, RequireToken, RequireTokenLayer};
+pub use internal_token::{INTERNAL_TOKEN_HEADER, RequireToken, RequireTokenLayer, bind_internal};
 pub use shutdown::shutdown_signal;
 pub use tasks::{TaskFailure, Tasks};

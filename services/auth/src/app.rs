@@ -60,13 +60,13 @@ impl App {
         let routes = Routes::new(AuthServiceServer::new(GrpcAuth::new(service.clone())));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?
             .with_internal_token(config.internal_token.clone());
-        let listener = match config.grpc_listen {
-            Some(addr) => {
-                refuse_an_open_internal_port(addr, &config)?;
-                Some(gpuproxy_server::bind(addr).await?)
-            }
-            None => None,
-        };
+        let listener = gpuproxy_server::bind_internal(
+            "auth",
+            config.grpc_listen,
+            config.internal_token.is_some(),
+            config.developer_mode,
+        )
+        .await?;
         let probe = Probe {
             service: service.clone(),
             kv,
@@ -134,18 +134,6 @@ impl App {
             bury_revoked_sessions(service, bus, tasks.token()),
         );
     }
-}
-
-/// The internal API trusts the user ids it is given, so beyond loopback it must not be reachable
-/// without the fleet's token: anybody on the network could otherwise make themselves an admin.
-fn refuse_an_open_internal_port(addr: SocketAddr, config: &Config) -> anyhow::Result<()> {
-    if addr.ip().is_loopback() || config.internal_token.is_some() || config.developer_mode {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "refusing to serve the internal auth API on {addr} without INTERNAL_API_TOKEN: set it to the same \
-         secret on every service (openssl rand -base64 48), or keep INTERNAL_HOST=127.0.0.1"
-    )
 }
 
 /// Marks sessions that other replicas ended in this replica's session cache. With Redis the

@@ -100,24 +100,29 @@ impl App {
         };
         let sim_keys = SimConfig::default();
         let mut clients = Vec::new();
-        let vastai = match (&market.vastai_api_key, &simulator) {
-            (Some(key), _) => Some((market.vastai_api_url.clone(), key.expose_secret().to_owned())),
-            (None, Some(simulator)) => Some((simulator.base_url(), sim_keys.vastai_api_key.clone())),
-            (None, None) => None,
-        };
-        if let Some((url, key)) = vastai {
+        // A provider's key and URL, or the simulator's for a provider without a key when it runs.
+        let endpoint =
+            |key: &Option<gpuproxy_config::SecretString>, url: &str, sim_key: &str| match (key, &simulator) {
+                (Some(key), _) => Some((url.to_owned(), key.expose_secret().to_owned())),
+                (None, Some(simulator)) => Some((simulator.base_url(), sim_key.to_owned())),
+                (None, None) => None,
+            };
+        if let Some((url, key)) = endpoint(
+            &market.vastai_api_key,
+            &market.vastai_api_url,
+            &sim_keys.vastai_api_key,
+        ) {
             let transport = http(Provider::VastAi, url, ("authorization", format!("Bearer {key}")))?;
             clients.push(ProviderClient::VastAi(VastAiClient::new(
                 transport,
                 config.vastai_search_limit,
             )));
         }
-        let ionet = match (&market.ionet_api_key, &simulator) {
-            (Some(key), _) => Some((market.ionet_api_url.clone(), key.expose_secret().to_owned())),
-            (None, Some(simulator)) => Some((simulator.base_url(), sim_keys.ionet_api_key.clone())),
-            (None, None) => None,
-        };
-        if let Some((url, key)) = ionet {
+        if let Some((url, key)) = endpoint(
+            &market.ionet_api_key,
+            &market.ionet_api_url,
+            &sim_keys.ionet_api_key,
+        ) {
             let transport = http(Provider::IoNet, url, ("x-api-key", key))?;
             clients.push(ProviderClient::IoNet(IoNetClient::new(
                 transport,
@@ -143,13 +148,13 @@ impl App {
         let routes = Routes::new(CatalogServiceServer::new(GrpcCatalog::new(catalog.clone())));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?
             .with_internal_token(config.internal_token.clone());
-        let listener = match config.grpc_listen {
-            Some(addr) => {
-                refuse_an_open_internal_port(addr, &config)?;
-                Some(gpuproxy_server::bind(addr).await?)
-            }
-            None => None,
-        };
+        let listener = gpuproxy_server::bind_internal(
+            "catalog",
+            config.grpc_listen,
+            config.internal_token.is_some(),
+            config.developer_mode,
+        )
+        .await?;
         let health = grpc.health();
         health.set(SERVICE_NAME, true).await;
         health.set("", true).await;
@@ -253,16 +258,4 @@ async fn announce(
             tracing::warn!(%error, event = event.event, "publishing a provider event failed");
         }
     }
-}
-
-/// The internal API can rent GPUs on the operator's account, so beyond loopback it must not be
-/// reachable without the fleet's token.
-fn refuse_an_open_internal_port(addr: SocketAddr, config: &Config) -> anyhow::Result<()> {
-    if addr.ip().is_loopback() || config.internal_token.is_some() || config.developer_mode {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "refusing to serve the internal catalog API on {addr} without INTERNAL_API_TOKEN: set it to the same \
-         secret on every service (openssl rand -base64 48), or keep INTERNAL_HOST=127.0.0.1"
-    )
 }

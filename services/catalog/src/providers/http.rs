@@ -76,6 +76,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Parses the body as `T`; a body of another shape is [`ProviderError::Decode`].
+    pub fn json<T: serde::de::DeserializeOwned>(&self, provider: Provider) -> Result<T, ProviderError> {
+        serde_json::from_slice(&self.body).map_err(|error| ProviderError::Decode {
+            provider,
+            message: error.to_string(),
+        })
+    }
+
     /// Returns the provider's message: `msg`, `message`, `detail` (string or FastAPI list) or `error`
     /// of a JSON body, else the start of the text.
     pub fn message(&self) -> String {

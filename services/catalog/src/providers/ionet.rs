@@ -101,7 +101,7 @@ impl IoNetClient {
                 Retry::Idempotent,
             ))
             .await?;
-        let list: wire::Data<wire::HardwareList> = parse(expect_success(reply, "hardware", "")?)?;
+        let list: wire::Data<wire::HardwareList> = expect_success(reply, "hardware", "")?.json(PROVIDER)?;
         let hardware = Arc::new(list.data.hardware);
         self.reference().hardware = Some((Instant::now(), Arc::clone(&hardware)));
         Ok(hardware)
@@ -121,7 +121,8 @@ impl IoNetClient {
                 .query("hardware_qty", gpus),
             )
             .await?;
-        let locations: wire::Data<Vec<wire::Location>> = parse(expect_success(reply, "hardware", "")?)?;
+        let locations: wire::Data<Vec<wire::Location>> =
+            expect_success(reply, "hardware", "")?.json(PROVIDER)?;
         Ok(locations
             .data
             .into_iter()
@@ -152,7 +153,7 @@ impl IoNetClient {
                 .query("replica_count", 1),
             )
             .await?;
-        let price: wire::Data<wire::Price> = parse(expect_success(reply, "hardware", "")?)?;
+        let price: wire::Data<wire::Price> = expect_success(reply, "hardware", "")?.json(PROVIDER)?;
         let per_hour = price.data.total_cost_usdc;
         self.reference()
             .quotes
@@ -265,7 +266,7 @@ impl IoNetClient {
             }
             _ => expect_success(reply, "offer", &request.offer_id)?,
         };
-        let deployed: wire::DeployResponse = parse(reply)?;
+        let deployed: wire::DeployResponse = reply.json(PROVIDER)?;
         Ok(deployed.deployment_id)
     }
 
@@ -296,7 +297,7 @@ impl IoNetClient {
             ))
             .await?;
         let deployment: wire::Data<wire::Deployment> =
-            parse(expect_success(reply, "instance", instance_id)?)?;
+            expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
         let deployment = deployment.data;
         let status = status_of(&deployment.status);
         let mut instance = Instance {
@@ -322,7 +323,8 @@ impl IoNetClient {
                     .query("page_size", 20),
                 )
                 .await?;
-            let workers: wire::Data<wire::Workers> = parse(expect_success(reply, "instance", instance_id)?)?;
+            let workers: wire::Data<wire::Workers> =
+                expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
             let port = deployment
                 .container_config
                 .and_then(|config| config.traffic_port)
@@ -364,7 +366,8 @@ impl IoNetClient {
                     .query("page_size", 100),
                 )
                 .await?;
-            let list: wire::Data<wire::DeploymentList> = parse(expect_success(reply, "instance", "")?)?;
+            let list: wire::Data<wire::DeploymentList> =
+                expect_success(reply, "instance", "")?.json(PROVIDER)?;
             let received = list.data.deployments.len();
             instances.extend(list.data.deployments.into_iter().map(|summary| Instance {
                 provider: PROVIDER,
@@ -493,13 +496,6 @@ fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, P
             message: reply.message(),
         }),
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, ProviderError> {
-    serde_json::from_slice(&reply.body).map_err(|error| ProviderError::Decode {
-        provider: PROVIDER,
-        message: error.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ impl VastAiClient {
                 .body(body),
             )
             .await?;
-        let response: wire::SearchResponse = parse(expect_success(reply, "offer", "")?)?;
+        let response: wire::SearchResponse = expect_success(reply, "offer", "")?.json(PROVIDER)?;
         Ok(response.offers.into_iter().filter_map(normalise).collect())
     }
 
@@ -131,7 +131,7 @@ impl VastAiClient {
             }
             _ => expect_success(reply, "offer", &request.offer_id)?,
         };
-        let created: wire::CreateResponse = parse(reply)?;
+        let created: wire::CreateResponse = reply.json(PROVIDER)?;
         match (created.success, created.new_contract) {
             (Some(true) | None, Some(contract)) => Ok(contract.to_string()),
             _ => Err(ProviderError::Rejected {
@@ -161,7 +161,7 @@ impl VastAiClient {
         if matches!(reply.status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND) {
             return Err(not_found());
         }
-        let shown: wire::ShowResponse = parse(expect_success(reply, "instance", instance_id)?)?;
+        let shown: wire::ShowResponse = expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
         shown.instances.map(instance).ok_or_else(not_found)
     }
 
@@ -179,7 +179,7 @@ impl VastAiClient {
                 .query("owner", "me"),
             )
             .await?;
-        let listed: wire::ListResponse = parse(expect_success(reply, "instance", "")?)?;
+        let listed: wire::ListResponse = expect_success(reply, "instance", "")?.json(PROVIDER)?;
         Ok(listed.instances.into_iter().map(instance).collect())
     }
 
@@ -195,7 +195,7 @@ impl VastAiClient {
         if reply.status == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        let answer: wire::SuccessResponse = parse(expect_success(reply, "instance", instance_id)?)?;
+        let answer: wire::SuccessResponse = expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
         match answer.success {
             Some(false) => Err(ProviderError::Rejected {
                 provider: PROVIDER,
@@ -243,13 +243,6 @@ fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, P
             message: message(),
         }),
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, ProviderError> {
-    serde_json::from_slice(&reply.body).map_err(|error| ProviderError::Decode {
-        provider: PROVIDER,
-        message: error.to_string(),
-    })
 }
 
 /// Turns a wire offer into a catalog offer; drops offers without the fields a listing needs.
