@@ -36,7 +36,8 @@ pub struct Fetched {
 #[derive(Debug, Default)]
 struct State {
     snapshot: Option<Arc<Snapshot>>,
-    refreshing: Option<Refresh>,
+    /// The running refresh and when it started.
+    refreshing: Option<(Refresh, Instant)>,
     last_error: Option<ProviderError>,
 }
 
@@ -112,7 +113,9 @@ impl OfferCache {
                     warning,
                 }
             }
-            None => match tokio::time::timeout(wait, self.refresh()).await {
+            // Every listing waits for the same deadline, counted from the refresh's start: when a
+            // provider hangs, the first listing waits `wait` and the ones after it do not wait again.
+            None => match tokio::time::timeout(self.remaining_wait(wait), self.refresh()).await {
                 Ok(Ok(snapshot)) => Fetched {
                     snapshot: Some(snapshot),
                     warning: None,
@@ -132,11 +135,18 @@ impl OfferCache {
         }
     }
 
+    fn remaining_wait(&self, wait: Duration) -> Duration {
+        match &self.lock().refreshing {
+            Some((_, started)) => wait.saturating_sub(started.elapsed()),
+            None => wait,
+        }
+    }
+
     /// Starts a refresh unless one is running, and returns it. The refresh runs as its own task, so
     /// it completes (and fills the cache) even when every caller stopped waiting.
     pub fn refresh(&self) -> Refresh {
         let mut state = self.lock();
-        if let Some(running) = &state.refreshing {
+        if let Some((running, _)) = &state.refreshing {
             return running.clone();
         }
         let this = self.clone();
@@ -164,7 +174,7 @@ impl OfferCache {
         }
         .boxed()
         .shared();
-        state.refreshing = Some(refresh.clone());
+        state.refreshing = Some((refresh.clone(), Instant::now()));
         drop(state);
         let driven = refresh.clone();
         self.tracker.spawn(async move {

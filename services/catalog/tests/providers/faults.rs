@@ -173,6 +173,16 @@ async fn a_provider_that_hangs_is_named_in_warnings_and_the_other_is_listed() {
             .iter()
             .all(|offer| offer.provider == Provider::VastAi)
     );
+
+    // The refresh is still hanging: the next listing does not wait for it again.
+    let started = Instant::now();
+    let again = harness.catalog.list(&Query::default()).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(again.degraded, [Provider::IoNet]);
 }
 
 #[tokio::test]
