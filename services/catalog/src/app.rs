@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use gpuproxy_config::ExposeSecret;
+use gpuproxy_config::{ExposeSecret, SecretString};
 use gpuproxy_domain::Provider;
 use gpuproxy_events::{Event, EventBus, names};
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::CatalogServiceServer;
@@ -86,7 +86,7 @@ impl App {
 
         let provider_metrics = ProviderMetrics::register(metrics);
         let (sender, transitions) = mpsc::unbounded_channel();
-        let http = |provider: Provider, base_url: String, auth_header: (&'static str, String)| {
+        let http = |provider: Provider, base_url: String, auth_header: (&'static str, SecretString)| {
             ProviderHttp::new(HttpSettings {
                 provider,
                 base_url,
@@ -101,18 +101,18 @@ impl App {
         let sim_keys = SimConfig::default();
         let mut clients = Vec::new();
         // A provider's key and URL, or the simulator's for a provider without a key when it runs.
-        let endpoint =
-            |key: &Option<gpuproxy_config::SecretString>, url: &str, sim_key: &str| match (key, &simulator) {
-                (Some(key), _) => Some((url.to_owned(), key.expose_secret().to_owned())),
-                (None, Some(simulator)) => Some((simulator.base_url(), sim_key.to_owned())),
-                (None, None) => None,
-            };
+        let endpoint = |key: &Option<SecretString>, url: &str, sim_key: &str| match (key, &simulator) {
+            (Some(key), _) => Some((url.to_owned(), key.clone())),
+            (None, Some(simulator)) => Some((simulator.base_url(), SecretString::from(sim_key.to_owned()))),
+            (None, None) => None,
+        };
         if let Some((url, key)) = endpoint(
             &market.vastai_api_key,
             &market.vastai_api_url,
             &sim_keys.vastai_api_key,
         ) {
-            let transport = http(Provider::VastAi, url, ("authorization", format!("Bearer {key}")))?;
+            let bearer = SecretString::from(format!("Bearer {}", key.expose_secret()));
+            let transport = http(Provider::VastAi, url, ("authorization", bearer))?;
             clients.push(ProviderClient::VastAi(VastAiClient::new(
                 transport,
                 config.vastai_search_limit,
@@ -145,7 +145,10 @@ impl App {
             provider_metrics,
             tracker.clone(),
         );
-        let routes = Routes::new(CatalogServiceServer::new(GrpcCatalog::new(catalog.clone())));
+        let routes = Routes::new(CatalogServiceServer::new(GrpcCatalog::new(
+            catalog.clone(),
+            tracker.clone(),
+        )));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?
             .with_internal_token(config.internal_token.clone());
         let listener = gpuproxy_server::bind_internal(

@@ -39,6 +39,8 @@ struct State {
     /// The running refresh and when it started.
     refreshing: Option<(Refresh, Instant)>,
     last_error: Option<ProviderError>,
+    /// No refresh starts before this: the last one was rate limited or refused.
+    blocked_until: Option<Instant>,
 }
 
 /// The cache of one provider.
@@ -91,9 +93,13 @@ impl OfferCache {
     /// with nothing cached, waits for a refresh up to `wait`.
     pub async fn offers(&self, wait: Duration) -> Fetched {
         let provider = self.client.provider();
-        let (snapshot, last_error) = {
+        let (snapshot, last_error, blocked) = {
             let state = self.lock();
-            (state.snapshot.clone(), state.last_error.clone())
+            let blocked = state
+                .blocked_until
+                .map(|until| until.saturating_duration_since(Instant::now()))
+                .filter(|left| !left.is_zero());
+            (state.snapshot.clone(), state.last_error.clone(), blocked)
         };
         match snapshot {
             Some(snapshot) if snapshot.fetched_at.elapsed() < self.ttl => Fetched {
@@ -101,7 +107,9 @@ impl OfferCache {
                 warning: None,
             },
             Some(snapshot) => {
-                drop(self.refresh());
+                if blocked.is_none() {
+                    drop(self.refresh());
+                }
                 let warning = last_error.map(|error| {
                     format!(
                         "{provider}: showing offers from {}s ago; refreshing failed: {error}",
@@ -115,6 +123,14 @@ impl OfferCache {
             }
             // Every listing waits for the same deadline, counted from the refresh's start: when a
             // provider hangs, the first listing waits `wait` and the ones after it do not wait again.
+            None if blocked.is_some() => Fetched {
+                snapshot: None,
+                warning: Some(format!(
+                    "{provider}: offers unavailable: {}; next try in {}s",
+                    last_error.map_or_else(|| "backing off".to_owned(), |error| error.to_string()),
+                    blocked.unwrap_or_default().as_secs().max(1)
+                )),
+            },
             None => match tokio::time::timeout(self.remaining_wait(wait), self.refresh()).await {
                 Ok(Ok(snapshot)) => Fetched {
                     snapshot: Some(snapshot),
@@ -163,10 +179,12 @@ impl OfferCache {
                     });
                     state.snapshot = Some(Arc::clone(&snapshot));
                     state.last_error = None;
+                    state.blocked_until = None;
                     Ok(snapshot)
                 }
                 Err(error) => {
                     tracing::warn!(provider = %this.client.provider(), %error, "refreshing offers failed");
+                    state.blocked_until = error.back_off_for().map(|wait| Instant::now() + wait);
                     state.last_error = Some(error.clone());
                     Err(error)
                 }
@@ -208,5 +226,6 @@ impl OfferCache {
         let mut state = self.lock();
         state.snapshot = None;
         state.last_error = None;
+        state.blocked_until = None;
     }
 }

@@ -43,6 +43,12 @@ pub enum ProviderError {
         /// Its `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// vast.ai's daily search quota is used up: retrying before it resets (midnight UTC) is pointless.
+    #[error("{provider}'s daily search quota is exhausted; it resets at midnight UTC")]
+    QuotaExhausted {
+        /// The provider.
+        provider: Provider,
+    },
     /// A 5xx after the retries.
     #[error("{provider} failed with HTTP {status}: {message}")]
     Server {
@@ -102,6 +108,20 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// How long to leave the provider alone after this failure, when calling again sooner would only
+    /// make it worse (rate limits, quotas, a refused key). Server errors and timeouts are the
+    /// breaker's business.
+    pub fn back_off_for(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited { retry_after, .. } => {
+                Some(retry_after.unwrap_or(Duration::from_secs(10)))
+            }
+            ProviderError::QuotaExhausted { .. } => Some(Duration::from_secs(600)),
+            ProviderError::Unauthorized { .. } => Some(Duration::from_secs(60)),
+            _ => None,
+        }
+    }
+
     /// Returns whether the failure says the provider is unhealthy (it counts towards its breaker),
     /// as opposed to a refusal of this particular request.
     pub fn is_provider_failure(&self) -> bool {
@@ -154,6 +174,7 @@ impl ServiceError for Error {
                 | ProviderError::Timeout { .. }
                 | ProviderError::Network { .. }
                 | ProviderError::RateLimited { .. }
+                | ProviderError::QuotaExhausted { .. }
                 | ProviderError::Server { .. }
                 | ProviderError::Unauthorized { .. }
                 | ProviderError::Decode { .. } => ErrorCode::ProviderUnavailable,

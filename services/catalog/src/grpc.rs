@@ -8,32 +8,132 @@ use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::CatalogServic
 use tonic::{Request, Response, Status};
 
 use crate::catalog::Catalog;
-use crate::error::Error;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use tokio_util::task::TaskTracker;
+
+use crate::error::{Error, ProviderError};
 use crate::instance::{CreateRequest, Instance};
 use crate::query::Query;
 
 /// How long a create with an idempotency key remembers its result.
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(3600);
 
+type SharedCreate = Shared<BoxFuture<'static, Result<Instance, Error>>>;
+
 /// The gRPC face of [`Catalog`].
 #[derive(Debug, Clone)]
 pub struct GrpcCatalog {
     catalog: Catalog,
     /// Creates by idempotency key: a retried create returns the first result, and concurrent
-    /// creates with one key share one call to the provider.
-    created: moka::future::Cache<String, Instance>,
+    /// creates with one key share one call to the provider. Each create runs as its own task, so a
+    /// caller that gives up does not abandon a rent the provider may already have made.
+    created: moka::future::Cache<String, SharedCreate>,
+    tracker: TaskTracker,
 }
 
 impl GrpcCatalog {
-    /// Wraps `catalog`.
-    pub fn new(catalog: Catalog) -> Self {
+    /// Wraps `catalog`; creates run under `tracker`.
+    pub fn new(catalog: Catalog, tracker: TaskTracker) -> Self {
         GrpcCatalog {
             catalog,
             created: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(IDEMPOTENCY_WINDOW)
                 .build(),
+            tracker,
         }
+    }
+
+    async fn create_once(
+        &self,
+        key: String,
+        provider: Provider,
+        create: CreateRequest,
+    ) -> Result<Instance, Error> {
+        let catalog = self.catalog.clone();
+        let candidate: SharedCreate = async move { catalog.create_instance(provider, &create).await }
+            .boxed()
+            .shared();
+        let shared = self
+            .created
+            .get_with(key.clone(), std::future::ready(candidate.clone()))
+            .await;
+        // Only the caller whose create was stored starts it; the others join it.
+        if shared.ptr_eq(&candidate) {
+            self.tracker.spawn(async move {
+                let _ = candidate.await;
+            });
+        }
+        let result = shared.await;
+        // A failure that surely rented nothing may be retried with the same key; one that may have
+        // rented (a timeout, a 5xx, a lost connection) keeps answering the same, so it is never repeated.
+        if let Err(
+            Error::InvalidField { .. }
+            | Error::Provider(
+                ProviderError::Disabled(_)
+                | ProviderError::CircuitOpen { .. }
+                | ProviderError::RateLimited { .. }
+                | ProviderError::QuotaExhausted { .. }
+                | ProviderError::Unauthorized { .. }
+                | ProviderError::Rejected { .. }
+                | ProviderError::NotFound { .. }
+                | ProviderError::OfferGone { .. },
+            ),
+        ) = &result
+        {
+            self.created.invalidate(&key).await;
+        }
+        result
+    }
+}
+
+/// Environment variable names only: on vast.ai, env keys starting with `-` are Docker options
+/// (`-v /:/host`, `-p 22:22`), which callers must not reach.
+fn env(
+    entries: std::collections::HashMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let valid = |name: &str| {
+        let mut bytes = name.bytes();
+        name.len() <= 256
+            && bytes
+                .next()
+                .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+            && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+    };
+    if let Some(bad) = entries.keys().find(|name| !valid(name)) {
+        return Err(Error::invalid(
+            "env",
+            format!(
+                "{bad:?} is not an environment variable name (letters, digits and _; not starting with a digit)"
+            ),
+        ));
+    }
+    Ok(entries.into_iter().collect())
+}
+
+/// The provider-side name of an instance: the caller's label, else one derived from the idempotency
+/// key, so that a rent retried after a crash can be recognised (and io.net, which wants unique names,
+/// refuses the duplicate).
+fn label(labels: &std::collections::HashMap<String, String>, idempotency_key: &str) -> String {
+    if let Some(label) = labels.get("label") {
+        return label.clone();
+    }
+    let key: String = idempotency_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(48)
+        .collect();
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("gpuproxy-{key}")
     }
 }
 
@@ -93,24 +193,17 @@ impl CatalogService for GrpcCatalog {
         let create = CreateRequest {
             offer_id: id("offer_id", &request.offer_id)?,
             image: request.image,
-            env: request.env.into_iter().collect(),
+            env: env(request.env)?,
             ports,
             disk_gb: u32::try_from(request.disk_gb)
                 .map_err(|_| Error::invalid("disk_gb", "must not be negative"))?,
-            label: request.labels.get("label").cloned().unwrap_or_default(),
+            label: label(&request.labels, &request.idempotency_key),
         };
         let instance = if request.idempotency_key.is_empty() {
             self.catalog.create_instance(provider, &create).await?
         } else {
             let key = format!("{provider}/{}", request.idempotency_key);
-            let catalog = self.catalog.clone();
-            self.created
-                .try_get_with(
-                    key,
-                    async move { catalog.create_instance(provider, &create).await },
-                )
-                .await
-                .map_err(|error| Status::from(Error::clone(&error)))?
+            self.create_once(key, provider, create).await?
         };
         let mut message = instance.to_proto();
         message.offer_id = request.offer_id;

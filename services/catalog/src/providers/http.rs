@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use gpuproxy_config::{ExposeSecret, SecretString};
 use gpuproxy_domain::Provider;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tokio::sync::mpsc;
@@ -113,7 +114,7 @@ pub struct HttpSettings {
     /// Scheme and host, no trailing slash.
     pub base_url: String,
     /// The auth header (`authorization` or `x-api-key`) and its value.
-    pub auth_header: (&'static str, String),
+    pub auth_header: (&'static str, SecretString),
     /// One attempt's limit.
     pub attempt_timeout: Duration,
     /// Retries.
@@ -130,7 +131,7 @@ impl ProviderHttp {
     /// Builds the transport.
     pub fn new(settings: HttpSettings) -> Result<Self, reqwest::Error> {
         let mut headers = HeaderMap::new();
-        if let Ok(mut value) = HeaderValue::from_str(&settings.auth_header.1) {
+        if let Ok(mut value) = HeaderValue::from_str(settings.auth_header.1.expose_secret()) {
             value.set_sensitive(true);
             headers.insert(settings.auth_header.0, value);
         }
@@ -139,6 +140,8 @@ impl ProviderHttp {
             .user_agent(concat!("gpuproxy/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.attempt_timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
+            // Never follow a redirect: reqwest would carry io.net's x-api-key to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(ProviderHttp {
             provider: settings.provider,
@@ -215,6 +218,11 @@ impl ProviderHttp {
                         None => self.backoff(attempt),
                     }
                 }
+                Attempt::Refused(error) => {
+                    permit.neutral();
+                    self.stats.record(seconds, false, Some(error.to_string()));
+                    return Err(error);
+                }
                 Attempt::Failed(error) => {
                     self.stats.record(seconds, false, Some(error.to_string()));
                     self.announce(permit.failure());
@@ -244,26 +252,34 @@ impl ProviderHttp {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, body))
+            let body = read_capped(response).await?;
+            Ok::<_, AttemptError>((status, retry_after, body))
         };
         match tokio::time::timeout(self.attempt_timeout, exchange).await {
             Err(_) => Attempt::Failed(ProviderError::Timeout {
                 provider: self.provider,
                 after: self.attempt_timeout,
             }),
-            Ok(Err(error)) if error.is_timeout() => Attempt::Failed(ProviderError::Timeout {
-                provider: self.provider,
-                after: self.attempt_timeout,
-            }),
-            Ok(Err(error)) => Attempt::Failed(ProviderError::Network {
+            Ok(Err(AttemptError::Http(error))) if error.is_timeout() => {
+                Attempt::Failed(ProviderError::Timeout {
+                    provider: self.provider,
+                    after: self.attempt_timeout,
+                })
+            }
+            Ok(Err(AttemptError::Http(error))) => Attempt::Failed(ProviderError::Network {
                 provider: self.provider,
                 message: error_chain(&error),
             }),
-            Ok(Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, body))) if !is_quota_exhausted(&body) => {
-                Attempt::RateLimited(retry_after)
+            Ok(Err(AttemptError::TooLarge)) => Attempt::Failed(ProviderError::Decode {
+                provider: self.provider,
+                message: format!("the answer is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)),
+            }),
+            Ok(Ok((StatusCode::TOO_MANY_REQUESTS, _, body))) if is_quota_exhausted(&body) => {
+                Attempt::Refused(ProviderError::QuotaExhausted {
+                    provider: self.provider,
+                })
             }
-            Ok(Ok((StatusCode::TOO_MANY_REQUESTS, _, _))) => Attempt::RateLimited(Some(Duration::MAX)),
+            Ok(Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, _))) => Attempt::RateLimited(retry_after),
             Ok(Ok((status, _, body))) if status.is_server_error() => Attempt::Failed(ProviderError::Server {
                 provider: self.provider,
                 status: status.as_u16(),
@@ -294,9 +310,41 @@ impl ProviderHttp {
     }
 }
 
+/// The largest answer read from a provider: a full vast.ai search of 10,000 offers is about 20 MiB.
+const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+enum AttemptError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(error: reqwest::Error) -> Self {
+        AttemptError::Http(error)
+    }
+}
+
+/// Reads the body, refusing one larger than [`MAX_BODY_BYTES`] instead of buffering it all.
+async fn read_capped(mut response: reqwest::Response) -> Result<bytes::Bytes, AttemptError> {
+    let expected = response.content_length().unwrap_or(0);
+    if expected > MAX_BODY_BYTES as u64 {
+        return Err(AttemptError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AttemptError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 enum Attempt {
     Reply(Reply),
     RateLimited(Option<Duration>),
+    /// Refused in a way no retry can fix, and that says nothing of the provider's health.
+    Refused(ProviderError),
     Failed(ProviderError),
 }
 
@@ -304,7 +352,7 @@ fn outcome_label(attempt: &Attempt) -> &'static str {
     match attempt {
         Attempt::Reply(reply) if reply.status.is_success() => "ok",
         Attempt::Reply(_) => "client_error",
-        Attempt::RateLimited(_) => "rate_limited",
+        Attempt::RateLimited(_) | Attempt::Refused(_) => "rate_limited",
         Attempt::Failed(ProviderError::Timeout { .. }) => "timeout",
         Attempt::Failed(ProviderError::Server { .. }) => "server_error",
         Attempt::Failed(_) => "network_error",

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::error::ProviderError;
 use crate::instance::{CreateRequest, Instance, InstanceStatus};
 use crate::offer::{Offer, dollars_to_micros};
+use crate::providers::breaker::BreakerState;
 use crate::providers::http::{Call, ProviderHttp, Reply, Retry};
 
 const PROVIDER: Provider = Provider::IoNet;
@@ -174,13 +175,23 @@ impl IoNetClient {
                     .map(move |gpus| (item, gpus))
             })
             .collect();
-        let offers = futures::future::try_join_all(
+        let mut combinations = combinations;
+        let mut offers = Vec::new();
+        // A half-open breaker lets one probe through and refuses the calls beside it: probe with one
+        // combination alone, so that the fan-out runs only once the breaker has closed again.
+        if self.http.breaker().state() != BreakerState::Closed
+            && let Some((item, gpus)) = combinations.pop()
+        {
+            offers.extend(self.offers_of(item, gpus).await?);
+        }
+        let rest = futures::future::try_join_all(
             combinations
                 .into_iter()
                 .map(|(item, gpus)| self.offers_of(item, gpus)),
         )
         .await?;
-        Ok(offers.into_iter().flatten().collect())
+        offers.extend(rest.into_iter().flatten());
+        Ok(offers)
     }
 
     async fn offers_of(&self, hardware: &wire::Hardware, gpus: i64) -> Result<Vec<Offer>, ProviderError> {

@@ -103,6 +103,11 @@ async fn a_retry_after_longer_than_allowed_is_reported_not_waited() {
         listing.warnings
     );
     assert_eq!(searches(&harness), 1);
+
+    // Calling again before the Retry-After would only dig the hole deeper: listings say so instead.
+    let again = harness.catalog.list(&vastai_only()).await;
+    assert!(again.warnings[0].contains("next try in"), "{:?}", again.warnings);
+    assert_eq!(searches(&harness), 1);
 }
 
 #[tokio::test]
@@ -278,6 +283,32 @@ async fn the_breaker_opens_announces_itself_and_recovers() {
     assert_eq!(event.data["provider"], "vast.ai");
     let health = &harness.catalog.health()[0];
     assert_eq!((health.state, health.breaker), ("ok", "closed"));
+}
+
+#[tokio::test]
+async fn the_ionet_breaker_recovers_through_listings() {
+    let harness = Harness::start().await.warmed().await;
+    let ionet_only = Query {
+        provider: Some(Provider::IoNet),
+        ..Query::default()
+    };
+    harness.catalog.clear_cache();
+    harness.sim.set_faults(
+        SimProvider::IoNet,
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    harness.catalog.list(&ionet_only).await;
+    assert_eq!(harness.catalog.health()[1].breaker, "open");
+    harness.sim.set_faults(SimProvider::IoNet, Faults::default());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // One refresh fans out to dozens of calls; the half-open breaker must not refuse them all.
+    let listing = harness.catalog.list(&ionet_only).await;
+    assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
+    assert!(listing.total > 0);
+    assert_eq!(harness.catalog.health()[1].breaker, "closed");
 }
 
 #[tokio::test]

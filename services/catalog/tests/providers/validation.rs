@@ -1,5 +1,7 @@
 //! Bad input to the internal API: INVALID_ARGUMENT with a code and the field, nothing sent to a provider.
 
+use std::time::Duration;
+
 use gpuproxy_errors::{ErrorCode, code_of, field_of};
 use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -75,12 +77,12 @@ async fn bad_filters_are_invalid_arguments_naming_the_field() {
         .await
         .expect_err("no such offer");
     assert_eq!(code_of(&status), ErrorCode::NotFound);
-    assert!(
-        harness
-            .sim
-            .requests(gpuproxy_provider_sim::SimProvider::VastAi)
-            .is_empty()
-    );
+    for provider in [
+        gpuproxy_provider_sim::SimProvider::VastAi,
+        gpuproxy_provider_sim::SimProvider::IoNet,
+    ] {
+        assert!(harness.sim.requests(provider).is_empty(), "{provider:?}");
+    }
 }
 
 #[tokio::test]
@@ -124,5 +126,99 @@ async fn a_create_with_an_idempotency_key_rents_once() {
             .sim
             .instance_count(gpuproxy_provider_sim::SimProvider::VastAi),
         1
+    );
+}
+
+#[tokio::test]
+async fn a_create_abandoned_by_its_caller_still_completes_and_a_retry_gets_it() {
+    let harness = Harness::start().await.warmed().await;
+    let mut client = CatalogServiceClient::new(harness.channel.clone());
+    let listing = client
+        .list_offers(pb::ListOffersRequest {
+            filters: Some(pb::OfferFilters {
+                provider: "io.net".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    harness.sim.set_faults(
+        gpuproxy_provider_sim::SimProvider::IoNet,
+        gpuproxy_provider_sim::Faults {
+            latency_ms: 400,
+            ..Default::default()
+        },
+    );
+    let request = pb::CreateInstanceRequest {
+        provider: "io.net".into(),
+        offer_id: listing.offers[0].offer_id.clone(),
+        image: "pytorch/pytorch:latest".into(),
+        idempotency_key: "Order 42".into(),
+        ..Default::default()
+    };
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(100),
+        client.clone().create_instance(request.clone()),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the caller gave up before the provider answered"
+    );
+    let retried = client
+        .create_instance(request)
+        .await
+        .expect("the first rent")
+        .into_inner();
+    assert!(!retried.instance_id.is_empty());
+    assert_eq!(
+        harness
+            .sim
+            .instance_count(gpuproxy_provider_sim::SimProvider::IoNet),
+        1
+    );
+    let deploys = harness
+        .sim
+        .requests(gpuproxy_provider_sim::SimProvider::IoNet)
+        .into_iter()
+        .filter(|recorded| recorded.path.ends_with("/caas/deploy"))
+        .count();
+    assert_eq!(
+        deploys, 1,
+        "the retry joined the first rent instead of renting again"
+    );
+    let deploy = harness
+        .sim
+        .requests(gpuproxy_provider_sim::SimProvider::IoNet)
+        .into_iter()
+        .find(|recorded| recorded.path.ends_with("/caas/deploy"))
+        .and_then(|recorded| recorded.body)
+        .expect("a deploy body");
+    assert_eq!(deploy["resource_private_name"], "gpuproxy-order-42");
+}
+
+#[tokio::test]
+async fn docker_options_cannot_ride_in_env() {
+    let harness = Harness::start().await.warmed().await;
+    harness.sim.clear_requests();
+    let mut client = CatalogServiceClient::new(harness.channel.clone());
+    let status = client
+        .create_instance(pb::CreateInstanceRequest {
+            provider: "vast.ai".into(),
+            offer_id: "1".into(),
+            image: "x".into(),
+            env: [("-v /:/host".to_owned(), "1".to_owned())].into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(field_of(&status).as_deref(), Some("env"));
+    assert!(
+        harness
+            .sim
+            .requests(gpuproxy_provider_sim::SimProvider::VastAi)
+            .is_empty()
     );
 }
