@@ -133,6 +133,7 @@ async fn bad_filters_are_400_with_a_code_and_field(mode: Mode) {
         ("min_vram=-1", "min_vram"),
         ("max_price=abc", "max_price"),
         ("max_price=-3", "max_price"),
+        ("max_price=0", "max_price"),
         ("provider=aws", "provider"),
         ("page_size=100000", "page_size"),
         ("page_size=-5", "page_size"),

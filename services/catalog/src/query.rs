@@ -164,10 +164,9 @@ impl Query {
                 ));
             }
         };
-        query.offset = usize::try_from(request.offset)
-            .ok()
-            .filter(|offset| *offset <= 1_000_000)
-            .ok_or_else(|| Error::invalid("page", "is out of range"))?;
+        // Past the last offer the page is empty, as for any other page beyond the end.
+        query.offset =
+            usize::try_from(request.offset).map_err(|_| Error::invalid("page", "must be 1 or more"))?;
         Ok(query)
     }
 

@@ -103,6 +103,7 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
+            service_call_timeout: config.service_call_timeout,
         };
         let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));

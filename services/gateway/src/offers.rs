@@ -62,11 +62,16 @@ impl OfferParams {
             return Err(invalid("page", "page must be between 1 and 100000"));
         }
         let offset = (self.page.max(1) - 1).saturating_mul(page_size);
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "bounded to a million dollars above"
-        )]
-        let max_price_micros = (self.max_price * 1_000_000.0).round() as i64;
+        // A positive bound below a micro-dollar must not round to 0, which means "no bound".
+        let max_price_micros = match (self.max_price * 1_000_000.0).round() {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "bounded to a million dollars above"
+            )]
+            micros if micros >= 1.0 => micros as i64,
+            _ if self.max_price > 0.0 => 1,
+            _ => 0,
+        };
         Ok(catalog::ListOffersRequest {
             filters: Some(catalog::OfferFilters {
                 provider: self.provider.clone(),

@@ -153,12 +153,9 @@ impl GpuProxyService for PublicApi {
         let request = params.to_request().map_err(Error::into_status)?;
         let listing = self
             .state
-            .catalog
-            .clone()
-            .list_offers(request)
+            .call(self.state.catalog.clone().list_offers(request))
             .await
-            .map_err(service_error)?
-            .into_inner();
+            .map_err(Error::into_status)?;
         Ok(Response::new(public::ListGpuInstancesResponse {
             instances: listing.offers.into_iter().map(gpu_instance).collect(),
             total_count: listing.total_count,
@@ -185,17 +182,15 @@ impl GpuProxyService for PublicApi {
         request: Request<public::GetGpuInstanceRequest>,
     ) -> Result<Response<public::GetGpuInstanceResponse>, Status> {
         let request = request.into_inner();
+        let request = catalog::GetOfferRequest {
+            provider: request.provider,
+            offer_id: request.instance_id,
+        };
         let offer = self
             .state
-            .catalog
-            .clone()
-            .get_offer(catalog::GetOfferRequest {
-                provider: request.provider,
-                offer_id: request.instance_id,
-            })
+            .call(self.state.catalog.clone().get_offer(request))
             .await
-            .map_err(service_error)?
-            .into_inner();
+            .map_err(Error::into_status)?;
         Ok(Response::new(public::GetGpuInstanceResponse {
             instance: Some(gpu_instance(offer)),
         }))

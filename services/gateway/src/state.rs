@@ -7,6 +7,9 @@ use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServic
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
+use gpuproxy_errors::ErrorCode;
+
+use crate::Error;
 use crate::gatekeeper::Gatekeeper;
 use crate::health::HealthChecker;
 
@@ -30,4 +33,27 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// `SERVICE_CALL_TIMEOUT`: the longest a call to an internal service may take.
+    pub service_call_timeout: Duration,
+}
+
+impl AppState {
+    /// Runs a call to an internal service within `SERVICE_CALL_TIMEOUT`, so that a slow provider
+    /// behind the catalog cannot hold a gRPC caller (who has no REST timeout) indefinitely.
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.service_call_timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(Error::from(status)),
+            Err(_) => Err(Error::new(
+                ErrorCode::Timeout,
+                format!(
+                    "an internal service did not answer within {}s",
+                    self.service_call_timeout.as_secs()
+                ),
+            )),
+        }
+    }
 }

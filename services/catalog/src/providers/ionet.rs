@@ -416,6 +416,9 @@ impl IoNetClient {
 }
 
 fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, price: f64) -> Option<Offer> {
+    if !price.is_finite() || price <= 0.0 {
+        return None;
+    }
     let vram = vram::vram_gb(&hardware.hardware_name);
     let place = match (&location.name, &location.iso2) {
         (Some(name), Some(code)) => format!("{name}, {code}"),

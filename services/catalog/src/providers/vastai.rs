@@ -248,7 +248,10 @@ fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, P
 /// Turns a wire offer into a catalog offer; drops offers without the fields a listing needs.
 fn normalise(offer: wire::Offer) -> Option<Offer> {
     let gpu_model = offer.gpu_name?;
-    let price = offer.dph_total?;
+    // A price that is not a positive number would list the offer as free, first in every listing.
+    let price = offer
+        .dph_total
+        .filter(|price| price.is_finite() && *price > 0.0)?;
     let num_gpus = i32::try_from(offer.num_gpus.unwrap_or(1)).ok()?;
     let vram_mb = offer.gpu_ram.unwrap_or(0.0);
     let reliability = offer.reliability2.or(offer.reliability).unwrap_or(0.0);

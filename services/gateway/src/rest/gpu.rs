@@ -153,7 +153,16 @@ fn parse_params(pairs: Vec<(String, String)>) -> Result<OfferParams, Error> {
         match name.as_str() {
             "provider" => params.provider = value,
             "min_vram" => params.min_vram = number("min_vram", &value, "a number of GB")?,
-            "max_price" => params.max_price = number("max_price", &value, "a price in USD per hour")?,
+            "max_price" => {
+                params.max_price = number("max_price", &value, "a price in USD per hour")?;
+                // An explicit 0 would mean "no bound" on the wire; as a bound it admits nothing.
+                if params.max_price == 0.0 {
+                    return Err(
+                        Error::new(ErrorCode::ValidationFailed, "max_price must be greater than 0")
+                            .with_field("max_price"),
+                    );
+                }
+            }
             "gpu_model" => params.gpu_model = value,
             "location" => params.location = value,
             "num_gpus" => params.num_gpus = number("num_gpus", &value, "a whole number")?,
@@ -183,7 +192,7 @@ async fn list_instances(
     let params = parse_params(pairs)?;
     let request = params.to_request()?;
     let (page, page_size) = params.page_and_size();
-    let listing = state.catalog.clone().list_offers(request).await?.into_inner();
+    let listing = state.call(state.catalog.clone().list_offers(request)).await?;
     let data: Vec<GpuInstanceDto> = listing
         .offers
         .into_iter()
@@ -216,15 +225,11 @@ async fn get_instance(
     AuthUser(_user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<OfferEnvelope>, Error> {
-    let offer = state
-        .catalog
-        .clone()
-        .get_offer(catalog::GetOfferRequest {
-            provider,
-            offer_id: instance_id,
-        })
-        .await?
-        .into_inner();
+    let request = catalog::GetOfferRequest {
+        provider,
+        offer_id: instance_id,
+    };
+    let offer = state.call(state.catalog.clone().get_offer(request)).await?;
     Ok(Json(OfferEnvelope {
         data: GpuInstanceDto::from(gpu_instance(offer)),
         status: "success",

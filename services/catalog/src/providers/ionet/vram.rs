@@ -9,14 +9,14 @@ pub fn vram_gb(hardware_name: &str) -> Option<i32> {
     if let Some(size) = size_in_name(&name) {
         return Some(size);
     }
-    const TABLE: [(&str, i32); 16] = [
+    // Whole tokens only: "RTX A4000" must not match A40, nor "RTX A1000" A100.
+    const TABLE: [(&str, i32); 17] = [
         ("H200", 141),
         ("H100", 80),
         ("A100", 80),
         ("L40S", 48),
         ("L40", 48),
         ("A6000", 48),
-        ("6000 ADA", 48),
         ("A40", 48),
         ("5090", 32),
         ("4090", 24),
@@ -25,11 +25,17 @@ pub fn vram_gb(hardware_name: &str) -> Option<i32> {
         ("A10", 24),
         ("L4", 24),
         ("4080", 16),
+        ("A4000", 16),
         ("T4", 16),
+        ("V100", 16),
     ];
+    let tokens: Vec<&str> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|token| !token.is_empty())
+        .collect();
     TABLE
         .iter()
-        .find(|(model, _)| name.contains(model))
+        .find(|(model, _)| tokens.contains(model))
         .map(|(_, size)| *size)
 }
 
@@ -59,5 +65,9 @@ mod tests {
         assert_eq!(vram_gb("L40S"), Some(48));
         assert_eq!(vram_gb("H200"), Some(141));
         assert_eq!(vram_gb("Mystery 9000"), None);
+        assert_eq!(vram_gb("RTX A4000"), Some(16), "not the A40");
+        assert_eq!(vram_gb("RTX A1000"), None, "not the A100");
+        assert_eq!(vram_gb("GeForce RTX 3090"), Some(24));
+        assert_eq!(vram_gb("H100-PCIE-80GB"), Some(80));
     }
 }
