@@ -30,10 +30,22 @@ const GPU_COUNTS: [i64; 4] = [1, 2, 4, 8];
 /// The traffic port when the caller names none.
 const DEFAULT_PORT: u16 = 8000;
 
+/// A one-hour price for a hardware type and GPU count.
+///
+/// Asked at one location and applied to every location of that hardware [INF]: the spec documents no
+/// per-location prices (its quote takes a list of locations and answers one total), and quoting each
+/// location would take a call per offer. `location_id` says where the price was actually quoted.
+#[derive(Debug, Clone, Copy)]
+struct Quote {
+    per_hour: f64,
+    location_id: i64,
+}
+
 #[derive(Debug, Default)]
 struct Reference {
     hardware: Option<(Instant, Arc<Vec<wire::Hardware>>)>,
-    quotes: HashMap<(i64, i64), (Instant, f64)>,
+    /// (hardware, GPUs) → when, USD per hour, and the location the quote was asked for.
+    quotes: HashMap<(i64, i64), (Instant, Quote)>,
 }
 
 /// Talks to io.net.
@@ -131,12 +143,13 @@ impl IoNetClient {
             .collect())
     }
 
-    /// Returns USD per hour for `gpus` GPUs of `hardware_id`, fees included.
-    async fn quote(&self, hardware_id: i64, gpus: i64, location_id: i64) -> Result<f64, ProviderError> {
-        if let Some((at, price)) = self.reference().quotes.get(&(hardware_id, gpus))
+    /// Returns USD per hour for `gpus` GPUs of `hardware_id`, fees included, quoted at `location_id`
+    /// unless a recent quote exists.
+    async fn quote(&self, hardware_id: i64, gpus: i64, location_id: i64) -> Result<Quote, ProviderError> {
+        if let Some((at, quote)) = self.reference().quotes.get(&(hardware_id, gpus))
             && at.elapsed() < REFERENCE_TTL
         {
-            return Ok(*price);
+            return Ok(*quote);
         }
         let reply = self
             .http
@@ -155,11 +168,14 @@ impl IoNetClient {
             )
             .await?;
         let price: wire::Data<wire::Price> = expect_success(reply, "hardware", "")?.json(PROVIDER)?;
-        let per_hour = price.data.total_cost_usdc;
+        let quote = Quote {
+            per_hour: price.data.total_cost_usdc,
+            location_id,
+        };
         self.reference()
             .quotes
-            .insert((hardware_id, gpus), (Instant::now(), per_hour));
-        Ok(per_hour)
+            .insert((hardware_id, gpus), (Instant::now(), quote));
+        Ok(quote)
     }
 
     /// Lists every (hardware, location, GPU count) with free capacity: one round of availability
@@ -199,10 +215,10 @@ impl IoNetClient {
         let Some(first) = locations.first() else {
             return Ok(Vec::new());
         };
-        let price = self.quote(hardware.hardware_id, gpus, first.id).await?;
+        let quote = self.quote(hardware.hardware_id, gpus, first.id).await?;
         Ok(locations
             .iter()
-            .filter_map(|location| offer(hardware, gpus, location, price))
+            .filter_map(|location| offer(hardware, gpus, location, quote))
             .collect())
     }
 
@@ -219,8 +235,8 @@ impl IoNetClient {
         let Some(location) = locations.iter().find(|location| location.id == key.location_id) else {
             return Ok(None);
         };
-        let price = self.quote(key.hardware_id, key.gpus, key.location_id).await?;
-        Ok(offer(item, key.gpus, location, price))
+        let quote = self.quote(key.hardware_id, key.gpus, key.location_id).await?;
+        Ok(offer(item, key.gpus, location, quote))
     }
 
     /// Deploys one container on the offer's hardware and location, prepaid for the configured hours.
@@ -415,7 +431,8 @@ impl IoNetClient {
     }
 }
 
-fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, price: f64) -> Option<Offer> {
+fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, quote: Quote) -> Option<Offer> {
+    let price = quote.per_hour;
     if !price.is_finite() || price <= 0.0 {
         return None;
     }
@@ -443,6 +460,7 @@ fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, price:
     .with("hardware_id", hardware.hardware_id)
     .with("location_id", location.id)
     .with("available_replicas", location.available_replicas)
+    .with("price_quoted_at_location_id", quote.location_id)
     .with("max_gpus_per_container", hardware.max_gpus_per_container)
     .with("billing", "prepaid hourly, unused hours refunded after the first");
     if let Some(brand) = &hardware.brand_name {
@@ -528,7 +546,11 @@ mod tests {
         assert_eq!((h100.hardware_id, h100.max_gpus_per_container), (203, 8));
         let locations: wire::Data<Vec<wire::Location>> = fixture("ionet/available_replicas");
         let price: wire::Data<wire::Price> = fixture("ionet/price");
-        let listed = offer(h100, 8, &locations.data[0], price.data.total_cost_usdc).expect("an offer");
+        let quote = Quote {
+            per_hour: price.data.total_cost_usdc,
+            location_id: 9,
+        };
+        let listed = offer(h100, 8, &locations.data[0], quote).expect("an offer");
         assert_eq!(listed.offer_id, "203-9-8");
         assert_eq!((listed.vram_gb, listed.num_gpus), (80, 8));
         assert_eq!(listed.location, "Germany, DE");
