@@ -86,7 +86,16 @@ impl VastAiClient {
             )
             .await?;
         let response: wire::SearchResponse = expect_success(reply, "offer", "")?.json(PROVIDER)?;
-        Ok(response.offers.into_iter().filter_map(normalise).collect())
+        let received = response.offers.len();
+        let offers = usable_offers(&response);
+        if offers.len() < received {
+            tracing::warn!(
+                skipped = received - offers.len(),
+                received,
+                "vast.ai offers without a usable shape or price were left out"
+            );
+        }
+        Ok(offers)
     }
 
     /// Rents `request.offer_id`.
@@ -245,6 +254,16 @@ fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, P
     }
 }
 
+/// Parses each raw offer on its own and keeps those with the fields a listing needs.
+fn usable_offers(search: &wire::SearchResponse) -> Vec<Offer> {
+    search
+        .offers
+        .iter()
+        .filter_map(|raw| serde_json::from_str::<wire::Offer>(raw.get()).ok())
+        .filter_map(normalise)
+        .collect()
+}
+
 /// Turns a wire offer into a catalog offer; drops offers without the fields a listing needs.
 fn normalise(offer: wire::Offer) -> Option<Offer> {
     let gpu_model = offer.gpu_name?;
@@ -372,18 +391,14 @@ mod tests {
 
     fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
         let value = gpuproxy_provider_sim::fixture(name).expect("a spec fixture");
-        serde_json::from_value(value).unwrap_or_else(|error| panic!("{name}: {error}"))
+        // From text, as on the wire: raw offers cannot be read back out of a parsed value.
+        serde_json::from_str(&value.to_string()).unwrap_or_else(|error| panic!("{name}: {error}"))
     }
 
     #[test]
     fn the_spec_examples_parse_and_normalise() {
         let search: wire::SearchResponse = fixture("vastai/offers");
-        let offer = search
-            .offers
-            .into_iter()
-            .next()
-            .and_then(normalise)
-            .expect("an offer");
+        let offer = usable_offers(&search).into_iter().next().expect("an offer");
         assert_eq!(
             (offer.gpu_model.as_str(), offer.vram_gb, offer.num_gpus),
             ("RTX 4090", 24, 4)
@@ -406,6 +421,19 @@ mod tests {
         assert!(!listed.instances.is_empty());
         let destroyed: wire::SuccessResponse = fixture("vastai/destroy_response");
         assert_eq!(destroyed.success, Some(true));
+    }
+
+    #[test]
+    fn one_malformed_offer_is_skipped_not_fatal() {
+        let body = r#"{"offers": [
+            {"id": "not-a-number", "gpu_name": "RTX 4090", "dph_total": 0.4},
+            {"id": 2, "gpu_name": "RTX 4090", "dph_total": -1},
+            {"id": 3, "gpu_name": "RTX 4090", "num_gpus": 1, "gpu_ram": 24564, "dph_total": 0.4}
+        ]}"#;
+        let search: wire::SearchResponse = serde_json::from_str(body).expect("the envelope parses");
+        let offers = usable_offers(&search);
+        assert_eq!(offers.len(), 1);
+        assert_eq!(offers[0].offer_id, "3");
     }
 
     #[test]

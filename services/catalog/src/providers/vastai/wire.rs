@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// `POST /api/v0/bundles/` → `{"offers": [...]}` (§2.2).
+/// `POST /api/v0/bundles/` → `{"offers": [...]}` (§2.2). Offers stay raw until parsed one by one,
+/// so that one offer with an unexpected field type is skipped instead of failing the whole search.
 #[derive(Debug, Deserialize)]
 pub struct SearchResponse {
     /// The offers.
-    pub offers: Vec<Offer>,
+    pub offers: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// One offer (§2.2). Optional where real answers have been seen to omit or null the field.
