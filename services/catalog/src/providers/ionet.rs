@@ -4,6 +4,7 @@
 //! GPU count, priced by a one-hour quote (§3.3). Hardware types and quotes change slowly and cost a
 //! call each, so they are kept for [`REFERENCE_TTL`]; availability is asked afresh at every refresh.
 
+mod deployments;
 mod vram;
 mod wire;
 
@@ -13,10 +14,8 @@ use std::time::{Duration, Instant};
 
 use gpuproxy_domain::Provider;
 use http::{Method, StatusCode};
-use serde_json::json;
 
 use crate::error::ProviderError;
-use crate::instance::{CreateRequest, Instance, InstanceStatus};
 use crate::offer::{Offer, dollars_to_micros};
 use crate::providers::breaker::BreakerState;
 use crate::providers::http::{Call, ProviderHttp, Reply, Retry};
@@ -238,197 +237,6 @@ impl IoNetClient {
         let quote = self.quote(key.hardware_id, key.gpus, key.location_id).await?;
         Ok(offer(item, key.gpus, location, quote))
     }
-
-    /// Deploys one container on the offer's hardware and location, prepaid for the configured hours.
-    pub async fn create_instance(&self, request: &CreateRequest) -> Result<String, ProviderError> {
-        let key = OfferKey::parse(&request.offer_id).ok_or_else(|| ProviderError::NotFound {
-            provider: PROVIDER,
-            what: "offer",
-            id: request.offer_id.clone(),
-        })?;
-        let port = request.ports.first().copied().unwrap_or(DEFAULT_PORT);
-        let name = if request.label.is_empty() {
-            format!("gpuproxy-{}", uuid_like())
-        } else {
-            request.label.clone()
-        };
-        let nested = json!({
-            "resource_private_name": name,
-            "duration_hours": self.duration_hours,
-            "gpus_per_container": key.gpus,
-            "hardware_id": key.hardware_id,
-            "location_ids": [key.location_id],
-            "container_config": {
-                "replica_count": 1,
-                "traffic_port": port,
-                "env_variables": request.env,
-            },
-            "registry_config": {"image_url": request.image},
-        });
-        let reply = self.deploy(&nested).await?;
-        // The schema is drifting towards a flat body (§10.1): retry once flat when the nested one is refused.
-        let reply = if reply.status == StatusCode::UNPROCESSABLE_ENTITY && mentions_nesting(&reply) {
-            let flat = json!({
-                "resource_private_name": name,
-                "duration_hours": self.duration_hours,
-                "gpus_per_container": key.gpus,
-                "hardware_id": key.hardware_id,
-                "location_ids": [key.location_id],
-                "replica_count": 1,
-                "traffic_port": port,
-                "env_variables": request.env,
-                "image_url": request.image,
-            });
-            self.deploy(&flat).await?
-        } else {
-            reply
-        };
-        let reply = match reply.status {
-            StatusCode::NOT_FOUND | StatusCode::CONFLICT | StatusCode::GONE => {
-                return Err(ProviderError::OfferGone {
-                    provider: PROVIDER,
-                    id: request.offer_id.clone(),
-                    message: reply.message(),
-                });
-            }
-            _ => expect_success(reply, "offer", &request.offer_id)?,
-        };
-        let deployed: wire::DeployResponse = reply.json(PROVIDER)?;
-        Ok(deployed.deployment_id)
-    }
-
-    async fn deploy(&self, body: &serde_json::Value) -> Result<Reply, ProviderError> {
-        self.http
-            .send(
-                Call::new(
-                    "create_instance",
-                    Method::POST,
-                    format!("{CAAS}/deploy"),
-                    Retry::RateLimitsOnly,
-                )
-                .body(body),
-            )
-            .await
-    }
-
-    /// Returns one deployment, with the URL of its first container once it runs.
-    pub async fn get_instance(&self, instance_id: &str) -> Result<Instance, ProviderError> {
-        let id = deployment_id(instance_id)?;
-        let reply = self
-            .http
-            .send(Call::new(
-                "get_instance",
-                Method::GET,
-                format!("{CAAS}/deployment/{id}"),
-                Retry::Idempotent,
-            ))
-            .await?;
-        let deployment: wire::Data<wire::Deployment> =
-            expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
-        let deployment = deployment.data;
-        let status = status_of(&deployment.status);
-        let mut instance = Instance {
-            provider: PROVIDER,
-            instance_id: deployment.id,
-            status,
-            provider_status: deployment.status,
-            public_host: None,
-            endpoints: std::collections::BTreeMap::new(),
-            label: String::new(),
-        };
-        if status == InstanceStatus::Running {
-            let reply = self
-                .http
-                .send(
-                    Call::new(
-                        "get_containers",
-                        Method::GET,
-                        format!("{CAAS}/deployment/{id}/containers"),
-                        Retry::Idempotent,
-                    )
-                    .query("page", 0)
-                    .query("page_size", 20),
-                )
-                .await?;
-            let workers: wire::Data<wire::Workers> =
-                expect_success(reply, "instance", instance_id)?.json(PROVIDER)?;
-            let port = deployment
-                .container_config
-                .and_then(|config| config.traffic_port)
-                .unwrap_or(DEFAULT_PORT);
-            if let Some(url) = workers
-                .data
-                .workers
-                .into_iter()
-                .find_map(|worker| worker.public_url)
-            {
-                instance.public_host = reqwest::Url::parse(&url)
-                    .ok()
-                    .and_then(|parsed| parsed.host_str().map(str::to_owned));
-                instance
-                    .endpoints
-                    .insert(port.to_string(), url.trim_end_matches('/').to_owned());
-            } else {
-                // Running without a URL yet: not reachable, so not running for our purposes.
-                instance.status = InstanceStatus::Loading;
-            }
-        }
-        Ok(instance)
-    }
-
-    /// Lists our deployments (every page).
-    pub async fn list_instances(&self) -> Result<Vec<Instance>, ProviderError> {
-        let mut instances = Vec::new();
-        for page in 0..100 {
-            let reply = self
-                .http
-                .send(
-                    Call::new(
-                        "list_instances",
-                        Method::GET,
-                        format!("{CAAS}/deployments"),
-                        Retry::Idempotent,
-                    )
-                    .query("page", page)
-                    .query("page_size", 100),
-                )
-                .await?;
-            let list: wire::Data<wire::DeploymentList> =
-                expect_success(reply, "instance", "")?.json(PROVIDER)?;
-            let received = list.data.deployments.len();
-            instances.extend(list.data.deployments.into_iter().map(|summary| Instance {
-                provider: PROVIDER,
-                instance_id: summary.id,
-                status: status_of(&summary.status),
-                provider_status: summary.status,
-                public_host: None,
-                endpoints: std::collections::BTreeMap::new(),
-                label: summary.name.unwrap_or_default(),
-            }));
-            if received == 0 || i64::try_from(instances.len()).unwrap_or(i64::MAX) >= list.data.total {
-                break;
-            }
-        }
-        Ok(instances)
-    }
-
-    /// Destroys a deployment; one already gone counts as destroyed.
-    pub async fn destroy_instance(&self, instance_id: &str) -> Result<(), ProviderError> {
-        let id = deployment_id(instance_id)?;
-        let reply = self
-            .http
-            .send(Call::new(
-                "destroy_instance",
-                Method::DELETE,
-                format!("{CAAS}/deployment/{id}"),
-                Retry::Idempotent,
-            ))
-            .await?;
-        if reply.status == StatusCode::NOT_FOUND {
-            return Ok(());
-        }
-        expect_success(reply, "instance", instance_id).map(drop)
-    }
 }
 
 fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, quote: Quote) -> Option<Offer> {
@@ -472,44 +280,6 @@ fn offer(hardware: &wire::Hardware, gpus: i64, location: &wire::Location, quote:
     Some(offer)
 }
 
-/// Maps io.net statuses (§6), compared case-insensitively.
-fn status_of(status: &str) -> InstanceStatus {
-    match status.trim().to_ascii_lowercase().as_str() {
-        "deployment requested" | "pending" | "queued" => InstanceStatus::Pending,
-        "running" | "active" => InstanceStatus::Running,
-        "termination requested" => InstanceStatus::Stopping,
-        "completed" | "destroyed" | "terminated" | "stopped" => InstanceStatus::Terminated,
-        "failed" => InstanceStatus::Failed,
-        _ => InstanceStatus::Unknown,
-    }
-}
-
-/// Deployment ids are UUIDs; anything else would put arbitrary text in a path.
-fn deployment_id(id: &str) -> Result<&str, ProviderError> {
-    let valid =
-        !id.is_empty() && id.len() <= 64 && id.bytes().all(|byte| byte.is_ascii_hexdigit() || byte == b'-');
-    if valid {
-        Ok(id)
-    } else {
-        Err(ProviderError::NotFound {
-            provider: PROVIDER,
-            what: "instance",
-            id: id.to_owned(),
-        })
-    }
-}
-
-fn mentions_nesting(reply: &Reply) -> bool {
-    let text = String::from_utf8_lossy(&reply.body);
-    text.contains("container_config") || text.contains("extra_forbidden") || text.contains("registry_config")
-}
-
-fn uuid_like() -> String {
-    let mut bytes = [0u8; 6];
-    rand::fill(&mut bytes);
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, ProviderError> {
     match reply.status {
         status if status.is_success() => Ok(reply),
@@ -531,76 +301,4 @@ fn expect_success(reply: Reply, what: &'static str, id: &str) -> Result<Reply, P
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-        let value = gpuproxy_provider_sim::fixture(name).expect("a spec fixture");
-        serde_json::from_value(value).unwrap_or_else(|error| panic!("{name}: {error}"))
-    }
-
-    #[test]
-    fn the_spec_examples_parse_and_normalise() {
-        let hardware: wire::Data<wire::HardwareList> = fixture("ionet/hardware");
-        let h100 = &hardware.data.hardware[0];
-        assert_eq!((h100.hardware_id, h100.max_gpus_per_container), (203, 8));
-        let locations: wire::Data<Vec<wire::Location>> = fixture("ionet/available_replicas");
-        let price: wire::Data<wire::Price> = fixture("ionet/price");
-        let quote = Quote {
-            per_hour: price.data.total_cost_usdc,
-            location_id: 9,
-        };
-        let listed = offer(h100, 8, &locations.data[0], quote).expect("an offer");
-        assert_eq!(listed.offer_id, "203-9-8");
-        assert_eq!((listed.vram_gb, listed.num_gpus), (80, 8));
-        assert_eq!(listed.location, "Germany, DE");
-        assert_eq!(listed.price_per_hour.micros(), 27_000_000);
-
-        let deployed: wire::DeployResponse = fixture("ionet/deploy_response");
-        assert_eq!(deployed.deployment_id, "3fa85f64-5717-4562-b3fc-2c963f66afa6");
-        let deployment: wire::Data<wire::Deployment> = fixture("ionet/deployment");
-        assert_eq!(status_of(&deployment.data.status), InstanceStatus::Running);
-        assert_eq!(
-            deployment
-                .data
-                .container_config
-                .and_then(|config| config.traffic_port),
-            Some(8000)
-        );
-        let workers: wire::Data<wire::Workers> = fixture("ionet/containers");
-        assert_eq!(
-            workers.data.workers[0].public_url.as_deref(),
-            Some("https://example.invalid")
-        );
-        let list: wire::Data<wire::DeploymentList> = fixture("ionet/deployments");
-        assert_eq!(list.data.total, 1);
-        let destroyed: wire::DeployResponse = fixture("ionet/destroy_response");
-        assert!(!destroyed.deployment_id.is_empty());
-    }
-
-    #[test]
-    fn offer_ids_round_trip_and_junk_is_refused() {
-        let key = OfferKey::parse("203-9-8").expect("valid");
-        assert_eq!(key.id(), "203-9-8");
-        assert_eq!(OfferKey::parse("203-9"), None);
-        assert_eq!(OfferKey::parse("203-9-0"), None);
-        assert_eq!(OfferKey::parse("a-b-c"), None);
-    }
-
-    #[test]
-    fn statuses_compare_case_insensitively() {
-        assert_eq!(status_of("RUNNING"), InstanceStatus::Running);
-        assert_eq!(status_of("deployment requested"), InstanceStatus::Pending);
-        assert_eq!(status_of("termination requested"), InstanceStatus::Stopping);
-        assert_eq!(status_of("destroyed"), InstanceStatus::Terminated);
-        assert_eq!(status_of("failed"), InstanceStatus::Failed);
-        assert_eq!(status_of("who knows"), InstanceStatus::Unknown);
-    }
-
-    #[test]
-    fn only_uuid_like_ids_reach_a_path() {
-        assert!(deployment_id("3fa85f64-5717-4562-b3fc-2c963f66afa6").is_ok());
-        assert!(deployment_id("../../admin").is_err());
-        assert!(deployment_id("").is_err());
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@ use gpuproxy_catalog::{Query, SortKey};
 use gpuproxy_domain::Provider;
 use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
 
-use crate::harness::Harness;
+use crate::helpers::Harness;
 
 fn query(provider: Provider, filters: pb::OfferFilters) -> Query {
     let request = pb::ListOffersRequest {

@@ -6,7 +6,7 @@ use gpuproxy_errors::{ErrorCode, code_of, field_of};
 use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 
-use crate::harness::Harness;
+use crate::helpers::Harness;
 
 #[tokio::test]
 async fn bad_filters_are_invalid_arguments_naming_the_field() {

@@ -9,7 +9,7 @@ use gpuproxy_domain::Provider;
 use gpuproxy_provider_sim::{SimProvider, fixture, shape_mismatches};
 use serde_json::Value;
 
-use crate::harness::Harness;
+use crate::helpers::Harness;
 
 /// Free-form maps (environment variables) hold the caller's keys, not the spec's.
 fn without_free_maps(mut body: Value) -> Value {

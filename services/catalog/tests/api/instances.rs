@@ -7,7 +7,7 @@ use gpuproxy_domain::Provider;
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_provider_sim::SimProvider;
 
-use crate::harness::{Harness, eventually};
+use crate::helpers::{Harness, eventually};
 
 fn sim_provider(provider: Provider) -> SimProvider {
     match provider {

@@ -8,7 +8,7 @@ use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_events::names;
 use gpuproxy_provider_sim::{Faults, SimProvider};
 
-use crate::harness::{Harness, eventually};
+use crate::helpers::{Harness, eventually};
 
 fn searches(harness: &Harness) -> usize {
     harness

@@ -8,7 +8,7 @@
 )]
 
 mod faults;
-mod harness;
+mod helpers;
 mod instances;
 mod listing;
 mod spec_shapes;
