@@ -1,12 +1,13 @@
 //! The store in process memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::WindowCount;
+use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
 
 /// After this many writes, expired entries are swept, so keys nobody reads again do not pile up.
 const SWEEP_EVERY: u64 = 1024;
@@ -20,6 +21,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<String, Entry>,
+    ledgers: HashMap<String, VecDeque<(i64, i64)>>,
     writes: u64,
 }
 
@@ -70,10 +72,33 @@ impl MemoryStore {
     pub(crate) fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
         self.with_inner(|inner| {
-            inner
+            let ledger = inner
+                .ledgers
+                .remove(key)
+                .is_some_and(|entries| !entries.is_empty());
+            let entry = inner
                 .entries
                 .remove(key)
-                .is_some_and(|entry| entry.expires_at > now)
+                .is_some_and(|entry| entry.expires_at > now);
+            ledger || entry
+        })
+    }
+
+    pub(crate) fn ledger(
+        &self,
+        key: &str,
+        now: i64,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> LedgerOutcome {
+        self.with_inner(|inner| {
+            let entries = inner.ledgers.entry(key.to_owned()).or_default();
+            let outcome = crate::ledger::apply(entries, now, amount, windows, mode);
+            if entries.is_empty() {
+                inner.ledgers.remove(key);
+            }
+            outcome
         })
     }
 

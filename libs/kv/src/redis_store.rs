@@ -8,7 +8,11 @@ use fred::prelude::{
 };
 use gpuproxy_config::{ExposeSecret, RedisServer};
 
+use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
 use crate::{KvError, WindowCount};
+
+/// Per-process counter for ledger member nonces.
+static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Increments a window counter, opening the window on the first increment, and returns the count
 /// and the milliseconds until the window closes. One script, so the increment and the expiry can
@@ -21,6 +25,46 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return {count, ttl}
+";
+
+/// Sums a sliding-window ledger (a sorted set scored by time, members `<time>:<nonce>:<amount>`)
+/// over each window and appends the amount when the mode and the limits allow, in one step.
+/// ARGV: now, amount, mode (check|reserve|force), member, then (window ms, limit) pairs.
+const LEDGER: &str = r"
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local mode = ARGV[3]
+local longest = 1
+for i = 5, #ARGV, 2 do longest = math.max(longest, tonumber(ARGV[i])) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
+local entries = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - longest), '+inf', 'WITHSCORES')
+local totals = {}
+for i = 5, #ARGV, 2 do totals[#totals + 1] = 0 end
+for j = 1, #entries, 2 do
+  local value = tonumber(string.match(entries[j], ':(%-?%d+)$'))
+  local at = tonumber(entries[j + 1])
+  local k = 1
+  for i = 5, #ARGV, 2 do
+    if at > now - tonumber(ARGV[i]) then totals[k] = totals[k] + value end
+    k = k + 1
+  end
+end
+local fits = true
+local k = 1
+for i = 5, #ARGV, 2 do
+  local limit = tonumber(ARGV[i + 1])
+  if limit > 0 and totals[k] + amount > limit then fits = false end
+  k = k + 1
+end
+local appended = 0
+if mode == 'force' or (mode == 'reserve' and fits) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], longest)
+  appended = 1
+end
+local result = {appended}
+for i = 1, #totals do result[#result + 1] = totals[i] end
+return result
 ";
 
 /// A store in Redis, shared by every process that uses the same server and prefix.
@@ -101,6 +145,38 @@ impl RedisStore {
             count: u64::try_from(count).unwrap_or(0),
             resets_in: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
         })
+    }
+
+    pub(crate) async fn ledger(
+        &self,
+        key: &str,
+        now: i64,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> Result<LedgerOutcome, KvError> {
+        let mode_name = match mode {
+            LedgerMode::Check => "check",
+            LedgerMode::Reserve => "reserve",
+            LedgerMode::Force => "force",
+        };
+        // The nonce keeps two equal amounts in the same millisecond from collapsing into one member.
+        let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut args: Vec<String> = vec![
+            now.to_string(),
+            amount.to_string(),
+            mode_name.to_owned(),
+            format!("{now}:{}-{nonce}:{amount}", std::process::id()),
+        ];
+        for window in windows {
+            args.push(crate::ledger::millis(window.length).to_string());
+            args.push(window.limit.to_string());
+        }
+        let reply: Vec<i64> = self.pool.eval(LEDGER, vec![self.key(key)], args).await?;
+        let (appended, totals) = reply
+            .split_first()
+            .map_or((false, Vec::new()), |(first, rest)| (*first == 1, rest.to_vec()));
+        Ok(LedgerOutcome { appended, totals })
     }
 
     pub(crate) async fn ping(&self) -> bool {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gpuproxy_config::RedisConfig;
 
+use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
 use crate::memory_store::MemoryStore;
 use crate::redis_store::RedisStore;
 
@@ -101,6 +102,23 @@ impl KvStore {
         match self {
             KvStore::Redis(store) => store.increment_window(key, window).await,
             KvStore::Memory(store) => Ok(store.increment_window(key, window)),
+        }
+    }
+
+    /// Sums the amounts appended to the ledger `key` within each window ending now and, as `mode`
+    /// says, appends `amount` in the same atomic step (one script in Redis, one lock in memory).
+    /// Entries older than the longest window are dropped.
+    pub async fn ledger(
+        &self,
+        key: &str,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> Result<LedgerOutcome, KvError> {
+        let now = crate::ledger::now_millis();
+        match self {
+            KvStore::Redis(store) => store.ledger(key, now, amount, windows, mode).await,
+            KvStore::Memory(store) => Ok(store.ledger(key, now, amount, windows, mode)),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_kv::KvStore;
+use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
 
 async fn redis() -> KvStore {
     KvStore::connect(&gpuproxy_testkit::redis_config())
@@ -142,4 +142,85 @@ async fn two_redis_stores_with_different_prefixes_do_not_see_each_other() {
         .await
         .expect("set");
     assert_eq!(second.get("k").await.expect("get"), None);
+}
+
+fn windows(limit: i64) -> Vec<LedgerWindow> {
+    vec![
+        LedgerWindow {
+            length: Duration::from_millis(300),
+            limit,
+        },
+        LedgerWindow {
+            length: Duration::from_secs(3600),
+            limit: 0,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn concurrent_reserves_never_push_a_ledger_window_past_its_limit() {
+    for store in [KvStore::memory(), redis().await] {
+        let mut reserves = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let store = store.clone();
+            reserves.spawn(async move {
+                store
+                    .ledger("spend:u1", 7, &windows(350), LedgerMode::Reserve)
+                    .await
+                    .expect("ledger")
+            });
+        }
+        let outcomes = reserves.join_all().await;
+        let appended = outcomes.iter().filter(|outcome| outcome.appended).count();
+        assert_eq!(appended, 50, "exactly the reserves that fit ({})", store.kind());
+        assert!(outcomes.iter().all(|outcome| outcome.totals[0] <= 350));
+        let check = store
+            .ledger("spend:u1", 0, &windows(350), LedgerMode::Check)
+            .await
+            .expect("ledger");
+        assert_eq!((check.appended, check.totals.clone()), (false, vec![350, 350]));
+    }
+}
+
+#[tokio::test]
+async fn ledger_windows_slide_and_forced_amounts_pass_the_limit() {
+    for store in [KvStore::memory(), redis().await] {
+        let kind = store.kind();
+        let first = store
+            .ledger("spend:u2", 300, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert!(first.appended);
+        let refused = store
+            .ledger("spend:u2", 100, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!(
+            (refused.appended, refused.totals.clone()),
+            (false, vec![300, 300]),
+            "{kind}"
+        );
+        let forced = store
+            .ledger("spend:u2", 100, &windows(350), LedgerMode::Force)
+            .await
+            .expect("ledger");
+        assert!(forced.appended);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // The short window has slid past both entries; the hour still holds them.
+        let later = store
+            .ledger("spend:u2", 100, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!(
+            (later.appended, later.totals.clone()),
+            (true, vec![0, 400]),
+            "{kind}"
+        );
+        assert!(store.delete("spend:u2").await.expect("delete"));
+        let reset = store
+            .ledger("spend:u2", 0, &windows(350), LedgerMode::Check)
+            .await
+            .expect("ledger");
+        assert_eq!(reset.totals, vec![0, 0], "{kind}");
+    }
 }
