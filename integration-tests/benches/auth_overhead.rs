@@ -62,6 +62,12 @@ async fn fleet() -> Fleet {
         // The routes measured here never reach the catalog.
         catalog: gpuproxy_server::connect_lazy("http://127.0.0.1:9", std::time::Duration::from_secs(1), None)
             .expect("a lazy channel"),
+        guardrails: gpuproxy_server::connect_lazy(
+            "http://127.0.0.1:9",
+            std::time::Duration::from_secs(1),
+            None,
+        )
+        .expect("a lazy channel"),
         bus,
         metrics: Metrics::new(),
     };

@@ -103,6 +103,7 @@ impl TestFleet {
             ("DATA_DIR".into(), data_dir.path().display().to_string()),
             ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
             ("CATALOG_GRPC_PORT".into(), "0".into()),
+            ("GUARDRAILS_GRPC_PORT".into(), "0".into()),
             ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
         ];
         let simulator = if external_simulator {
@@ -182,6 +183,11 @@ impl TestFleet {
                 catalog_grpc_addr = Some(catalog_addr);
                 catalog_metrics = catalog.metrics_addr.map(|addr| format!("http://{addr}/metrics"));
                 config.gateway.catalog_service_url = format!("http://{catalog_addr}");
+                let guardrails = gpuproxy_daemon::start(Role::Guardrails, config.clone())
+                    .await
+                    .expect("guard rails start");
+                let guardrails_addr = guardrails.guardrails_grpc_addr.expect("guard rails listen");
+                config.gateway.guardrails_service_url = format!("http://{guardrails_addr}");
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
                     .expect("gateway starts");
@@ -189,7 +195,7 @@ impl TestFleet {
                     .await
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
-                (vec![auth, catalog, first, second], gateways)
+                (vec![auth, catalog, guardrails, first, second], gateways)
             }
         };
         let rest = RestClient::new(&gateways[0].http);

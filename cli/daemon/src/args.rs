@@ -13,6 +13,8 @@ pub enum Role {
     Gateway,
     /// The provider catalog alone (internal gRPC on CATALOG_GRPC_PORT).
     Catalog,
+    /// The guard rails alone (internal gRPC on GUARDRAILS_GRPC_PORT).
+    Guardrails,
 }
 
 /// aiserve-gpuproxyd: the GPU Proxy server.

@@ -14,6 +14,7 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         Role::Auth => "auth service",
         Role::Gateway => "gateway",
         Role::Catalog => "provider catalog",
+        Role::Guardrails => "guard rails",
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -36,6 +37,12 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
     }
     if let Some(addr) = running.catalog_grpc_addr {
         let _ = writeln!(text, "  catalog   {addr} (gpuproxy.catalog.v1.CatalogService)");
+    }
+    if let Some(addr) = running.guardrails_grpc_addr {
+        let _ = writeln!(
+            text,
+            "  guardrails {addr} (gpuproxy.guardrails.v1.GuardrailsService)"
+        );
     }
     if let Some(addr) = running.metrics_addr {
         let _ = writeln!(text, "  metrics   http://{addr}/metrics");

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use gpuproxy_config::{
-    BillingConfig, ConfigErrors, EnvMap, GuardrailsConfig, LoadBalancerConfig, ObjectStorageConfig, Reader,
-    TelemetryConfig,
+    BillingConfig, ConfigErrors, EnvMap, LoadBalancerConfig, ObjectStorageConfig, Reader, TelemetryConfig,
 };
 
 /// Everything the daemon reads from the environment and `.env`.
@@ -18,12 +17,14 @@ pub struct DaemonConfig {
     pub gateway: gpuproxy_gateway::Config,
     /// The provider catalog (`VASTAI_*`, `IONET_*`, `CATALOG_*`, `PROVIDER_*`).
     pub catalog: gpuproxy_catalog::Config,
+    /// The guard rails (`GUARDRAILS_*`).
+    pub guardrails: gpuproxy_guardrails::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
     /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
     pub metrics_port: Option<u16>,
-    /// Variables of services that later releases add (billing, load balancer, guard rails,
+    /// Variables of services that later releases add (billing, load balancer,
     /// object storage). They are validated now so a bad value fails at start-up, not at first use.
     pub upcoming: UpcomingConfig,
 }
@@ -35,8 +36,6 @@ pub struct UpcomingConfig {
     pub billing: BillingConfig,
     /// `LB_*`.
     pub load_balancer: LoadBalancerConfig,
-    /// `GUARDRAILS_*`.
-    pub guardrails: GuardrailsConfig,
     /// `OCI_*`.
     pub object_storage: ObjectStorageConfig,
 }
@@ -54,12 +53,12 @@ impl DaemonConfig {
             auth: gpuproxy_auth::Config::read(reader, developer_mode),
             gateway: gpuproxy_gateway::Config::read(reader),
             catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
+            guardrails: gpuproxy_guardrails::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
                 billing: BillingConfig::read(reader),
                 load_balancer: LoadBalancerConfig::read(reader),
-                guardrails: GuardrailsConfig::read(reader),
                 object_storage: ObjectStorageConfig::read(reader),
             },
         }
@@ -128,8 +127,8 @@ mod tests {
             format!("{:?}", from_nothing.telemetry)
         );
         assert_eq!(
-            format!("{:?}", from_example.upcoming.guardrails),
-            format!("{:?}", from_nothing.upcoming.guardrails)
+            format!("{:?}", from_example.guardrails),
+            format!("{:?}", from_nothing.guardrails)
         );
         assert_eq!(
             format!("{:?}", from_example.catalog),

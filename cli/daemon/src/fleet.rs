@@ -36,6 +36,8 @@ pub struct Running {
     pub auth_grpc_addr: Option<SocketAddr>,
     /// The catalog's internal gRPC, when it runs alone here.
     pub catalog_grpc_addr: Option<SocketAddr>,
+    /// The guard rails' internal gRPC, when they run alone here.
+    pub guardrails_grpc_addr: Option<SocketAddr>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
     /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
@@ -60,11 +62,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         grpc_tls: false,
         auth_grpc_addr: None,
         catalog_grpc_addr: None,
+        guardrails_grpc_addr: None,
         simulator_url: None,
         metrics_addr: None,
         first_admin: None,
     };
-    if let (Role::Auth | Role::Catalog, Some(port)) = (role, config.metrics_port) {
+    if let (Role::Auth | Role::Catalog | Role::Guardrails, Some(port)) = (role, config.metrics_port) {
         let host = config
             .catalog
             .grpc_listen
@@ -92,6 +95,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.simulator_url = catalog.simulator_url();
             catalog.spawn(&tasks);
         }
+        Role::Guardrails => {
+            let bus = EventBus::connect(&config.guardrails.nats).await?;
+            let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus).await?;
+            running.guardrails_grpc_addr = guardrails.grpc_addr();
+            guardrails.spawn(&tasks);
+        }
         Role::Gateway => {
             let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
             let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
@@ -113,9 +122,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             )
             .await?;
             running.simulator_url = catalog.simulator_url();
+            config.guardrails.grpc_listen = None;
+            let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus.clone()).await?;
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
                 catalog: catalog.in_process_channel(),
+                guardrails: guardrails.in_process_channel(),
                 bus,
                 metrics,
             };
@@ -124,6 +136,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.grpc_tls = gateway.grpc_uses_tls();
             auth.spawn(&tasks);
             catalog.spawn(&tasks);
+            guardrails.spawn(&tasks);
             gateway.spawn(&tasks);
         }
     }

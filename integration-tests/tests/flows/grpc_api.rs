@@ -187,14 +187,6 @@ async fn every_rpc_of_a_later_service_answers_unimplemented_naming_it(mode: Mode
             .await
             .map(drop),
         client
-            .get_spending_info(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .check_spending_limit(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
             .set_load_balancer_strategy(authorized(Default::default(), &token))
             .await
             .map(drop),

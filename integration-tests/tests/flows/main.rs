@@ -10,6 +10,7 @@ mod bad_input;
 mod events;
 mod gpu_catalog;
 mod grpc_api;
+mod guardrails;
 mod health;
 mod internal_api;
 mod rate_limits;

@@ -59,11 +59,13 @@ pub enum ErrorCode {
     ProviderRejected,
     /// The offer was rented by somebody else or left the market between listing and renting.
     OfferUnavailable,
+    /// The spending would take a guard-rail window past its limit.
+    SpendingLimitExceeded,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -87,6 +89,7 @@ impl ErrorCode {
         ErrorCode::ProviderUnavailable,
         ErrorCode::ProviderRejected,
         ErrorCode::OfferUnavailable,
+        ErrorCode::SpendingLimitExceeded,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -115,6 +118,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
             ErrorCode::ProviderRejected => "PROVIDER_REJECTED",
             ErrorCode::OfferUnavailable => "OFFER_UNAVAILABLE",
+            ErrorCode::SpendingLimitExceeded => "SPENDING_LIMIT_EXCEEDED",
         }
     }
 
@@ -142,6 +146,7 @@ impl ErrorCode {
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected => StatusCode::BAD_GATEWAY,
             ErrorCode::OfferUnavailable => StatusCode::GONE,
+            ErrorCode::SpendingLimitExceeded => StatusCode::PAYMENT_REQUIRED,
         }
     }
 
@@ -161,7 +166,9 @@ impl ErrorCode {
             ErrorCode::NotFound => Code::NotFound,
             ErrorCode::MethodNotAllowed | ErrorCode::NotImplemented => Code::Unimplemented,
             ErrorCode::AlreadyExists | ErrorCode::EmailTaken => Code::AlreadyExists,
-            ErrorCode::PayloadTooLarge | ErrorCode::RateLimited => Code::ResourceExhausted,
+            ErrorCode::PayloadTooLarge | ErrorCode::RateLimited | ErrorCode::SpendingLimitExceeded => {
+                Code::ResourceExhausted
+            }
             ErrorCode::Internal => Code::Internal,
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Timeout => Code::DeadlineExceeded,

@@ -21,6 +21,10 @@ pub mod names {
     pub const CATALOG_PROVIDER_DEGRADED: &str = "catalog.provider.degraded";
     /// A provider answered again after being degraded (`ProviderRecovered`).
     pub const CATALOG_PROVIDER_RECOVERED: &str = "catalog.provider.recovered";
+    /// A user's spending reached 80 % of a guard-rail window's limit (`GuardrailsWarning`).
+    pub const GUARDRAILS_WARNING: &str = "guardrails.warning";
+    /// Spending was refused (or, in shadow mode, would have been) by a guard-rail window (`GuardrailsExceeded`).
+    pub const GUARDRAILS_EXCEEDED: &str = "guardrails.exceeded";
 }
 
 /// One domain event, as it travels on the bus and (later) to webhooks:

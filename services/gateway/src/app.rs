@@ -10,6 +10,8 @@ use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::SERVICE_NAME as AUTH_SERVICE;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::SERVICE_NAME as GUARDRAILS_SERVICE;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
 use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
 use gpuproxy_telemetry::Metrics;
@@ -33,6 +35,8 @@ pub struct Dependencies {
     pub auth: GrpcChannel,
     /// The provider catalog.
     pub catalog: GrpcChannel,
+    /// The guard rails.
+    pub guardrails: GrpcChannel,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -51,6 +55,11 @@ impl Dependencies {
             )?,
             catalog: gpuproxy_server::connect_lazy(
                 &config.catalog_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
+            guardrails: gpuproxy_server::connect_lazy(
+                &config.guardrails_service_url,
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
@@ -92,6 +101,11 @@ impl App {
                 grpc_service: CATALOG_SERVICE,
                 channel: dependencies.catalog,
             },
+            ServiceProbe {
+                name: "guardrails",
+                grpc_service: GUARDRAILS_SERVICE,
+                channel: dependencies.guardrails.clone(),
+            },
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let state = AppState {
@@ -99,6 +113,7 @@ impl App {
             gatekeeper: gatekeeper.clone(),
             health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
             catalog,
+            guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,

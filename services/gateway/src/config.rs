@@ -52,6 +52,8 @@ pub struct Config {
     pub auth_service_url: String,
     /// `CATALOG_SERVICE_URL`: the provider catalog, in the fleet.
     pub catalog_service_url: String,
+    /// `GUARDRAILS_SERVICE_URL`: the guard rails, in the fleet.
+    pub guardrails_service_url: String,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
     pub service_call_timeout: Duration,
     /// `INTERNAL_API_TOKEN`: sent with every call to an internal service.
@@ -129,6 +131,7 @@ impl Config {
             nats: NatsConfig::read(reader),
             auth_service_url: reader.string("AUTH_SERVICE_URL", "http://127.0.0.1:50051"),
             catalog_service_url: reader.string("CATALOG_SERVICE_URL", "http://127.0.0.1:50052"),
+            guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             internal_token: gpuproxy_config::read_internal_token(reader),
             rate_limit: RateLimitConfig {

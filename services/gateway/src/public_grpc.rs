@@ -12,6 +12,7 @@ use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
 use tonic::{Request, Response, Status, Streaming};
@@ -71,6 +72,25 @@ fn unauthenticated() -> Status {
         "send authorization: Bearer <token> or x-api-key metadata",
     )
     .into_status()
+}
+
+fn dollars(micros: i64) -> f64 {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "amounts are far below 2^52 micro-dollars"
+    )]
+    let dollars = micros as f64 / 1_000_000.0;
+    dollars
+}
+
+fn spending_window(window: &guardrails::SpendingWindow) -> public::SpendingWindow {
+    public::SpendingWindow {
+        window: window.window.clone(),
+        spent: dollars(window.spent_micros),
+        limit: dollars(window.limit_micros),
+        remaining: dollars(window.remaining_micros),
+        exceeded: window.exceeded,
+    }
 }
 
 fn not_implemented<T>(capability: &str) -> Result<T, Status> {
@@ -228,16 +248,62 @@ impl GpuProxyService for PublicApi {
 
     async fn get_spending_info(
         &self,
-        _request: Request<public::GetSpendingInfoRequest>,
+        request: Request<public::GetSpendingInfoRequest>,
     ) -> Result<Response<public::GetSpendingInfoResponse>, Status> {
-        not_implemented("GetSpendingInfo (the guardrails service)")
+        let principal = self.principal_of(&request, "").await?;
+        let info = self
+            .state
+            .call(
+                self.state
+                    .guardrails
+                    .clone()
+                    .get_spending_info(guardrails::GetSpendingInfoRequest {
+                        user_id: principal.user_id.to_string(),
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::GetSpendingInfoResponse {
+            windows: info.windows.iter().map(spending_window).collect(),
+            guard_rails_enabled: info.guard_rails_enabled,
+            total_spent_24h: dollars(info.total_spent_24h_micros),
+        }))
     }
 
     async fn check_spending_limit(
         &self,
-        _request: Request<public::CheckSpendingLimitRequest>,
+        request: Request<public::CheckSpendingLimitRequest>,
     ) -> Result<Response<public::CheckSpendingLimitResponse>, Status> {
-        not_implemented("CheckSpendingLimit (the guardrails service)")
+        let principal = self.principal_of(&request, "").await?;
+        let amount = request.get_ref().amount;
+        if !amount.is_finite() || amount <= 0.0 || amount > 1_000_000.0 {
+            return Err(Error::new(
+                ErrorCode::ValidationFailed,
+                "amount must be more than 0 and at most 1000000 USD",
+            )
+            .with_field("amount")
+            .into_status());
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "bounded to a million dollars above"
+        )]
+        let amount_micros = ((amount * 1_000_000.0).round() as i64).max(1);
+        let checked =
+            self.state
+                .call(self.state.guardrails.clone().check_spending_limit(
+                    guardrails::CheckSpendingLimitRequest {
+                        user_id: principal.user_id.to_string(),
+                        amount_micros,
+                    },
+                ))
+                .await
+                .map_err(Error::into_status)?;
+        Ok(Response::new(public::CheckSpendingLimitResponse {
+            allowed: checked.allowed,
+            reason: checked.reason,
+            would_exceed: checked.would_exceed.iter().map(spending_window).collect(),
+        }))
     }
 
     async fn set_load_balancer_strategy(

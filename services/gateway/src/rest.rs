@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 pub mod envelope;
 mod gpu;
+mod guardrails;
 pub mod json_body;
 mod middleware;
 mod ops;
@@ -42,6 +43,7 @@ pub use auth::{LoginDto, UserDto};
         (name = "auth", description = "Accounts, logins and API keys"),
         (name = "admin", description = "Routes for admins"),
         (name = "gpu", description = "GPU offers of vast.ai and io.net"),
+        (name = "guardrails", description = "Spending limits over 17 sliding windows"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -81,6 +83,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/auth", auth::authenticated_router())
         .nest("/api/v1/admin", admin::router())
         .nest("/api/v1/gpu", gpu::router())
+        .nest("/api/v1/guardrails", guardrails::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub auth: AuthServiceClient<GrpcChannel>,
     /// The provider catalog.
     pub catalog: CatalogServiceClient<GrpcChannel>,
+    /// The guard rails.
+    pub guardrails: GuardrailsServiceClient<GrpcChannel>,
     /// Who gets in.
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.

@@ -1,0 +1,61 @@
+//! The guard rails' configuration.
+
+use std::net::{IpAddr, SocketAddr};
+
+use gpuproxy_config::{
+    ConfigErrors, EnvMap, GuardrailsConfig, NatsConfig, Reader, RedisConfig, SecretString,
+};
+
+/// What a window over its limit does (`GUARDRAILS_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuses the spending.
+    Enforce,
+    /// Lets it through and reports it (events, logs, `would_exceed`): for rolling limits out safely.
+    Shadow,
+}
+
+/// Everything the guardrails service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GUARDRAILS_ENABLED` and the 17 `GUARDRAILS_MAX_<W>_RATE` limits.
+    pub limits: GuardrailsConfig,
+    /// `GUARDRAILS_MODE`.
+    pub mode: Mode,
+    /// Where the spending ledgers live: Redis in the fleet, memory embedded.
+    pub redis: RedisConfig,
+    /// Where guard-rail events go.
+    pub nats: NatsConfig,
+    /// `INTERNAL_HOST`, `GUARDRAILS_GRPC_PORT`; `None` when only reached in-process.
+    pub grpc_listen: Option<SocketAddr>,
+    /// `INTERNAL_API_TOKEN`.
+    pub internal_token: Option<SecretString>,
+    /// Developer mode: the internal API may listen beyond loopback without a token.
+    pub developer_mode: bool,
+}
+
+impl Config {
+    /// Reads the configuration from `env`.
+    pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
+        gpuproxy_config::read_all(env, |reader| Self::read(reader, developer_mode))
+    }
+
+    /// Reads the configuration, recording problems in `reader`.
+    pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
+        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
+        let port = reader.number("GUARDRAILS_GRPC_PORT", 50054u16, 0..=u16::MAX);
+        Config {
+            limits: GuardrailsConfig::read(reader),
+            mode: reader.choice(
+                "GUARDRAILS_MODE",
+                Mode::Enforce,
+                &[("enforce", Mode::Enforce), ("shadow", Mode::Shadow)],
+            ),
+            redis: RedisConfig::read(reader),
+            nats: NatsConfig::read(reader),
+            grpc_listen: Some(SocketAddr::new(host, port)),
+            internal_token: gpuproxy_config::read_internal_token(reader),
+            developer_mode,
+        }
+    }
+}

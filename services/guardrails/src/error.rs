@@ -1,0 +1,51 @@
+//! The guard rails' errors and the codes they map to.
+
+use gpuproxy_errors::{ErrorCode, ServiceError};
+
+/// What can go wrong in the guardrails service, in the caller's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `VALIDATION_FAILED`.
+    #[error("{field} {reason}")]
+    InvalidField {
+        /// The request field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `SERVICE_UNAVAILABLE`: the spending store cannot be reached, so nothing can be allowed.
+    #[error("the spending store is unavailable: {0}")]
+    Store(#[from] gpuproxy_kv::KvError),
+}
+
+impl Error {
+    /// Returns a `VALIDATION_FAILED` error blaming `field`.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl ServiceError for Error {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidField { .. } => ErrorCode::ValidationFailed,
+            Error::Store(_) => ErrorCode::Unavailable,
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidField { field, .. } => Some(field),
+            Error::Store(_) => None,
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        error.into_status()
+    }
+}

@@ -1,0 +1,364 @@
+//! The use cases: spending per window, checks, atomic reservations, recording and resets.
+
+use std::time::Duration;
+
+use gpuproxy_domain::{SpendWindow, UsdMicros};
+use gpuproxy_events::{Event, EventBus, names};
+use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
+
+use crate::config::{Config, Mode};
+use crate::error::Error;
+
+/// Share of a limit at which `guardrails.warning` is published.
+const WARNING_PERCENT: i64 = 80;
+/// How long an idempotency key is remembered.
+const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// The largest single amount accepted: a million dollars.
+const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;
+
+/// One window as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowState {
+    /// The window.
+    pub window: SpendWindow,
+    /// Spent in the window, ending now.
+    pub spent: UsdMicros,
+    /// The limit; zero means none.
+    pub limit: UsdMicros,
+    /// What is left before the limit (zero without a limit).
+    pub remaining: UsdMicros,
+    /// Whether the window is at or past its limit.
+    pub exceeded: bool,
+}
+
+/// Spending in every window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spending {
+    /// `GUARDRAILS_ENABLED`.
+    pub enabled: bool,
+    /// The 17 windows, shortest first.
+    pub windows: Vec<WindowState>,
+    /// Spent in the last 24 hours.
+    pub total_24h: UsdMicros,
+}
+
+/// The answer to a check or a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the spending may go ahead (always, in shadow mode).
+    pub allowed: bool,
+    /// One line per window the amount would take past its limit.
+    pub violations: Vec<String>,
+    /// Those windows, as they stand before the amount.
+    pub would_exceed: Vec<WindowState>,
+    /// Spending after the call.
+    pub spending: Spending,
+}
+
+/// The guard rails. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Guardrails {
+    kv: KvStore,
+    limits: Vec<(SpendWindow, UsdMicros)>,
+    enabled: bool,
+    mode: Mode,
+    bus: EventBus,
+}
+
+impl Guardrails {
+    /// Returns the guard rails over `kv`, publishing on `bus`.
+    pub fn new(config: &Config, kv: KvStore, bus: EventBus) -> Self {
+        Guardrails {
+            kv,
+            limits: config.limits.limits.clone(),
+            enabled: config.limits.enabled,
+            mode: config.mode,
+            bus,
+        }
+    }
+
+    /// Returns the store, for health probes.
+    pub fn store(&self) -> &KvStore {
+        &self.kv
+    }
+
+    /// Returns the user's spending in every window.
+    pub async fn spending(&self, user_id: &str) -> Result<Spending, Error> {
+        let outcome = self
+            .kv
+            .ledger(&key(user_id)?, 0, &self.windows(false), LedgerMode::Check)
+            .await?;
+        Ok(self.spending_from(&outcome.totals, 0))
+    }
+
+    /// Says whether `amount` may be spent now, without counting it.
+    pub async fn check(&self, user_id: &str, amount: UsdMicros) -> Result<Decision, Error> {
+        let amount = checked_amount(amount)?;
+        let outcome = self
+            .kv
+            .ledger(&key(user_id)?, 0, &self.windows(false), LedgerMode::Check)
+            .await?;
+        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let allowed = violations.is_empty() || !self.enforcing();
+        Ok(Decision {
+            allowed,
+            violations,
+            would_exceed,
+            spending: self.spending_from(&outcome.totals, 0),
+        })
+    }
+
+    /// Checks every window and, when all allow it, counts `amount` as spent, in one atomic step:
+    /// concurrent reservations can never take a window past its limit together. In shadow mode (or
+    /// with the guard rails off) the amount is always counted and violations are only reported.
+    pub async fn reserve(
+        &self,
+        user_id: &str,
+        amount: UsdMicros,
+        idempotency_key: &str,
+    ) -> Result<Decision, Error> {
+        let amount = checked_amount(amount)?;
+        let key = key(user_id)?;
+        if let Some(decision) = self.replayed(user_id, idempotency_key).await? {
+            return Ok(decision);
+        }
+        let enforce = self.enforcing();
+        let mode = if enforce {
+            LedgerMode::Reserve
+        } else {
+            LedgerMode::Force
+        };
+        let outcome = self.kv.ledger(&key, amount, &self.windows(enforce), mode).await?;
+        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let counted = if outcome.appended { amount } else { 0 };
+        let decision = Decision {
+            allowed: outcome.appended,
+            violations,
+            would_exceed,
+            spending: self.spending_from(&outcome.totals, counted),
+        };
+        self.remember(user_id, idempotency_key, decision.allowed).await?;
+        self.announce(user_id, amount, &outcome.totals, &decision).await;
+        Ok(decision)
+    }
+
+    /// Counts `amount` as spent whatever the limits: spending that already happened.
+    pub async fn record(
+        &self,
+        user_id: &str,
+        amount: UsdMicros,
+        idempotency_key: &str,
+    ) -> Result<Spending, Error> {
+        let amount = checked_amount(amount)?;
+        let key = key(user_id)?;
+        if self.replayed(user_id, idempotency_key).await?.is_some() {
+            return self.spending(user_id).await;
+        }
+        let outcome = self
+            .kv
+            .ledger(&key, amount, &self.windows(false), LedgerMode::Force)
+            .await?;
+        self.remember(user_id, idempotency_key, true).await?;
+        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let decision = Decision {
+            allowed: true,
+            violations,
+            would_exceed,
+            spending: self.spending_from(&outcome.totals, amount),
+        };
+        self.announce(user_id, amount, &outcome.totals, &decision).await;
+        Ok(decision.spending)
+    }
+
+    /// Forgets the user's spending in every window.
+    pub async fn reset(&self, user_id: &str) -> Result<Spending, Error> {
+        self.kv.delete(&key(user_id)?).await?;
+        tracing::info!(user_id, "guard-rail spending reset");
+        self.spending(user_id).await
+    }
+
+    fn enforcing(&self) -> bool {
+        self.enabled && self.mode == Mode::Enforce
+    }
+
+    /// The 17 windows, with their limits when the ledger is to enforce them.
+    fn windows(&self, with_limits: bool) -> Vec<LedgerWindow> {
+        self.limits
+            .iter()
+            .map(|(window, limit)| LedgerWindow {
+                length: window.duration(),
+                limit: if with_limits { limit.micros() } else { 0 },
+            })
+            .collect()
+    }
+
+    fn spending_from(&self, totals: &[i64], added: i64) -> Spending {
+        let windows: Vec<WindowState> = self
+            .limits
+            .iter()
+            .zip(totals)
+            .map(|((window, limit), total)| {
+                let spent = total.saturating_add(added);
+                let limit = if self.enabled { limit.micros() } else { 0 };
+                WindowState {
+                    window: *window,
+                    spent: UsdMicros::from_micros(spent),
+                    limit: UsdMicros::from_micros(limit),
+                    remaining: UsdMicros::from_micros(if limit > 0 { (limit - spent).max(0) } else { 0 }),
+                    exceeded: limit > 0 && spent >= limit,
+                }
+            })
+            .collect();
+        let total_24h = windows
+            .iter()
+            .find(|state| state.window.duration() == Duration::from_secs(24 * 3600))
+            .map_or(UsdMicros::ZERO, |state| state.spent);
+        Spending {
+            enabled: self.enabled,
+            windows,
+            total_24h,
+        }
+    }
+
+    /// The windows `amount` would take past their limits, as `60min: $45.00 + $25.00 = $70.00 > $50.00 limit`.
+    fn violations(&self, totals: &[i64], amount: i64) -> (Vec<String>, Vec<WindowState>) {
+        if !self.enabled {
+            return (Vec::new(), Vec::new());
+        }
+        let before = self.spending_from(totals, 0);
+        before
+            .windows
+            .into_iter()
+            .filter(|state| {
+                state.limit.micros() > 0 && state.spent.micros().saturating_add(amount) > state.limit.micros()
+            })
+            .map(|state| {
+                let line = format!(
+                    "{}: ${} + ${} = ${} > ${} limit",
+                    state.window.label(),
+                    dollars(state.spent.micros()),
+                    dollars(amount),
+                    dollars(state.spent.micros().saturating_add(amount)),
+                    dollars(state.limit.micros())
+                );
+                (line, state)
+            })
+            .unzip()
+    }
+
+    async fn replayed(&self, user_id: &str, idempotency_key: &str) -> Result<Option<Decision>, Error> {
+        if idempotency_key.is_empty() {
+            return Ok(None);
+        }
+        let Some(stored) = self.kv.get(&idempotency(user_id, idempotency_key)?).await? else {
+            return Ok(None);
+        };
+        let spending = self.spending(user_id).await?;
+        Ok(Some(Decision {
+            allowed: stored == "allowed",
+            violations: Vec::new(),
+            would_exceed: Vec::new(),
+            spending,
+        }))
+    }
+
+    async fn remember(&self, user_id: &str, idempotency_key: &str, allowed: bool) -> Result<(), Error> {
+        if idempotency_key.is_empty() {
+            return Ok(());
+        }
+        let value = if allowed { "allowed" } else { "refused" };
+        self.kv
+            .set_if_absent(&idempotency(user_id, idempotency_key)?, value, IDEMPOTENCY_WINDOW)
+            .await?;
+        Ok(())
+    }
+
+    /// Publishes `guardrails.exceeded` for violations and `guardrails.warning` for each window this
+    /// amount carried across 80 % of its limit. Guard-rail state lives in Redis, not a database, so
+    /// these go straight to the bus rather than through an outbox.
+    async fn announce(&self, user_id: &str, amount: i64, totals: &[i64], decision: &Decision) {
+        let mut events = Vec::new();
+        if !decision.violations.is_empty() {
+            events.push(Event::new(
+                names::GUARDRAILS_EXCEEDED,
+                &serde_json::json!({
+                    "user_id": user_id,
+                    "amount_micros": amount,
+                    "violations": decision.violations,
+                    "enforced": !decision.allowed,
+                }),
+            ));
+        }
+        if decision.allowed {
+            for ((window, limit), before) in self.limits.iter().zip(totals) {
+                let limit = limit.micros();
+                let after = before.saturating_add(amount);
+                let threshold = limit.saturating_mul(WARNING_PERCENT) / 100;
+                if self.enabled && limit > 0 && *before < threshold && after >= threshold {
+                    events.push(Event::new(
+                        names::GUARDRAILS_WARNING,
+                        &serde_json::json!({
+                            "user_id": user_id,
+                            "window": window.label(),
+                            "spent_micros": after,
+                            "limit_micros": limit,
+                        }),
+                    ));
+                }
+            }
+        }
+        for event in events.into_iter().flatten() {
+            if let Err(error) = self.bus.publish(&event).await {
+                tracing::warn!(%error, event = event.event, "publishing a guard-rail event failed");
+            }
+        }
+    }
+}
+
+fn key(user_id: &str) -> Result<String, Error> {
+    let user_id = user_id.trim();
+    if user_id.is_empty() || user_id.len() > 128 {
+        return Err(Error::invalid("user_id", "is required"));
+    }
+    Ok(format!("guardrails:spend:{user_id}"))
+}
+
+fn idempotency(user_id: &str, idempotency_key: &str) -> Result<String, Error> {
+    if idempotency_key.len() > 256 {
+        return Err(Error::invalid(
+            "idempotency_key",
+            "must be at most 256 characters",
+        ));
+    }
+    Ok(format!("guardrails:idempotency:{user_id}:{idempotency_key}"))
+}
+
+fn checked_amount(amount: UsdMicros) -> Result<i64, Error> {
+    let micros = amount.micros();
+    if micros <= 0 || micros > MAX_AMOUNT_MICROS {
+        return Err(Error::invalid(
+            "amount",
+            "must be more than $0 and at most $1,000,000",
+        ));
+    }
+    Ok(micros)
+}
+
+/// Dollars with cents, rounding half up: `45.00`.
+fn dollars(micros: i64) -> String {
+    let cents = (micros + 5_000).div_euclid(10_000);
+    format!("{}.{:02}", cents.div_euclid(100), cents.rem_euclid(100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_show_cents() {
+        assert_eq!(dollars(45_000_000), "45.00");
+        assert_eq!(dollars(70_004_999), "70.00");
+        assert_eq!(dollars(70_005_000), "70.01");
+        assert_eq!(dollars(10), "0.00");
+    }
+}

@@ -1,0 +1,70 @@
+//! A guardrails service on a fresh store.
+
+use gpuproxy_config::EnvMap;
+use gpuproxy_events::EventBus;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_server::{GrpcChannel, Tasks};
+
+/// Which store backs the ledgers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Memory,
+    Redis,
+}
+
+pub struct TestApp {
+    pub client: GuardrailsServiceClient<GrpcChannel>,
+    pub bus: EventBus,
+    tasks: Tasks,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.tasks.shutdown();
+    }
+}
+
+/// Starts the service with `$50` in the 60-minute window, `$200` a day, and `extra` variables.
+pub async fn spawn_app(store: Store, extra: &[(&str, &str)]) -> TestApp {
+    gpuproxy_testkit::init_logging();
+    let mut pairs: Vec<(String, String)> = [
+        ("GUARDRAILS_ENABLED", "true"),
+        ("GUARDRAILS_MAX_60MIN_RATE", "50.00"),
+        ("GUARDRAILS_MAX_1440MIN_RATE", "200.00"),
+    ]
+    .iter()
+    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+    .collect();
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+    );
+    let mut config = gpuproxy_guardrails::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
+        .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
+    config.grpc_listen = None;
+    if store == Store::Redis {
+        config.redis = gpuproxy_testkit::redis_config();
+    }
+    let bus = EventBus::in_process();
+    let app = gpuproxy_guardrails::App::build(config, bus.clone())
+        .await
+        .expect("builds");
+    let client = GuardrailsServiceClient::new(app.in_process_channel());
+    let tasks = Tasks::new();
+    app.spawn(&tasks);
+    TestApp { client, bus, tasks }
+}
+
+/// Runs an `async fn(Store)` on memory and on Redis.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test] async fn $test() { super::$test($crate::helpers::Store::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test] async fn $test() { super::$test($crate::helpers::Store::Redis).await })*
+        }
+    };
+}

@@ -1,0 +1,245 @@
+//! Limits hold under concurrency, slide, report violations, warn, reset and stay idempotent.
+
+use gpuproxy_errors::{ErrorCode, code_of, field_of};
+use gpuproxy_events::names;
+use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
+
+use crate::helpers::{Store, spawn_app};
+
+const DOLLAR: i64 = 1_000_000;
+
+fn window<'a>(info: &'a pb::SpendingInfo, label: &str) -> &'a pb::SpendingWindow {
+    info.windows
+        .iter()
+        .find(|window| window.window == label)
+        .expect("the window")
+}
+
+async fn concurrent_spends_never_pass_a_window_limit(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let user = format!("user-{}", uuid_like());
+    let mut spends = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let mut client = app.client.clone();
+        let user = user.clone();
+        spends.spawn(async move {
+            client
+                .reserve_spend(pb::ReserveSpendRequest {
+                    user_id: user,
+                    amount_micros: DOLLAR,
+                    idempotency_key: String::new(),
+                })
+                .await
+                .expect("answered")
+                .into_inner()
+                .allowed
+        });
+    }
+    let allowed = spends
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|allowed| *allowed)
+        .count();
+    assert_eq!(allowed, 50, "exactly the spends that fit under $50");
+    let info = app
+        .client
+        .clone()
+        .get_spending_info(pb::GetSpendingInfoRequest { user_id: user })
+        .await
+        .expect("info")
+        .into_inner();
+    let hour = window(&info, "60min");
+    assert_eq!(
+        (hour.spent_micros, hour.limit_micros, hour.remaining_micros),
+        (50 * DOLLAR, 50 * DOLLAR, 0)
+    );
+    assert!(hour.exceeded);
+    assert_eq!(info.windows.len(), 17);
+    assert_eq!(info.total_spent_24h_micros, 50 * DOLLAR);
+}
+
+async fn a_refusal_names_each_window_it_would_pass(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let mut client = app.client.clone();
+    let user = format!("user-{}", uuid_like());
+    let mut exceeded = app
+        .bus
+        .subscribe(names::GUARDRAILS_EXCEEDED)
+        .await
+        .expect("subscribed");
+    client
+        .record_spending(pb::RecordSpendingRequest {
+            user_id: user.clone(),
+            amount_micros: 45 * DOLLAR,
+            idempotency_key: String::new(),
+        })
+        .await
+        .expect("recorded");
+    let check = client
+        .check_spending_limit(pb::CheckSpendingLimitRequest {
+            user_id: user.clone(),
+            amount_micros: 25 * DOLLAR,
+        })
+        .await
+        .expect("checked")
+        .into_inner();
+    assert!(!check.allowed);
+    assert_eq!(check.reason, "60min: $45.00 + $25.00 = $70.00 > $50.00 limit");
+    assert_eq!(check.would_exceed.len(), 1);
+    let refused = client
+        .reserve_spend(pb::ReserveSpendRequest {
+            user_id: user.clone(),
+            amount_micros: 25 * DOLLAR,
+            idempotency_key: String::new(),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    assert!(!refused.allowed);
+    let event = tokio::time::timeout(std::time::Duration::from_secs(2), exceeded.next_event())
+        .await
+        .expect("in time")
+        .expect("an event");
+    assert_eq!(event.data["user_id"], user.as_str());
+    assert_eq!(event.data["enforced"], true);
+    let info = client
+        .get_spending_info(pb::GetSpendingInfoRequest {
+            user_id: user.clone(),
+        })
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(
+        window(&info, "60min").spent_micros,
+        45 * DOLLAR,
+        "a refused spend is not counted"
+    );
+    let reset = client
+        .reset(pb::ResetRequest { user_id: user })
+        .await
+        .expect("reset")
+        .into_inner();
+    assert!(reset.windows.iter().all(|window| window.spent_micros == 0));
+}
+
+async fn shadow_mode_lets_spending_through_and_reports_it(store: Store) {
+    let app = spawn_app(store, &[("GUARDRAILS_MODE", "shadow")]).await;
+    let mut client = app.client.clone();
+    let user = format!("user-{}", uuid_like());
+    let mut exceeded = app
+        .bus
+        .subscribe(names::GUARDRAILS_EXCEEDED)
+        .await
+        .expect("subscribed");
+    let spent = client
+        .reserve_spend(pb::ReserveSpendRequest {
+            user_id: user.clone(),
+            amount_micros: 60 * DOLLAR,
+            idempotency_key: String::new(),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    assert!(spent.allowed);
+    assert!(
+        spent.reason.starts_with("60min: $0.00 + $60.00"),
+        "{}",
+        spent.reason
+    );
+    let event = tokio::time::timeout(std::time::Duration::from_secs(2), exceeded.next_event())
+        .await
+        .expect("in time")
+        .expect("an event");
+    assert_eq!(event.data["enforced"], false);
+}
+
+async fn crossing_eighty_percent_warns_once(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let mut client = app.client.clone();
+    let user = format!("user-{}", uuid_like());
+    let mut warnings = app
+        .bus
+        .subscribe(names::GUARDRAILS_WARNING)
+        .await
+        .expect("subscribed");
+    for amount in [30, 11, 1] {
+        client
+            .reserve_spend(pb::ReserveSpendRequest {
+                user_id: user.clone(),
+                amount_micros: amount * DOLLAR,
+                idempotency_key: String::new(),
+            })
+            .await
+            .expect("allowed");
+    }
+    let event = tokio::time::timeout(std::time::Duration::from_secs(2), warnings.next_event())
+        .await
+        .expect("in time")
+        .expect("an event");
+    assert_eq!(
+        (event.data["window"].as_str(), event.data["spent_micros"].as_i64()),
+        (Some("60min"), Some(41 * DOLLAR))
+    );
+    let again = tokio::time::timeout(std::time::Duration::from_millis(300), warnings.next_event()).await;
+    assert!(again.is_err(), "no second warning for the same window: {again:?}");
+}
+
+async fn a_retried_spend_with_one_key_counts_once(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let mut client = app.client.clone();
+    let user = format!("user-{}", uuid_like());
+    for _ in 0..3 {
+        let answer = client
+            .reserve_spend(pb::ReserveSpendRequest {
+                user_id: user.clone(),
+                amount_micros: 10 * DOLLAR,
+                idempotency_key: "request-7".to_owned(),
+            })
+            .await
+            .expect("answered")
+            .into_inner();
+        assert!(answer.allowed);
+    }
+    let info = client
+        .get_spending_info(pb::GetSpendingInfoRequest { user_id: user })
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(window(&info, "60min").spent_micros, 10 * DOLLAR);
+}
+
+async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let mut client = app.client.clone();
+    for (user, amount, field) in [("u", 0, "amount"), ("u", -5, "amount"), ("", DOLLAR, "user_id")] {
+        let status = client
+            .reserve_spend(pb::ReserveSpendRequest {
+                user_id: user.to_owned(),
+                amount_micros: amount,
+                idempotency_key: String::new(),
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(code_of(&status), ErrorCode::ValidationFailed);
+        assert_eq!(field_of(&status).as_deref(), Some(field));
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos())
+    )
+}
+
+crate::on_both_stores!(
+    concurrent_spends_never_pass_a_window_limit,
+    a_refusal_names_each_window_it_would_pass,
+    shadow_mode_lets_spending_through_and_reports_it,
+    crossing_eighty_percent_warns_once,
+    a_retried_spend_with_one_key_counts_once,
+    bad_amounts_and_users_are_invalid_arguments,
+);

@@ -1,0 +1,11 @@
+//! The guardrails service over its internal gRPC API, on both stores.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "tests fail loudly at the step that broke"
+)]
+
+mod helpers;
+mod limits;
