@@ -6,7 +6,7 @@
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
 //! with an event-invalidated cache; `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
 //! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
-//! `offers.rs` shapes GPU offers and their listing parameters for both fronts;
+//! `money.rs` converts USD amounts at the edges; `offers.rs` shapes GPU offers and their listing parameters for both fronts;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
 //! `public_grpc/` is the public gRPC API with the steps around each call (authentication, metrics); `error.rs` maps the shared
 //! error codes to HTTP and gRPC.
@@ -19,6 +19,7 @@ mod credentials;
 mod error;
 mod gatekeeper;
 mod health;
+mod money;
 mod offers;
 mod public_grpc;
 mod rate_limit;

@@ -119,11 +119,7 @@ pub fn gpu_instance(offer: catalog::Offer) -> public::GpuInstance {
     if offer.reliability > 0.0 {
         metadata.insert("reliability".to_owned(), format!("{:.4}", offer.reliability));
     }
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "prices are far below 2^52 micro-dollars"
-    )]
-    let price_per_hour = offer.price_micros_per_hour as f64 / 1_000_000.0;
+    let price_per_hour = crate::money::dollars(offer.price_micros_per_hour);
     public::GpuInstance {
         id: offer.offer_id,
         provider: offer.provider,

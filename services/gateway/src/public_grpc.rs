@@ -17,6 +17,7 @@ use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::money::{dollars, positive_micros};
 use crate::offers::{OfferParams, gpu_instance};
 use crate::{AppState, Credentials, Error};
 
@@ -72,15 +73,6 @@ fn unauthenticated() -> Status {
         "send authorization: Bearer <token> or x-api-key metadata",
     )
     .into_status()
-}
-
-fn dollars(micros: i64) -> f64 {
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "amounts are far below 2^52 micro-dollars"
-    )]
-    let dollars = micros as f64 / 1_000_000.0;
-    dollars
 }
 
 fn spending_window(window: &guardrails::SpendingWindow) -> public::SpendingWindow {
@@ -275,20 +267,8 @@ impl GpuProxyService for PublicApi {
         request: Request<public::CheckSpendingLimitRequest>,
     ) -> Result<Response<public::CheckSpendingLimitResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let amount = request.get_ref().amount;
-        if !amount.is_finite() || amount <= 0.0 || amount > 1_000_000.0 {
-            return Err(Error::new(
-                ErrorCode::ValidationFailed,
-                "amount must be more than 0 and at most 1000000 USD",
-            )
-            .with_field("amount")
-            .into_status());
-        }
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "bounded to a million dollars above"
-        )]
-        let amount_micros = ((amount * 1_000_000.0).round() as i64).max(1);
+        let amount_micros =
+            positive_micros("amount", request.get_ref().amount).map_err(Error::into_status)?;
         let checked =
             self.state
                 .call(self.state.guardrails.clone().check_spending_limit(

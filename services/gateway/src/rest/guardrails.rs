@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::money::{dollars, positive_micros};
 use crate::rest::envelope::Envelope;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
@@ -94,31 +95,6 @@ pub struct ResetRequest {
     pub user_id: Option<String>,
     /// The user's email.
     pub email: Option<String>,
-}
-
-fn dollars(micros: i64) -> f64 {
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "amounts are far below 2^52 micro-dollars"
-    )]
-    let dollars = micros as f64 / 1_000_000.0;
-    dollars
-}
-
-fn micros(field: &'static str, dollars: f64) -> Result<i64, Error> {
-    if !dollars.is_finite() || dollars <= 0.0 || dollars > 1_000_000.0 {
-        return Err(Error::new(
-            ErrorCode::ValidationFailed,
-            format!("{field} must be more than 0 and at most 1000000 USD"),
-        )
-        .with_field(field));
-    }
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "bounded to a million dollars above"
-    )]
-    let micros = ((dollars * 1_000_000.0).round() as i64).max(1);
-    Ok(micros)
 }
 
 fn window(window: &pb::SpendingWindow) -> SpendingWindowDto {
@@ -205,7 +181,7 @@ async fn check(
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<CheckRequest>,
 ) -> Result<Response, Error> {
-    let amount_micros = micros("estimated_cost", body.estimated_cost)?;
+    let amount_micros = positive_micros("estimated_cost", body.estimated_cost)?;
     let user_id = user.user_id.to_string();
     let checked = state
         .call(
@@ -258,7 +234,7 @@ async fn record(
     request_headers: HeaderMap,
     JsonBody(body): JsonBody<RecordRequest>,
 ) -> Result<Response, Error> {
-    let amount_micros = micros("amount", body.amount)?;
+    let amount_micros = positive_micros("amount", body.amount)?;
     let idempotency_key = body
         .idempotency_key
         .or_else(|| {
