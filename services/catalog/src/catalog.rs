@@ -260,10 +260,10 @@ impl Catalog {
                     let breaker = http.breaker().state();
                     let figures = http.stats().snapshot();
                     let snapshot = cache.cached();
-                    let failing = cache.last_error().is_some();
+                    let refresh_error = cache.last_error();
                     let state = match breaker {
                         BreakerState::Open => "open",
-                        _ if failing => "degraded",
+                        _ if refresh_error.is_some() => "degraded",
                         _ => "ok",
                     };
                     ProviderHealth {
@@ -275,8 +275,7 @@ impl Catalog {
                         offers_age: snapshot.map(|snapshot| snapshot.fetched_at.elapsed()),
                         avg_latency_ms: figures.avg_latency_ms,
                         error_rate: figures.error_rate,
-                        last_error: cache
-                            .last_error()
+                        last_error: refresh_error
                             .map(|error| error.to_string())
                             .or(figures.last_error),
                         simulated: self.inner.simulated,

@@ -121,18 +121,6 @@ impl ProviderError {
             _ => None,
         }
     }
-
-    /// Returns whether the failure says the provider is unhealthy (it counts towards its breaker),
-    /// as opposed to a refusal of this particular request.
-    pub fn is_provider_failure(&self) -> bool {
-        matches!(
-            self,
-            ProviderError::Timeout { .. }
-                | ProviderError::Network { .. }
-                | ProviderError::Server { .. }
-                | ProviderError::Decode { .. }
-        )
-    }
 }
 
 /// What can go wrong in the catalog service, in the caller's terms.

@@ -23,4 +23,4 @@ pub use config::{BreakerSettings, Config, RetryPolicy, SimulatorMode, SimulatorS
 pub use error::{Error, ProviderError};
 pub use instance::{CreateRequest, Instance, InstanceStatus};
 pub use offer::{MetaValue, Offer};
-pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Query, SortKey, parse_max_price, parse_provider};
+pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Query, SortKey, parse_provider};

@@ -6,7 +6,7 @@ use gpuproxy_domain::{Provider, UsdMicros};
 use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
 
 use crate::error::Error;
-use crate::offer::{Offer, dollars_to_micros};
+use crate::offer::Offer;
 
 /// The page size when the caller gives none.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -216,17 +216,6 @@ pub fn parse_provider(text: &str) -> Result<Option<Provider>, Error> {
     text.parse()
         .map(Some)
         .map_err(|_| Error::invalid("provider", "must be vast.ai, io.net or all"))
-}
-
-/// Converts a price in USD as the public API gives it to micro-dollars, refusing what is not a price.
-pub fn parse_max_price(dollars: f64) -> Result<UsdMicros, Error> {
-    if !dollars.is_finite() || !(0.0..=1_000_000.0).contains(&dollars) {
-        return Err(Error::invalid(
-            "max_price",
-            "must be a positive price in USD per hour",
-        ));
-    }
-    Ok(dollars_to_micros(dollars))
 }
 
 fn text_filter(field: &'static str, text: &str) -> Result<Option<String>, Error> {

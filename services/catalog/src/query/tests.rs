@@ -1,6 +1,7 @@
 //! Unit tests of listing queries: filters, sorting, pages and validation.
 
 use super::*;
+use crate::offer::dollars_to_micros;
 
 fn offer(
     provider: Provider,
@@ -169,6 +170,4 @@ fn bad_values_name_their_field() {
         }),
         "sort"
     );
-    assert!(parse_max_price(f64::NAN).is_err());
-    assert_eq!(parse_max_price(1.5).expect("valid").micros(), 1_500_000);
 }
