@@ -43,6 +43,7 @@ fn decision(decision: &Decision) -> pb::CheckSpendingLimitResponse {
         allowed: decision.allowed,
         reason: decision.violations.join("; "),
         would_exceed: decision.would_exceed.iter().map(window).collect(),
+        spending: Some(info(&decision.spending)),
     }
 }
 

@@ -151,8 +151,8 @@ impl Guardrails {
     ) -> Result<Spending, Error> {
         let amount = checked_amount(amount)?;
         let key = key(user_id)?;
-        if self.replayed(user_id, idempotency_key).await?.is_some() {
-            return self.spending(user_id).await;
+        if let Some(replayed) = self.replayed(user_id, idempotency_key).await? {
+            return Ok(replayed.spending);
         }
         let outcome = self
             .kv

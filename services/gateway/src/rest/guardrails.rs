@@ -182,19 +182,18 @@ async fn check(
     JsonBody(body): JsonBody<CheckRequest>,
 ) -> Result<Response, Error> {
     let amount_micros = positive_micros("estimated_cost", body.estimated_cost)?;
-    let user_id = user.user_id.to_string();
     let checked = state
         .call(
             state
                 .guardrails
                 .clone()
                 .check_spending_limit(pb::CheckSpendingLimitRequest {
-                    user_id: user_id.clone(),
+                    user_id: user.user_id.to_string(),
                     amount_micros,
                 }),
         )
         .await?;
-    let info = info_of(&state, user_id).await?;
+    let info = checked.spending.clone().unwrap_or_default();
     let would_exceed: Vec<&pb::SpendingWindow> = checked.would_exceed.iter().collect();
     let headers = headers(&info, &would_exceed);
     let dto = CheckDto {
