@@ -9,6 +9,8 @@ use crate::Error;
 
 /// The largest page the catalog serves; repeated here so a REST caller learns it from the 400.
 const MAX_PAGE_SIZE: i32 = 500;
+/// The page size when the caller gives none, as the catalog's.
+const DEFAULT_PAGE_SIZE: i32 = 50;
 
 /// Listing parameters as REST and gRPC receive them (0 / empty = unset).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,7 +59,7 @@ impl OfferParams {
                 &format!("page_size must be between 1 and {MAX_PAGE_SIZE}"),
             ));
         }
-        let page_size = if self.page_size == 0 { 50 } else { self.page_size };
+        let (_, page_size) = self.page_and_size();
         if !(0..=100_000).contains(&self.page) {
             return Err(invalid("page", "page must be between 1 and 100000"));
         }
@@ -90,7 +92,11 @@ impl OfferParams {
 
     /// Returns the effective page and page size, for the response.
     pub fn page_and_size(&self) -> (i32, i32) {
-        let size = if self.page_size == 0 { 50 } else { self.page_size };
+        let size = if self.page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            self.page_size
+        };
         (self.page.max(1), size)
     }
 }
