@@ -61,11 +61,20 @@ pub enum ErrorCode {
     OfferUnavailable,
     /// The spending would take a guard-rail window past its limit.
     SpendingLimitExceeded,
+    /// Fewer offers match than the reservation asks for; nothing was rented.
+    InsufficientOffers,
+    /// The proxy refuses the target: a private, loopback or link-local address, or a host that is
+    /// neither the caller's instance nor allow-listed (SSRF protection).
+    TargetForbidden,
+    /// The caller has no running, healthy instance to send the request to.
+    NoHealthyInstance,
+    /// The proxied upstream could not be reached or broke off the answer.
+    UpstreamFailed,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -90,6 +99,10 @@ impl ErrorCode {
         ErrorCode::ProviderRejected,
         ErrorCode::OfferUnavailable,
         ErrorCode::SpendingLimitExceeded,
+        ErrorCode::InsufficientOffers,
+        ErrorCode::TargetForbidden,
+        ErrorCode::NoHealthyInstance,
+        ErrorCode::UpstreamFailed,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -119,6 +132,10 @@ impl ErrorCode {
             ErrorCode::ProviderRejected => "PROVIDER_REJECTED",
             ErrorCode::OfferUnavailable => "OFFER_UNAVAILABLE",
             ErrorCode::SpendingLimitExceeded => "SPENDING_LIMIT_EXCEEDED",
+            ErrorCode::InsufficientOffers => "INSUFFICIENT_OFFERS",
+            ErrorCode::TargetForbidden => "TARGET_FORBIDDEN",
+            ErrorCode::NoHealthyInstance => "NO_HEALTHY_INSTANCE",
+            ErrorCode::UpstreamFailed => "UPSTREAM_FAILED",
         }
     }
 
@@ -147,6 +164,10 @@ impl ErrorCode {
             ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected => StatusCode::BAD_GATEWAY,
             ErrorCode::OfferUnavailable => StatusCode::GONE,
             ErrorCode::SpendingLimitExceeded => StatusCode::PAYMENT_REQUIRED,
+            ErrorCode::InsufficientOffers => StatusCode::CONFLICT,
+            ErrorCode::TargetForbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NoHealthyInstance => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::UpstreamFailed => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -173,7 +194,11 @@ impl ErrorCode {
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Timeout => Code::DeadlineExceeded,
             ErrorCode::ProviderUnavailable => Code::Unavailable,
-            ErrorCode::ProviderRejected | ErrorCode::OfferUnavailable => Code::FailedPrecondition,
+            ErrorCode::ProviderRejected | ErrorCode::OfferUnavailable | ErrorCode::InsufficientOffers => {
+                Code::FailedPrecondition
+            }
+            ErrorCode::TargetForbidden => Code::PermissionDenied,
+            ErrorCode::NoHealthyInstance | ErrorCode::UpstreamFailed => Code::Unavailable,
         }
     }
 
@@ -258,6 +283,8 @@ mod tests {
                     | ErrorCode::Timeout
                     | ErrorCode::ProviderUnavailable
                     | ErrorCode::ProviderRejected
+                    | ErrorCode::NoHealthyInstance
+                    | ErrorCode::UpstreamFailed
             );
             assert_eq!(status.is_server_error(), server_side, "{code}");
             assert_eq!(status.is_client_error(), !server_side, "{code}");

@@ -25,6 +25,14 @@ pub mod names {
     pub const GUARDRAILS_WARNING: &str = "guardrails.warning";
     /// Spending was refused (or, in shadow mode, would have been) by a guard-rail window (`GuardrailsExceeded`).
     pub const GUARDRAILS_EXCEEDED: &str = "guardrails.exceeded";
+    /// An offer was rented for a user (`InstanceCreated`).
+    pub const INSTANCE_CREATED: &str = "instance.created";
+    /// The provider confirmed an instance terminated (`InstanceDestroyed`).
+    pub const INSTANCE_DESTROYED: &str = "instance.destroyed";
+    /// Every slot of a reservation was filled (`ReservationCreated`).
+    pub const RESERVATION_CREATED: &str = "reservation.created";
+    /// Some slots of a reservation could not be filled (`ReservationPartial`).
+    pub const RESERVATION_PARTIAL: &str = "reservation.partial";
 }
 
 /// One domain event, as it travels on the bus and (later) to webhooks:

@@ -34,3 +34,4 @@ pub use crate::fixtures::{fixture, shape_mismatches};
 pub use crate::provider::{SimProvider, UnknownProvider};
 pub use crate::recorder::RecordedRequest;
 pub use crate::server::Simulator;
+pub use crate::upstream::{CHUNK_DELAY_HEADER, DELAY_HEADER};

@@ -86,6 +86,12 @@ impl Simulator {
         self.state.offer_count(provider)
     }
 
+    /// Makes one instance's upstream (vast.ai instance id or io.net deployment id) take `delay`
+    /// longer to answer every request, as a slow or overloaded GPU would.
+    pub fn set_upstream_delay(&self, instance_id: &str, delay: std::time::Duration) {
+        self.state.set_upstream_delay(instance_id, delay);
+    }
+
     /// Returns the vast.ai instances not destroyed, or the io.net deployments still live.
     pub fn instance_count(&self, provider: SimProvider) -> usize {
         self.state.instance_count(provider)

@@ -38,6 +38,8 @@ pub(crate) struct SimState {
     faults: PerProvider<Mutex<Faults>>,
     requests: PerProvider<Mutex<Vec<RecordedRequest>>>,
     fault_rng: Mutex<StdRng>,
+    /// Extra time each instance's upstream takes to answer, by instance id: a slow GPU.
+    upstream_delays: Mutex<std::collections::HashMap<String, Duration>>,
 }
 
 /// The state plus the provider whose routes a middleware guards.
@@ -63,6 +65,7 @@ impl SimState {
             faults: PerProvider::default(),
             requests: PerProvider::default(),
             fault_rng: Mutex::new(seeded_rng(config.seed, FAULT_RNG_STREAM)),
+            upstream_delays: Mutex::new(std::collections::HashMap::new()),
             config,
         }
     }
@@ -130,6 +133,19 @@ impl SimState {
             SimProvider::VastAi => lock(&self.vastai).instance_count(),
             SimProvider::IoNet => lock(&self.ionet).live_deployment_count(Instant::now(), self.timing),
         }
+    }
+
+    /// Makes instance `instance_id`'s upstream take `delay` longer to answer every request.
+    pub(crate) fn set_upstream_delay(&self, instance_id: &str, delay: Duration) {
+        lock(&self.upstream_delays).insert(instance_id.to_owned(), delay);
+    }
+
+    /// Returns the extra time instance `instance_id`'s upstream takes.
+    pub(crate) fn upstream_delay(&self, instance_id: &str) -> Duration {
+        lock(&self.upstream_delays)
+            .get(instance_id)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Returns true when the instance behind an upstream listener is running and may answer.

@@ -45,6 +45,14 @@ impl UpstreamTarget {
         }
     }
 
+    /// Returns the id as text, the key of per-instance settings.
+    fn key(&self) -> String {
+        match self {
+            Self::VastAi { instance_id } => instance_id.to_string(),
+            Self::IoNet { deployment_id } => deployment_id.to_string(),
+        }
+    }
+
     /// Returns the id the provider's API uses: a number on vast.ai, a UUID string on io.net.
     fn instance_id(&self) -> Value {
         match self {
@@ -125,8 +133,28 @@ fn router(context: UpstreamContext) -> Router {
         .with_state(context)
 }
 
+/// The request header that spaces a streamed answer's events, in milliseconds, as a GPU
+/// generating tokens would.
+pub const CHUNK_DELAY_HEADER: &str = "x-sim-chunk-delay-ms";
+
+/// The request header that makes one upstream answer later, in milliseconds (a long request).
+pub const DELAY_HEADER: &str = "x-sim-delay-ms";
+
 async fn require_running(State(context): State<UpstreamContext>, request: Request, next: Next) -> Response {
     if context.state.upstream_is_running(&context.target) {
+        let asked = request
+            .headers()
+            .get(DELAY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok())
+            .map_or(Duration::ZERO, Duration::from_millis);
+        let delay = context.state.upstream_delay(&context.target.key()) + asked;
+        if !delay.is_zero() {
+            context
+                .state
+                .sleep_unless_shutdown(delay.min(Duration::from_secs(600)))
+                .await;
+        }
         return next.run(request).await;
     }
     let body = json!({

@@ -232,6 +232,17 @@ impl CatalogService for GrpcCatalog {
         Ok(Response::new(pb::DestroyInstanceResponse { terminated: true }))
     }
 
+    async fn list_instances(
+        &self,
+        request: Request<pb::ListInstancesRequest>,
+    ) -> Result<Response<pb::ListInstancesResponse>, Status> {
+        let provider = provider(&request.get_ref().provider)?;
+        let instances = self.catalog.list_instances(provider).await?;
+        Ok(Response::new(pb::ListInstancesResponse {
+            instances: instances.iter().map(Instance::to_proto).collect(),
+        }))
+    }
+
     async fn provider_status(
         &self,
         _request: Request<pb::ProviderStatusRequest>,

@@ -1,13 +1,13 @@
 //! OpenAI-shaped inference answers: the reply echoes the prompt, whole or as an SSE stream.
 
 use std::convert::Infallible;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use uuid::Uuid;
 const DEFAULT_MODEL: &str = "sim-model";
 
 /// Answers `POST /v1/chat/completions` with the last user message as the assistant's reply.
-pub(crate) async fn chat_completions(body: Bytes) -> Response {
+pub(crate) async fn chat_completions(headers: HeaderMap, body: Bytes) -> Response {
     let Some(request) = parse_request(&body) else {
         return invalid_request();
     };
@@ -25,7 +25,7 @@ pub(crate) async fn chat_completions(body: Bytes) -> Response {
         let mut chunks = vec![reply.chat_chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
         chunks.extend(pieces(&text).map(|piece| reply.chat_chunk(json!({"content": piece}), Value::Null)));
         chunks.push(reply.chat_chunk(json!({}), json!("stop")));
-        return event_stream(chunks);
+        return event_stream(chunks, chunk_delay(&headers));
     }
     Json(json!({
         "id": reply.id,
@@ -43,7 +43,7 @@ pub(crate) async fn chat_completions(body: Bytes) -> Response {
 }
 
 /// Answers `POST /v1/completions` with the prompt as the completion.
-pub(crate) async fn completions(body: Bytes) -> Response {
+pub(crate) async fn completions(headers: HeaderMap, body: Bytes) -> Response {
     let Some(request) = parse_request(&body) else {
         return invalid_request();
     };
@@ -54,7 +54,7 @@ pub(crate) async fn completions(body: Bytes) -> Response {
             .map(|piece| reply.text_chunk(piece, Value::Null))
             .collect();
         chunks.push(reply.text_chunk("", json!("stop")));
-        return event_stream(chunks);
+        return event_stream(chunks, chunk_delay(&headers));
     }
     Json(json!({
         "id": reply.id,
@@ -175,14 +175,30 @@ fn usage(text: &str) -> Value {
     json!({"prompt_tokens": tokens, "completion_tokens": tokens, "total_tokens": tokens * 2})
 }
 
-/// Returns the chunks as `data:` events followed by `data: [DONE]`, as OpenAI streams end.
-fn event_stream(chunks: Vec<Value>) -> Response {
+fn chunk_delay(headers: &HeaderMap) -> Duration {
+    headers
+        .get(super::CHUNK_DELAY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .map_or(Duration::ZERO, |millis| Duration::from_millis(millis.min(10_000)))
+}
+
+/// Returns the chunks as `data:` events followed by `data: [DONE]`, as OpenAI streams end; each
+/// event after the first waits `delay`.
+fn event_stream(chunks: Vec<Value>, delay: Duration) -> Response {
     let events = chunks
         .into_iter()
         .map(|chunk| Event::default().data(chunk.to_string()))
         .chain(std::iter::once(Event::default().data("[DONE]")))
-        .map(Ok::<Event, Infallible>);
-    Sse::new(futures::stream::iter(events)).into_response()
+        .enumerate()
+        .map(|(index, event)| (index, Ok::<Event, Infallible>(event)));
+    let paced = futures::StreamExt::then(futures::stream::iter(events), move |(index, event)| async move {
+        if index > 0 && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        event
+    });
+    Sse::new(paced).into_response()
 }
 
 #[cfg(test)]

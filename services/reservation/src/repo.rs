@@ -1,0 +1,6 @@
+//! The service's tables: one module per aggregate. Every function takes its executor, so callers
+//! choose the transaction.
+
+pub mod instances;
+pub mod reservations;
+pub mod strategies;

@@ -1,0 +1,207 @@
+//! One instance: rented, followed to running, seen and destroyed by its owner only.
+
+use std::time::Duration;
+
+use gpuproxy_errors::{ErrorCode, ServiceError};
+use gpuproxy_events::names;
+use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
+
+use crate::helpers::{Backend, Harness, eventually, launch, next_named};
+
+async fn cheapest(harness: &Harness, provider: &str) -> catalog::Offer {
+    harness
+        .offers(
+            catalog::OfferFilters {
+                provider: provider.to_owned(),
+                ..catalog::OfferFilters::default()
+            },
+            1,
+        )
+        .await
+        .remove(0)
+}
+
+fn create(user_id: &str, offer: &catalog::Offer, key: &str) -> pb::CreateInstanceRequest {
+    pb::CreateInstanceRequest {
+        user_id: user_id.to_owned(),
+        provider: offer.provider.clone(),
+        offer_id: offer.offer_id.clone(),
+        config: Some(launch(0)),
+        idempotency_key: key.to_owned(),
+    }
+}
+
+async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    let mut events = harness.events().await;
+    for provider in ["vast.ai", "io.net"] {
+        let offer = cheapest(&harness, provider).await;
+        let created = harness
+            .service
+            .create_instance(create("alice", &offer, ""))
+            .await
+            .expect("rented");
+        assert!(
+            matches!(created.status.as_str(), "pending" | "loading"),
+            "{}",
+            created.status
+        );
+        assert_eq!(
+            (created.offer_id.as_str(), created.user_id.as_str()),
+            (offer.offer_id.as_str(), "alice")
+        );
+        let announced = next_named(&mut events, names::INSTANCE_CREATED, Duration::from_secs(5)).await;
+        assert_eq!(announced.data["instance_id"], created.instance_id.as_str());
+
+        let service = harness.service.clone();
+        let instance_id = created.instance_id.clone();
+        let running = eventually(Duration::from_secs(10), || {
+            let service = service.clone();
+            let instance_id = instance_id.clone();
+            async move {
+                let found = service
+                    .get_instance("alice", provider, &instance_id)
+                    .await
+                    .expect("readable");
+                (found.status == "running").then_some(found)
+            }
+        })
+        .await;
+        let health = reqwest::get(format!("{}/health", running.endpoint))
+            .await
+            .expect("the endpoint answers");
+        assert_eq!(health.status(), 200);
+
+        let stranger = harness
+            .service
+            .get_instance("mallory", provider, &instance_id)
+            .await
+            .expect_err("hidden");
+        assert_eq!(stranger.code(), ErrorCode::NotFound);
+        let stranger = harness
+            .service
+            .destroy_instance("mallory", provider, &instance_id)
+            .await
+            .expect_err("hidden");
+        assert_eq!(stranger.code(), ErrorCode::NotFound);
+        assert!(
+            harness
+                .service
+                .list_instances("mallory", true)
+                .await
+                .expect("listed")
+                .is_empty()
+        );
+        assert_eq!(
+            harness
+                .service
+                .list_instances("alice", false)
+                .await
+                .expect("listed")
+                .len(),
+            1
+        );
+
+        let terminated = harness
+            .service
+            .destroy_instance("alice", provider, &instance_id)
+            .await
+            .expect("destroyed");
+        assert!(terminated);
+        assert_eq!(harness.instances_at_providers(), 0);
+        let destroyed = next_named(&mut events, names::INSTANCE_DESTROYED, Duration::from_secs(5)).await;
+        assert_eq!(destroyed.data["reason"], "destroyed by owner");
+        assert!(
+            harness
+                .service
+                .destroy_instance("alice", provider, &instance_id)
+                .await
+                .expect("again")
+        );
+        let ended = harness
+            .service
+            .get_instance("alice", provider, &instance_id)
+            .await
+            .expect("kept");
+        assert_eq!(ended.status, "terminated");
+        assert!(
+            harness
+                .service
+                .list_instances("alice", false)
+                .await
+                .expect("listed")
+                .is_empty()
+        );
+    }
+}
+
+async fn a_create_retried_with_its_key_rents_once(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    let offer = cheapest(&harness, "io.net").await;
+    let first = harness
+        .service
+        .create_instance(create("alice", &offer, "k-1"))
+        .await
+        .expect("rented");
+    let again = harness
+        .service
+        .create_instance(create("alice", &offer, "k-1"))
+        .await
+        .expect("answered");
+    assert_eq!(first.instance_id, again.instance_id);
+    assert_eq!(harness.instances_at_providers(), 1);
+}
+
+async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    let offer = cheapest(&harness, "vast.ai").await;
+    let mut no_image = create("alice", &offer, "");
+    no_image.config = Some(pb::InstanceConfig::default());
+    let mut bad_provider = create("alice", &offer, "");
+    bad_provider.provider = "aws".to_owned();
+    let mut bad_port = create("alice", &offer, "");
+    bad_port.config = Some(pb::InstanceConfig {
+        ports: vec![70_000],
+        ..launch(0)
+    });
+    let mut unknown_offer = create("alice", &offer, "");
+    unknown_offer.offer_id = "999999999".to_owned();
+    for (request, field) in [
+        (no_image, "image"),
+        (bad_provider, "provider"),
+        (bad_port, "ports"),
+    ] {
+        let refused = harness
+            .service
+            .create_instance(request)
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (refused.code(), refused.field()),
+            (ErrorCode::ValidationFailed, Some(field))
+        );
+    }
+    let refused = harness
+        .service
+        .create_instance(unknown_offer)
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code(), ErrorCode::NotFound);
+    assert_eq!(harness.instances_at_providers(), 0);
+    assert!(
+        harness
+            .service
+            .list_instances("alice", true)
+            .await
+            .expect("listed")
+            .is_empty(),
+        "nothing recorded"
+    );
+}
+
+crate::on_both_databases!(
+    an_instance_runs_and_only_its_owner_sees_or_destroys_it,
+    a_create_retried_with_its_key_rents_once,
+    bad_creates_are_refused_naming_the_field,
+);

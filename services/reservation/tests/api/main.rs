@@ -1,0 +1,28 @@
+//! The reservation service against a real catalog and the provider simulator, on SQLite and PostgreSQL.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a test fails loudly at the step that broke"
+)]
+
+mod autostop;
+mod balancing;
+mod crash;
+mod helpers;
+mod instances;
+mod reconcile;
+mod reserve;
+
+/// Runs each `async fn(Backend)` twice, as `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test($crate::helpers::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test($crate::helpers::Backend::Postgres).await })*
+        }
+    };
+}
