@@ -12,6 +12,8 @@ use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServic
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::SERVICE_NAME as GUARDRAILS_SERVICE;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::SERVICE_NAME as RESERVATION_SERVICE;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
 use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
 use gpuproxy_telemetry::Metrics;
@@ -37,6 +39,8 @@ pub struct Dependencies {
     pub catalog: GrpcChannel,
     /// The guard rails.
     pub guardrails: GrpcChannel,
+    /// The reservation service.
+    pub reservation: GrpcChannel,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -60,6 +64,11 @@ impl Dependencies {
             )?,
             guardrails: gpuproxy_server::connect_lazy(
                 &config.guardrails_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
+            reservation: gpuproxy_server::connect_lazy(
+                &config.reservation_service_url,
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
@@ -106,6 +115,11 @@ impl App {
                 grpc_service: GUARDRAILS_SERVICE,
                 channel: dependencies.guardrails.clone(),
             },
+            ServiceProbe {
+                name: "reservation",
+                grpc_service: RESERVATION_SERVICE,
+                channel: dependencies.reservation.clone(),
+            },
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let state = AppState {
@@ -114,6 +128,9 @@ impl App {
             health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
             catalog,
             guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
+            reservation: ReservationServiceClient::new(dependencies.reservation),
+            proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
+            background: tokio_util::task::TaskTracker::new(),
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,

@@ -35,6 +35,55 @@ pub enum CorsOrigins {
     List(Vec<String>),
 }
 
+/// What the proxy may reach, and its bounds.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// `PROXY_ALLOWED_HOSTS`: hosts (`name`, `name:port`, `*.suffix`, IPs, CIDRs) the proxy may reach
+    /// even when they resolve to private, loopback or link-local addresses. The caller's own
+    /// instances are always reachable; every other target must resolve to public addresses only.
+    pub allowed_hosts: gpuproxy_egress::EgressPolicy,
+    /// `PROXY_TIMEOUT`: a proxied request's time limit when the caller sets none.
+    pub default_timeout: Duration,
+    /// `PROXY_MAX_TIMEOUT`: the most a caller may ask for with `timeout` or `X-Timelimit`.
+    pub max_timeout: Duration,
+    /// `PROXY_MAX_RESPONSE_BYTES`: the largest upstream answer `POST /gpu/proxy` buffers (the
+    /// streaming route buffers nothing).
+    pub max_response_bytes: usize,
+}
+
+impl ProxyConfig {
+    /// Reads the `PROXY_*` variables.
+    pub fn read(reader: &mut Reader<'_>) -> Self {
+        let listed = reader.string("PROXY_ALLOWED_HOSTS", "");
+        let allowed_hosts = match gpuproxy_egress::EgressPolicy::parse_list(&listed) {
+            Ok(policy) => policy,
+            Err(error) => {
+                reader.invalid("PROXY_ALLOWED_HOSTS", Some(&listed), error.to_string());
+                gpuproxy_egress::EgressPolicy::default()
+            }
+        };
+        let default_timeout = reader.duration("PROXY_TIMEOUT", Duration::from_secs(60));
+        let max_timeout = reader.duration("PROXY_MAX_TIMEOUT", Duration::from_secs(3600));
+        if default_timeout.is_zero() || default_timeout > max_timeout {
+            reader.invalid(
+                "PROXY_TIMEOUT",
+                None,
+                "must be more than 0s and at most PROXY_MAX_TIMEOUT",
+            );
+        }
+        ProxyConfig {
+            allowed_hosts,
+            default_timeout,
+            max_timeout,
+            max_response_bytes: reader.number(
+                "PROXY_MAX_RESPONSE_BYTES",
+                16_777_216usize,
+                1024..=1_073_741_824,
+            ),
+        }
+    }
+}
+
 /// Everything the gateway reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,6 +103,10 @@ pub struct Config {
     pub catalog_service_url: String,
     /// `GUARDRAILS_SERVICE_URL`: the guard rails, in the fleet.
     pub guardrails_service_url: String,
+    /// `RESERVATION_SERVICE_URL`.
+    pub reservation_service_url: String,
+    /// `PROXY_*`: where the proxy may go and for how long.
+    pub proxy: ProxyConfig,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
     pub service_call_timeout: Duration,
     /// `INTERNAL_API_TOKEN`: sent with every call to an internal service.
@@ -132,6 +185,8 @@ impl Config {
             auth_service_url: reader.string("AUTH_SERVICE_URL", "http://127.0.0.1:50051"),
             catalog_service_url: reader.string("CATALOG_SERVICE_URL", "http://127.0.0.1:50052"),
             guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
+            reservation_service_url: reader.string("RESERVATION_SERVICE_URL", "http://127.0.0.1:50053"),
+            proxy: ProxyConfig::read(reader),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             internal_token: gpuproxy_config::read_internal_token(reader),
             rate_limit: RateLimitConfig {

@@ -6,6 +6,7 @@
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
 //! with an event-invalidated cache; `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
 //! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
+//! `proxy/` sends proxied traffic to GPU instances (load-balanced) and SSRF-checked hosts;
 //! `money.rs` converts USD amounts at the edges; `offers.rs` shapes GPU offers and their listing parameters for both fronts;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
 //! `public_grpc/` is the public gRPC API with the steps around each call (authentication, metrics); `error.rs` maps the shared
@@ -21,14 +22,16 @@ mod gatekeeper;
 mod health;
 mod money;
 mod offers;
+mod proxy;
 mod public_grpc;
 mod rate_limit;
+mod rentals;
 pub mod rest;
 mod state;
 
 pub use app::{App, Dependencies};
 pub use authenticator::Authenticator;
-pub use config::{Config, CorsOrigins, RateLimitConfig, TlsFiles};
+pub use config::{Config, CorsOrigins, ProxyConfig, RateLimitConfig, TlsFiles};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorBody};
 pub use gatekeeper::{Admission, Gatekeeper, Refusal};

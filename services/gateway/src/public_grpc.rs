@@ -4,6 +4,7 @@ mod authenticate;
 mod layered;
 mod methods;
 mod observe;
+mod proxying;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
+use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
 use tonic::{Request, Response, Status, Streaming};
@@ -177,23 +179,109 @@ impl GpuProxyService for PublicApi {
 
     async fn create_gpu_instance(
         &self,
-        _request: Request<public::CreateGpuInstanceRequest>,
+        request: Request<public::CreateGpuInstanceRequest>,
     ) -> Result<Response<public::CreateGpuInstanceResponse>, Status> {
-        not_implemented("CreateGPUInstance (the reservation service)")
+        let principal = self.principal_of(&request, "").await?;
+        let idempotency_key = request
+            .metadata()
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let request = request.into_inner();
+        let image = if request.image.trim().is_empty() {
+            crate::rentals::DEFAULT_IMAGE.to_owned()
+        } else {
+            request.image
+        };
+        let created = self
+            .state
+            .call(
+                self.state
+                    .reservation
+                    .clone()
+                    .create_instance(reservation::CreateInstanceRequest {
+                        user_id: principal.user_id.to_string(),
+                        provider: request.provider,
+                        offer_id: request.instance_id,
+                        config: Some(reservation::InstanceConfig {
+                            image,
+                            env: request.env,
+                            ports: request.ports,
+                            disk_gb: 0,
+                            autostop_minutes: 0,
+                        }),
+                        idempotency_key,
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::CreateGpuInstanceResponse {
+            message: format!(
+                "rented offer {} as instance {}; it reports running once started",
+                created.offer_id, created.instance_id
+            ),
+            instance_id: created.instance_id,
+            provider: created.provider,
+            status: created.status,
+        }))
     }
 
     async fn destroy_gpu_instance(
         &self,
-        _request: Request<public::DestroyGpuInstanceRequest>,
+        request: Request<public::DestroyGpuInstanceRequest>,
     ) -> Result<Response<public::DestroyGpuInstanceResponse>, Status> {
-        not_implemented("DestroyGPUInstance (the reservation service)")
+        let principal = self.principal_of(&request, "").await?;
+        let request = request.into_inner();
+        let destroyed = self
+            .state
+            .call(
+                self.state
+                    .reservation
+                    .clone()
+                    .destroy_instance(reservation::DestroyInstanceRequest {
+                        user_id: principal.user_id.to_string(),
+                        provider: request.provider,
+                        instance_id: request.instance_id.clone(),
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::DestroyGpuInstanceResponse {
+            success: destroyed.terminated,
+            message: if destroyed.terminated {
+                format!("instance {} is terminated", request.instance_id)
+            } else {
+                format!(
+                    "instance {} is being destroyed; the destroy is retried until the provider confirms",
+                    request.instance_id
+                )
+            },
+        }))
     }
 
+    /// Returns the caller's rented instance with that id, else the offer with that id.
     async fn get_gpu_instance(
         &self,
         request: Request<public::GetGpuInstanceRequest>,
     ) -> Result<Response<public::GetGpuInstanceResponse>, Status> {
+        let principal = self.principal_of(&request, "").await?;
         let request = request.into_inner();
+        let owned = self
+            .state
+            .reservation
+            .clone()
+            .get_instance(reservation::GetInstanceRequest {
+                user_id: principal.user_id.to_string(),
+                provider: request.provider.clone(),
+                instance_id: request.instance_id.clone(),
+            })
+            .await;
+        if let Ok(owned) = owned {
+            return Ok(Response::new(public::GetGpuInstanceResponse {
+                instance: Some(crate::rentals::gpu_instance(owned.into_inner())),
+            }));
+        }
         let request = catalog::GetOfferRequest {
             provider: request.provider,
             offer_id: request.instance_id,
@@ -210,18 +298,30 @@ impl GpuProxyService for PublicApi {
 
     async fn proxy_request(
         &self,
-        _request: Request<public::ProxyRequestMessage>,
+        request: Request<public::ProxyRequestMessage>,
     ) -> Result<Response<public::ProxyResponse>, Status> {
-        not_implemented("ProxyRequest (proxying through the reservation service's load balancer)")
+        let principal = self.principal_of(&request, "").await?;
+        let metadata = request.metadata().clone().into_headers();
+        let call =
+            proxying::call_of(&self.state, request.into_inner(), &metadata).map_err(Error::into_status)?;
+        let answer = proxying::proxy_once(&self.state, &principal.user_id.to_string(), call).await?;
+        Ok(Response::new(answer))
     }
 
     type StreamProxyRequestStream = BoxStream<'static, Result<public::ProxyResponse, Status>>;
 
     async fn stream_proxy_request(
         &self,
-        _request: Request<Streaming<public::ProxyRequestMessage>>,
+        request: Request<Streaming<public::ProxyRequestMessage>>,
     ) -> Result<Response<Self::StreamProxyRequestStream>, Status> {
-        not_implemented("StreamProxyRequest (proxying through the reservation service's load balancer)")
+        let principal = self.principal_of(&request, "").await?;
+        let metadata = request.metadata().clone().into_headers();
+        Ok(Response::new(proxying::stream(
+            self.state.clone(),
+            principal.user_id.to_string(),
+            metadata,
+            request.into_inner(),
+        )))
     }
 
     async fn create_payment(
@@ -288,57 +388,129 @@ impl GpuProxyService for PublicApi {
 
     async fn set_load_balancer_strategy(
         &self,
-        _request: Request<public::SetLoadBalancerStrategyRequest>,
+        request: Request<public::SetLoadBalancerStrategyRequest>,
     ) -> Result<Response<public::SetLoadBalancerStrategyResponse>, Status> {
-        not_implemented("SetLoadBalancerStrategy (the reservation service's load balancer)")
+        let principal = self.principal_of(&request, "").await?;
+        let strategy = self
+            .state
+            .call(
+                self.state
+                    .reservation
+                    .clone()
+                    .set_strategy(reservation::SetStrategyRequest {
+                        user_id: principal.user_id.to_string(),
+                        strategy: request.into_inner().strategy,
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::SetLoadBalancerStrategyResponse {
+            strategy: strategy.strategy,
+            success: true,
+        }))
     }
 
-    /// `provider` reports each provider's available offers (`connections`), recent latency and
-    /// failure share (`load_score`); `server` load comes with the reservation service's load balancer.
+    /// `server` reports the caller's instances in rotation (active connections, average response
+    /// time, failure share as `load_score`); `provider` each provider's available offers
+    /// (`connections`), recent latency and failure share; `all` (or empty) both.
     async fn get_load_info(
         &self,
         request: Request<public::GetLoadInfoRequest>,
     ) -> Result<Response<public::GetLoadInfoResponse>, Status> {
-        match request.get_ref().r#type.trim() {
-            "provider" | "all" | "" => {}
-            "server" => {
-                return not_implemented("GetLoadInfo type server (the reservation service's load balancer)");
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::ValidationFailed,
-                    "type must be server, provider or all",
-                )
-                .with_field("type")
-                .into_status());
-            }
-        }
-        let provider_load = self
+        let principal = self.principal_of(&request, "").await?;
+        let kind = crate::rest::LoadKind::parse(&request.get_ref().r#type).map_err(Error::into_status)?;
+        let (servers, providers) = self
             .state
-            .health
-            .providers()
+            .load_report(&principal.user_id.to_string(), kind)
             .await
-            .into_iter()
-            .map(|provider| public::LoadInfo {
-                instance_id: String::new(),
-                connections: provider.offers,
-                avg_response_time_ms: provider.avg_latency_ms,
-                load_score: provider.error_rate,
-                provider: provider.provider,
-            })
-            .collect();
+            .map_err(Error::into_status)?;
         Ok(Response::new(public::GetLoadInfoResponse {
-            server_load: Vec::new(),
-            provider_load,
-            current_strategy: String::new(),
+            server_load: servers
+                .server_load
+                .into_iter()
+                .map(|load| public::LoadInfo {
+                    instance_id: load.instance_id,
+                    provider: load.provider,
+                    connections: load.active_connections,
+                    avg_response_time_ms: load.avg_response_time_ms,
+                    load_score: load.load_score,
+                })
+                .collect(),
+            provider_load: providers
+                .into_iter()
+                .map(|provider| public::LoadInfo {
+                    instance_id: String::new(),
+                    provider: provider.provider,
+                    connections: provider.connections,
+                    avg_response_time_ms: provider.avg_response_time_ms,
+                    load_score: provider.load_score,
+                })
+                .collect(),
+            current_strategy: servers.current_strategy,
         }))
     }
 
     async fn reserve_gp_us(
         &self,
-        _request: Request<public::ReserveGpUsRequest>,
+        request: Request<public::ReserveGpUsRequest>,
     ) -> Result<Response<public::ReserveGpUsResponse>, Status> {
-        not_implemented("ReserveGPUs (the reservation service)")
+        let principal = self.principal_of(&request, "").await?;
+        let idempotency_key = request
+            .metadata()
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let request = request.into_inner();
+        let filters = crate::rest::reserve_filters(&crate::rest::ReserveFiltersDto {
+            provider: Some(request.provider),
+            min_vram: Some(request.min_vram),
+            max_price: Some(request.max_price),
+            ..crate::rest::ReserveFiltersDto::default()
+        })
+        .map_err(Error::into_status)?;
+        let done = self
+            .state
+            .call(
+                self.state
+                    .reservation
+                    .clone()
+                    .reserve(reservation::ReserveRequest {
+                        user_id: principal.user_id.to_string(),
+                        count: request.count,
+                        filters: Some(filters),
+                        config: Some(reservation::InstanceConfig {
+                            image: crate::rentals::DEFAULT_IMAGE.to_owned(),
+                            ..reservation::InstanceConfig::default()
+                        }),
+                        idempotency_key,
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        let reserved_count = i32::try_from(done.reserved.len()).unwrap_or(i32::MAX);
+        let message = if done.errors.is_empty() {
+            format!(
+                "reserved {reserved_count} of {} (reservation {})",
+                done.requested, done.reservation_id
+            )
+        } else {
+            format!(
+                "reserved {reserved_count} of {} (reservation {}); {}",
+                done.requested,
+                done.reservation_id,
+                done.errors.join("; ")
+            )
+        };
+        Ok(Response::new(public::ReserveGpUsResponse {
+            reserved_instances: done
+                .reserved
+                .into_iter()
+                .map(crate::rentals::gpu_instance)
+                .collect(),
+            reserved_count,
+            message,
+        }))
     }
 
     async fn health_check(

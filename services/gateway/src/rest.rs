@@ -5,10 +5,15 @@ mod auth;
 pub mod envelope;
 mod gpu;
 mod guardrails;
+mod instances;
 pub mod json_body;
+mod load_balancer;
 mod middleware;
 mod ops;
 mod principal;
+mod proxy;
+mod reservations;
+mod route;
 mod timestamps;
 
 use std::sync::Arc;
@@ -29,6 +34,8 @@ use crate::config::CorsOrigins;
 use crate::{AppState, Error};
 
 pub use auth::{LoginDto, UserDto};
+pub use load_balancer::LoadKind;
+pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,12 +45,14 @@ pub use auth::{LoginDto, UserDto};
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
+    paths(route::route),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),
         (name = "admin", description = "Routes for admins"),
-        (name = "gpu", description = "GPU offers of vast.ai and io.net"),
+        (name = "gpu", description = "GPU offers of vast.ai and io.net, rented instances, reservations and proxying"),
         (name = "guardrails", description = "Spending limits over 17 sliding windows"),
+        (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -84,6 +93,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/admin", admin::router())
         .nest("/api/v1/gpu", gpu::router())
         .nest("/api/v1/guardrails", guardrails::router())
+        .nest("/api/v1/loadbalancer", load_balancer::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

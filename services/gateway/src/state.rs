@@ -5,6 +5,7 @@ use std::time::Duration;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
@@ -24,6 +25,12 @@ pub struct AppState {
     pub catalog: CatalogServiceClient<GrpcChannel>,
     /// The guard rails.
     pub guardrails: GuardrailsServiceClient<GrpcChannel>,
+    /// The reservation service and its load balancer.
+    pub reservation: ReservationServiceClient<GrpcChannel>,
+    /// The way out to GPU instances and allow-listed hosts.
+    pub proxy: crate::proxy::Proxy,
+    /// Short tasks that outlive their request (load-balancer reports after a streamed answer).
+    pub background: tokio_util::task::TaskTracker,
     /// Who gets in.
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.

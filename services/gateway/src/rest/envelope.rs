@@ -43,6 +43,27 @@ impl<T: Serialize> Serialize for Envelope<T> {
     }
 }
 
+/// `{"data": {...}, "status": "success"}` for one object that has a `status` of its own (an
+/// instance), which must not collide with the envelope's: the object is not repeated at the top level.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DataEnvelope<T> {
+    /// The object.
+    pub data: T,
+    /// Always `success`.
+    #[schema(example = "success")]
+    pub status: &'static str,
+}
+
+impl<T> DataEnvelope<T> {
+    /// Wraps `data`.
+    pub fn new(data: T) -> Self {
+        DataEnvelope {
+            data,
+            status: "success",
+        }
+    }
+}
+
 /// `{"data": [...], "count": n, "status": "success"}` for a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListEnvelope<T> {

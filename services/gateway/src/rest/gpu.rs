@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +21,15 @@ use crate::{AppState, Error};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_instances))
-        .routes(routes!(get_instance))
+        .routes(routes!(
+            get_instance,
+            super::instances::create_instance,
+            super::instances::destroy_instance
+        ))
+        .merge(super::instances::router())
+        .merge(super::reservations::router())
+        .merge(super::proxy::router())
+        .route("/route/{*path}", axum::routing::any(super::route::route))
 }
 
 /// A GPU offer (the seed's `GPUInstance`).
@@ -209,7 +218,9 @@ async fn list_instances(
     }))
 }
 
-/// Returns one offer, looked up at the provider when it is not cached.
+/// Returns one of the caller's rented instances by its instance id (status `running`, …, with
+/// `contract_id` and `endpoint` in its metadata); otherwise one offer, looked up at the provider
+/// when it is not cached.
 #[utoipa::path(get, path = "/instances/{provider}/{instance_id}", tag = "gpu",
     params(("provider" = String, Path, description = "`vast.ai` or `io.net`"),
            ("instance_id" = String, Path, description = "The offer id from the listing")),
@@ -222,9 +233,24 @@ async fn list_instances(
     ))]
 async fn get_instance(
     State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
+    AuthUser(user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<OfferEnvelope>, Error> {
+    let owned = state
+        .reservation
+        .clone()
+        .get_instance(reservation::GetInstanceRequest {
+            user_id: user.user_id.to_string(),
+            provider: provider.clone(),
+            instance_id: instance_id.clone(),
+        })
+        .await;
+    if let Ok(owned) = owned {
+        return Ok(Json(OfferEnvelope {
+            data: GpuInstanceDto::from(crate::rentals::gpu_instance(owned.into_inner())),
+            status: "success",
+        }));
+    }
     let request = catalog::GetOfferRequest {
         provider,
         offer_id: instance_id,

@@ -1,0 +1,153 @@
+//! Where a proxied request goes: one of the caller's instances (picked by the load balancer, or
+//! named by URL), or a URL the SSRF checks let through.
+
+use gpuproxy_errors::ErrorCode;
+use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
+use reqwest::Url;
+
+use crate::{AppState, Error};
+
+/// A chosen target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The full URL.
+    pub url: Url,
+    /// The caller's instance it is, when it is one (its results feed the load balancer).
+    pub instance_id: Option<String>,
+}
+
+impl Target {
+    /// Returns whether the target is one of the caller's instances (sent directly, without SSRF
+    /// checks: the provider's address is where the caller's GPU is).
+    pub fn is_own_instance(&self) -> bool {
+        self.instance_id.is_some()
+    }
+}
+
+impl AppState {
+    /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on it.
+    pub async fn pick_instance(&self, user_id: &str, path_and_query: &str) -> Result<Target, Error> {
+        let picked = self
+            .call(
+                self.reservation
+                    .clone()
+                    .pick_target(reservation::PickTargetRequest {
+                        user_id: user_id.to_owned(),
+                    }),
+            )
+            .await?;
+        let url = join(&picked.base_url, path_and_query)
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "an instance's endpoint is not a URL"))?;
+        Ok(Target {
+            url,
+            instance_id: Some(picked.instance_id),
+        })
+    }
+
+    /// Resolves the caller's `target_url`: one of their own instances when its origin is one's
+    /// endpoint, else an outside URL for the SSRF-checked client. `path` (the caller's or the
+    /// protocol's default) is used when the URL names no path of its own.
+    pub async fn named_target(
+        &self,
+        user_id: &str,
+        target_url: &str,
+        path: &str,
+        path_is_explicit: bool,
+    ) -> Result<Target, Error> {
+        let invalid = |reason: &str| {
+            Error::new(ErrorCode::ValidationFailed, format!("target_url {reason}")).with_field("target_url")
+        };
+        let parsed =
+            Url::parse(target_url.trim()).map_err(|error| invalid(&format!("is not a URL: {error}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(invalid("must be an http:// or https:// URL with a host"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid("must not carry credentials"));
+        }
+        let origin = parsed.origin().ascii_serialization();
+        let own = self
+            .call(
+                self.reservation
+                    .clone()
+                    .list_instances(reservation::ListInstancesRequest {
+                        user_id: user_id.to_owned(),
+                        include_ended: false,
+                    }),
+            )
+            .await?
+            .instances
+            .into_iter()
+            .find(|instance| {
+                instance.status == "running"
+                    && Url::parse(&instance.endpoint)
+                        .is_ok_and(|endpoint| endpoint.origin().ascii_serialization() == origin)
+            });
+        let has_own_path = parsed.path() != "/" || parsed.query().is_some();
+        let url = if has_own_path && !path_is_explicit {
+            parsed
+        } else {
+            join(origin.as_str(), &join_paths(parsed.path(), path))
+                .ok_or_else(|| invalid("cannot take this path"))?
+        };
+        Ok(Target {
+            url,
+            instance_id: own.map(|instance| instance.instance_id),
+        })
+    }
+
+    /// Tells the load balancer how a request to one of the caller's instances went.
+    pub async fn report_result(&self, target: &Target, success: bool, latency: std::time::Duration) {
+        let Some(instance_id) = &target.instance_id else {
+            return;
+        };
+        let reported = self
+            .reservation
+            .clone()
+            .report_result(reservation::ReportResultRequest {
+                instance_id: instance_id.clone(),
+                success,
+                latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+            })
+            .await;
+        if let Err(status) = reported {
+            tracing::debug!(instance_id, %status, "reporting a proxied result failed");
+        }
+    }
+}
+
+/// Joins an endpoint (`http://host:port`) and a path with its query.
+pub fn join(base: &str, path_and_query: &str) -> Option<Url> {
+    let path = path_and_query.trim_start_matches('/');
+    Url::parse(&format!("{}/{path}", base.trim_end_matches('/'))).ok()
+}
+
+fn join_paths(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if path.starts_with('/') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_paths_join_with_one_slash() {
+        assert_eq!(
+            join("http://10.1.2.3:8000", "/v1/chat/completions")
+                .expect("url")
+                .as_str(),
+            "http://10.1.2.3:8000/v1/chat/completions"
+        );
+        assert_eq!(
+            join("http://h:1/", "health?x=1").expect("url").as_str(),
+            "http://h:1/health?x=1"
+        );
+        assert_eq!(join_paths("/", "/infer"), "/infer");
+        assert_eq!(join_paths("/api", "infer"), "/api/infer");
+    }
+}

@@ -1,0 +1,132 @@
+//! `ProxyRequest` and `StreamProxyRequest`: the proxy over gRPC.
+
+use std::time::Instant;
+
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use gpuproxy_proto::gpuproxy::v1 as public;
+use tonic::Status;
+
+use crate::proxy::{Protocol, ProxyCall, TIMELIMIT_HEADER, shape};
+use crate::{AppState, Error};
+
+/// Returns the proxied call a message describes; `X-Timelimit` may come as `x-timelimit` metadata.
+pub fn call_of(
+    state: &AppState,
+    message: public::ProxyRequestMessage,
+    metadata: &http::HeaderMap,
+) -> Result<ProxyCall, Error> {
+    let protocol = Protocol::parse(&message.protocol)?;
+    let timeout = state.proxy.time_limit(
+        u64::try_from(message.timeout).ok(),
+        metadata.get(TIMELIMIT_HEADER),
+    )?;
+    let raw = (!message.body.is_empty()).then(|| message.body.clone());
+    let shaped = shape(protocol, Some(message.method.as_str()), None, None, raw)?;
+    Ok(ProxyCall {
+        protocol,
+        target_url: Some(message.target_url).filter(|url| !url.trim().is_empty()),
+        path_is_explicit: false,
+        shaped,
+        headers: message.headers.into_iter().collect(),
+        timeout,
+    })
+}
+
+/// Answers one message with the whole upstream answer.
+pub async fn proxy_once(
+    state: &AppState,
+    user_id: &str,
+    call: ProxyCall,
+) -> Result<public::ProxyResponse, Status> {
+    let reply = state
+        .proxy_once(user_id, call)
+        .await
+        .map_err(Error::into_status)?;
+    Ok(public::ProxyResponse {
+        status_code: i32::from(reply.status),
+        headers: reply.headers.into_iter().collect(),
+        body: reply.body.to_vec(),
+        error: String::new(),
+    })
+}
+
+/// Answers each message of a stream in turn, streaming each upstream answer as it arrives: the first
+/// response of an answer carries its status and headers, the next ones body chunks. A message that
+/// fails is answered with `error` set, and the stream goes on with the next.
+pub fn stream(
+    state: AppState,
+    user_id: String,
+    metadata: http::HeaderMap,
+    incoming: tonic::Streaming<public::ProxyRequestMessage>,
+) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
+    incoming
+        .map_err(|status| status)
+        .and_then(move |message| {
+            let state = state.clone();
+            let user_id = user_id.clone();
+            let metadata = metadata.clone();
+            async move { Ok(answer(state, user_id, metadata, message).await) }
+        })
+        .try_flatten()
+        .boxed()
+}
+
+async fn answer(
+    state: AppState,
+    user_id: String,
+    metadata: http::HeaderMap,
+    message: public::ProxyRequestMessage,
+) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
+    let failed = |error: Error| {
+        futures::stream::once(async move {
+            Ok(public::ProxyResponse {
+                status_code: 0,
+                headers: Default::default(),
+                body: Vec::new(),
+                error: format!("{}: {error}", error.code()),
+            })
+        })
+        .boxed()
+    };
+    let call = match call_of(&state, message, &metadata) {
+        Ok(call) => call,
+        Err(error) => return failed(error),
+    };
+    let (target, response, started): (_, reqwest::Response, Instant) =
+        match state.proxy_open(&user_id, &call).await {
+            Ok(opened) => opened,
+            Err(error) => return failed(error),
+        };
+    let head = public::ProxyResponse {
+        status_code: i32::from(response.status().as_u16()),
+        headers: crate::proxy::forward::response_headers(response.headers())
+            .into_iter()
+            .collect(),
+        body: Vec::new(),
+        error: String::new(),
+    };
+    let success = !response.status().is_server_error();
+    let latency = started.elapsed();
+    let chunks = response.bytes_stream().map(|chunk| {
+        Ok(match chunk {
+            Ok(bytes) => public::ProxyResponse {
+                body: bytes.to_vec(),
+                ..public::ProxyResponse::default()
+            },
+            Err(error) => public::ProxyResponse {
+                error: format!("UPSTREAM_FAILED: the answer broke off: {error}"),
+                ..public::ProxyResponse::default()
+            },
+        })
+    });
+    let report = futures::stream::once(async move {
+        state.report_result(&target, success, latency).await;
+        None
+    })
+    .filter_map(|nothing: Option<Result<public::ProxyResponse, Status>>| async move { nothing });
+    futures::stream::once(async move { Ok(head) })
+        .chain(chunks)
+        .chain(report)
+        .boxed()
+}

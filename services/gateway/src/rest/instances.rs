@@ -1,0 +1,277 @@
+//! `/api/v1/gpu/instances/{provider}/{id}` (POST rents an offer, DELETE destroys one of the
+//! caller's instances) and `/api/v1/gpu/instances/mine`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use gpuproxy_errors::ErrorCode;
+use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ErrorBody;
+use crate::money::dollars;
+use crate::rest::envelope::{DataEnvelope, ListEnvelope};
+use crate::rest::principal::AuthUser;
+use crate::rest::timestamps::rfc3339;
+use crate::{AppState, Error};
+
+/// Routes of the caller's instances (create and destroy share their path with the offer lookup,
+/// so `gpu::router` mounts them).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(my_instances))
+}
+
+/// What to run on the rented GPU. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchDto {
+    /// The container image (default `nvidia/cuda:12.0.0-base-ubuntu22.04`).
+    #[schema(example = "vllm/vllm-openai:latest")]
+    pub image: Option<String>,
+    /// Environment variables (never stored by GPU Proxy).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Ports to expose; the first is where proxied traffic goes (default 8000).
+    #[serde(default)]
+    pub ports: Vec<i32>,
+    /// Disk, GB (default: the provider's).
+    pub disk_gb: Option<i32>,
+    /// Destroy the instance after this many minutes without proxied traffic; 0 or absent = never.
+    pub autostop_minutes: Option<i32>,
+}
+
+impl LaunchDto {
+    /// Converts to the internal message.
+    pub fn to_proto(&self) -> reservation::InstanceConfig {
+        reservation::InstanceConfig {
+            image: self
+                .image
+                .clone()
+                .unwrap_or_else(|| crate::rentals::DEFAULT_IMAGE.to_owned()),
+            env: self.env.clone().into_iter().collect(),
+            ports: self.ports.clone(),
+            disk_gb: self.disk_gb.unwrap_or(0),
+            autostop_minutes: self.autostop_minutes.unwrap_or(0),
+        }
+    }
+}
+
+/// One of the caller's rented instances.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RentedInstanceDto {
+    /// The provider's instance id: what `DELETE /gpu/instances/{provider}/{instance_id}` takes.
+    #[schema(example = "27182818")]
+    pub instance_id: String,
+    /// `vast.ai` or `io.net`.
+    pub provider: String,
+    /// The offer it was rented from.
+    pub offer_id: String,
+    /// The provider's contract (the same id, under the name the original product used).
+    pub contract_id: String,
+    /// The reservation it belongs to.
+    pub reservation_id: Option<String>,
+    /// `creating`, `pending`, `loading`, `running`, `destroying`, `terminated` or `failed`.
+    #[schema(example = "running")]
+    pub status: String,
+    /// The GPU model.
+    pub gpu_model: String,
+    /// GB per GPU.
+    pub vram_gb: i32,
+    /// GPUs.
+    pub num_gpus: i32,
+    /// USD per hour.
+    pub price_per_hour: f64,
+    /// Where it runs.
+    pub location: String,
+    /// `http://host:port` of its first port, once running.
+    pub endpoint: Option<String>,
+    /// Idle minutes before it is destroyed; 0 = never.
+    pub autostop_minutes: i32,
+    /// When it was rented.
+    pub created_at: Option<String>,
+    /// When it last served proxied traffic.
+    pub last_used_at: Option<String>,
+    /// Why it failed or ended.
+    pub reason: Option<String>,
+}
+
+impl From<reservation::Instance> for RentedInstanceDto {
+    fn from(instance: reservation::Instance) -> Self {
+        let optional = |text: String| Some(text).filter(|text| !text.is_empty());
+        RentedInstanceDto {
+            contract_id: instance.instance_id.clone(),
+            instance_id: instance.instance_id,
+            provider: instance.provider,
+            offer_id: instance.offer_id,
+            reservation_id: optional(instance.reservation_id),
+            status: instance.status,
+            gpu_model: instance.gpu_model,
+            vram_gb: instance.vram_gb,
+            num_gpus: instance.num_gpus,
+            price_per_hour: dollars(instance.price_micros_per_hour),
+            location: instance.location,
+            endpoint: optional(instance.endpoint),
+            autostop_minutes: instance.autostop_minutes,
+            created_at: rfc3339(instance.created_at_ms),
+            last_used_at: rfc3339(instance.last_used_ms),
+            reason: optional(instance.reason),
+        }
+    }
+}
+
+/// The answer to a destroy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DestroyedDto {
+    /// The instance.
+    pub instance_id: String,
+    /// Its provider.
+    pub provider: String,
+    /// True once the provider confirmed it is gone (false: the destroy is retried in the background).
+    pub terminated: bool,
+}
+
+/// `?all=true` also lists ended instances.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MineQuery {
+    /// Also list terminated and failed instances.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Returns the idempotency key of a request, if it sent one.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Error> {
+    match headers.get("idempotency-key") {
+        None => Ok(String::new()),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && key.len() <= 255)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ValidationFailed,
+                    "Idempotency-Key must be 1-255 visible characters",
+                )
+                .with_field("Idempotency-Key")
+            }),
+    }
+}
+
+/// Rents an offer from the listing. The instance starts `pending` and reaches `running` on its own;
+/// poll `GET /gpu/instances/mine`. With `Idempotency-Key`, a retried create returns the first instance.
+#[utoipa::path(post, path = "/instances/{provider}/{instance_id}", tag = "gpu",
+    params(("provider" = String, Path, description = "`vast.ai` or `io.net`"),
+           ("instance_id" = String, Path, description = "The offer id from the listing"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create rent once")),
+    request_body = LaunchDto,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "Rented", body = RentedInstanceDto),
+        (status = 400, description = "A bad field (VALIDATION_FAILED)", body = ErrorBody),
+        (status = 404, description = "No such offer (NOT_FOUND)", body = ErrorBody),
+        (status = 410, description = "The offer was rented meanwhile (OFFER_UNAVAILABLE)", body = ErrorBody),
+        (status = 502, description = "The provider failed (PROVIDER_UNAVAILABLE, PROVIDER_REJECTED)", body = ErrorBody),
+    ))]
+pub(super) async fn create_instance(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((provider, offer_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<DataEnvelope<RentedInstanceDto>>), Error> {
+    // The seed's clients send `{}` or nothing at all; both mean the defaults.
+    let launch: LaunchDto = if body.iter().all(u8::is_ascii_whitespace) {
+        LaunchDto::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            let code = if error.is_data() {
+                ErrorCode::ValidationFailed
+            } else {
+                ErrorCode::MalformedRequest
+            };
+            Error::new(code, format!("the body is not a launch configuration: {error}"))
+        })?
+    };
+    let request = reservation::CreateInstanceRequest {
+        user_id: user.user_id.to_string(),
+        provider,
+        offer_id,
+        config: Some(launch.to_proto()),
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let created = state
+        .call(state.reservation.clone().create_instance(request))
+        .await?;
+    Ok((StatusCode::CREATED, Json(DataEnvelope::new(created.into()))))
+}
+
+/// Destroys one of the caller's instances; answers once the provider confirms it is gone. Another
+/// user's instance is 404, as if it did not exist.
+#[utoipa::path(delete, path = "/instances/{provider}/{instance_id}", tag = "gpu",
+    params(("provider" = String, Path, description = "`vast.ai` or `io.net`"),
+           ("instance_id" = String, Path, description = "The instance id (contract id)")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Destroyed", body = DestroyedDto),
+        (status = 404, description = "Not one of the caller's instances (NOT_FOUND)", body = ErrorBody),
+        (status = 502, description = "The provider failed; the destroy is retried (PROVIDER_UNAVAILABLE)", body = ErrorBody),
+    ))]
+pub(super) async fn destroy_instance(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((provider, instance_id)): Path<(String, String)>,
+) -> Result<Json<DataEnvelope<DestroyedDto>>, Error> {
+    let destroyed = state
+        .call(
+            state
+                .reservation
+                .clone()
+                .destroy_instance(reservation::DestroyInstanceRequest {
+                    user_id: user.user_id.to_string(),
+                    provider: provider.clone(),
+                    instance_id: instance_id.clone(),
+                }),
+        )
+        .await?;
+    Ok(Json(DataEnvelope::new(DestroyedDto {
+        instance_id,
+        provider,
+        terminated: destroyed.terminated,
+    })))
+}
+
+/// Lists the caller's instances, oldest first.
+#[utoipa::path(get, path = "/instances/mine", tag = "gpu", params(MineQuery),
+    security(("bearer" = []), ("api_key" = [])),
+    responses((status = 200, description = "The caller's instances", body = ListEnvelope<RentedInstanceDto>)))]
+async fn my_instances(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(query): Query<MineQuery>,
+) -> Result<Json<ListEnvelope<RentedInstanceDto>>, Error> {
+    let listed = state
+        .call(
+            state
+                .reservation
+                .clone()
+                .list_instances(reservation::ListInstancesRequest {
+                    user_id: user.user_id.to_string(),
+                    include_ended: query.all,
+                }),
+        )
+        .await?;
+    Ok(Json(ListEnvelope::new(
+        listed
+            .instances
+            .into_iter()
+            .map(RentedInstanceDto::from)
+            .collect(),
+    )))
+}
