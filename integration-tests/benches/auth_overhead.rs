@@ -68,6 +68,12 @@ async fn fleet() -> Fleet {
             None,
         )
         .expect("a lazy channel"),
+        reservation: gpuproxy_server::connect_lazy(
+            "http://127.0.0.1:9",
+            std::time::Duration::from_secs(1),
+            None,
+        )
+        .expect("a lazy channel"),
         bus,
         metrics: Metrics::new(),
     };

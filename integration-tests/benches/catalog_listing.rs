@@ -86,6 +86,8 @@ async fn start() -> Bench {
         // The routes measured here never reach the guard rails.
         guardrails: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
             .expect("a lazy channel"),
+        reservation: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
+            .expect("a lazy channel"),
         bus,
         metrics,
     };

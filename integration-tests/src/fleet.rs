@@ -104,6 +104,9 @@ impl TestFleet {
             ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
             ("CATALOG_GRPC_PORT".into(), "0".into()),
             ("GUARDRAILS_GRPC_PORT".into(), "0".into()),
+            ("RESERVATION_GRPC_PORT".into(), "0".into()),
+            ("INSTANCE_POLL_INTERVAL".into(), "100ms".into()),
+            ("LB_HEALTH_PROBE_INTERVAL".into(), "1s".into()),
             ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
         ];
         let simulator = if external_simulator {
@@ -157,6 +160,7 @@ impl TestFleet {
         );
         let mut config = config_from(&pairs);
         config.auth.database = database.config().clone();
+        config.reservation.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
@@ -188,6 +192,14 @@ impl TestFleet {
                     .expect("guard rails start");
                 let guardrails_addr = guardrails.guardrails_grpc_addr.expect("guard rails listen");
                 config.gateway.guardrails_service_url = format!("http://{guardrails_addr}");
+                config.reservation.catalog_service_url = format!("http://{catalog_addr}");
+                let reservation = gpuproxy_daemon::start(Role::Reservation, config.clone())
+                    .await
+                    .expect("the reservation service starts");
+                let reservation_addr = reservation
+                    .reservation_grpc_addr
+                    .expect("the reservation service listens");
+                config.gateway.reservation_service_url = format!("http://{reservation_addr}");
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
                     .expect("gateway starts");
@@ -195,7 +207,10 @@ impl TestFleet {
                     .await
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
-                (vec![auth, catalog, guardrails, first, second], gateways)
+                (
+                    vec![auth, catalog, guardrails, reservation, first, second],
+                    gateways,
+                )
             }
         };
         let rest = RestClient::new(&gateways[0].http);

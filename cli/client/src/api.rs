@@ -29,11 +29,30 @@ impl ApiClient {
         }
     }
 
+    /// Returns whether calls are traced on standard error, where they would tear progress bars.
+    pub fn traces(&self) -> bool {
+        self.trace
+    }
+
     /// Sends `method path` with an optional JSON body and returns the JSON answer; an error answer
     /// becomes an error naming its message and code.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        self.call_with_headers(method, path, body, &[]).await
+    }
+
+    /// Sends `method path` like [`ApiClient::call`], adding `headers` (such as `Idempotency-Key`).
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.server);
         let mut request = self.http.request(method.clone(), &url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(key) = &self.key {
             request = request.header("X-API-Key", key);
         } else if let Some(token) = &self.token {

@@ -1,6 +1,25 @@
 //! The command line.
+//!
+//! Each command with options has an `…Args` struct whose pure `path()`/`body()` build the REST
+//! call, so the calls are tested without a server. Files: `instance.rs` (`create`, `destroy`),
+//! `reservation.rs` (`reserve`), `load_balancer.rs` (`lb-strategy`, `load`), `proxy.rs`,
+//! `offer_filters.rs` (shared by `list` and `reserve`), `pairs.rs` (`NAME=VALUE` options).
+
+mod instance;
+mod load_balancer;
+mod offer_filters;
+mod pairs;
+mod proxy;
+mod reservation;
 
 use clap::{Parser, Subcommand};
+use serde_json::{Map, Value};
+
+pub use instance::{CreateArgs, DestroyArgs};
+pub use load_balancer::{LoadArgs, STRATEGY_PATH, StrategyArgs};
+pub use offer_filters::OfferFilterArgs;
+pub use proxy::{PROXY_PATH, ProxyArgs};
+pub use reservation::ReserveArgs;
 
 /// aiserve-gpuproxy-client: talk to a GPU Proxy server.
 #[derive(Debug, Parser)]
@@ -65,6 +84,20 @@ pub enum Command {
     },
     /// List GPU offers of every provider, cheapest first (list [vast.ai|io.net|all]).
     List(ListArgs),
+    /// Rent a GPU offer as an instance (create vast.ai 12345).
+    Create(CreateArgs),
+    /// Terminate a rented instance (destroy vast.ai 12345).
+    Destroy(DestroyArgs),
+    /// List the instances you rent.
+    Instances,
+    /// Reserve up to 16 instances at once and wait until they run (reserve 16).
+    Reserve(ReserveArgs),
+    /// Show or set the load-balancing strategy (lb-strategy [least_connections]).
+    LbStrategy(StrategyArgs),
+    /// Show the load per instance and per provider (load [server|provider|all]).
+    Load(LoadArgs),
+    /// Send a request through the proxy (proxy https https://api.example.com).
+    Proxy(ProxyArgs),
     /// Show the server's health.
     Health,
 }
@@ -75,21 +108,9 @@ pub struct ListArgs {
     /// `vast.ai`, `io.net` or `all`.
     #[arg(default_value = "all")]
     pub provider: String,
-    /// Minimum VRAM per GPU, GB.
-    #[arg(long)]
-    pub min_vram: Option<f64>,
-    /// Maximum USD per hour for the whole offer.
-    #[arg(long)]
-    pub max_price: Option<f64>,
-    /// Case-insensitive substring of the GPU model, e.g. 4090.
-    #[arg(long)]
-    pub gpu_model: Option<String>,
-    /// A two-letter country code or a substring of the location.
-    #[arg(long)]
-    pub location: Option<String>,
-    /// Exact number of GPUs.
-    #[arg(long)]
-    pub num_gpus: Option<u32>,
+    /// Which offers to list.
+    #[command(flatten)]
+    pub filters: OfferFilterArgs,
     /// price, vram, num_gpus, reliability, gpu_model or location.
     #[arg(long)]
     pub sort: Option<String>,
@@ -108,17 +129,13 @@ impl ListArgs {
     /// Returns the REST path with the filters as query parameters.
     pub fn path(&self) -> String {
         let mut pairs: Vec<(&str, String)> = vec![("provider", self.provider.clone())];
-        let optional = [
-            ("min_vram", self.min_vram.map(|value| value.to_string())),
-            ("max_price", self.max_price.map(|value| value.to_string())),
-            ("gpu_model", self.gpu_model.clone()),
-            ("location", self.location.clone()),
-            ("num_gpus", self.num_gpus.map(|value| value.to_string())),
+        let mut optional = self.filters.query_pairs();
+        optional.extend([
             ("sort", self.sort.clone()),
             ("order", self.desc.then(|| "desc".to_owned())),
             ("page", self.page.map(|value| value.to_string())),
             ("page_size", self.page_size.map(|value| value.to_string())),
-        ];
+        ]);
         pairs.extend(
             optional
                 .into_iter()
@@ -157,6 +174,29 @@ impl Args {
     pub fn from_process() -> Self {
         Args::parse_from(gpuproxy_config::process_args())
     }
+}
+
+/// Returns a JSON object of the fields that are present: the server reads an absent field as "not
+/// given", which a `null` would not always mean.
+fn present_fields<'name>(fields: impl IntoIterator<Item = (&'name str, Option<Value>)>) -> Value {
+    let object: Map<String, Value> = fields
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+        .collect();
+    Value::Object(object)
+}
+
+/// Returns the REST path of `segments`, each percent-encoded so that an id with `/` or spaces
+/// stays one segment.
+fn rest_path(segments: &[&str]) -> String {
+    // The base is a constant that parses; the unescaped fallback only keeps the function total.
+    let Ok(mut url) = reqwest::Url::parse("http://localhost/") else {
+        return format!("/{}", segments.join("/"));
+    };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.clear().extend(segments);
+    }
+    url.path().to_owned()
 }
 
 #[cfg(test)]

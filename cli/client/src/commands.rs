@@ -1,10 +1,22 @@
 //! Running commands and rendering answers.
+//!
+//! The account, key, offer and health commands live here; `instance.rs` (`create`, `destroy`,
+//! `instances`), `reservation.rs` (`reserve`), `load_balancer.rs` (`lb-strategy`, `load`) and
+//! `proxy.rs` hold the others. Each returns the answer and how to render it for a human.
+
+mod instance;
+mod load_balancer;
+mod proxy;
+mod reservation;
 
 use comfy_table::Table;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{ApiClient, ApiKeyCommand, Args, Command};
+
+/// Renders an answer as tables for a human; `--json` prints the answer instead.
+type Render = fn(&Value) -> String;
 
 /// Runs the command in `args`; returns what to print.
 pub async fn run(args: Args) -> anyhow::Result<String> {
@@ -15,7 +27,7 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         args.developer_mode,
         args.debug_mode,
     );
-    let (answer, human): (Value, fn(&Value) -> String) = match args.command {
+    let (answer, human): (Value, Render) = match args.command {
         Command::Register {
             email,
             password,
@@ -84,6 +96,16 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         ),
         Command::List(list) => (client.call(Method::GET, &list.path(), None).await?, offer_table),
         Command::Health => (client.call(Method::GET, "/health", None).await?, health),
+        Command::Create(create) => instance::create(&client, &create).await?,
+        Command::Destroy(destroy) => instance::destroy(&client, &destroy).await?,
+        Command::Instances => instance::list(&client).await?,
+        Command::Reserve(reserve) => {
+            // Reserving draws progress between calls, so it renders its own answer.
+            return reservation::reserve(&client, &reserve, args.json).await;
+        }
+        Command::LbStrategy(strategy) => load_balancer::strategy(&client, &strategy).await?,
+        Command::Load(load) => load_balancer::load(&client, &load).await?,
+        Command::Proxy(proxy) => proxy::send(&client, &proxy).await?,
     };
     let output = if args.json {
         answer.to_string()
@@ -103,6 +125,13 @@ fn text(value: &Value) -> String {
         Value::Null => "-".to_owned(),
         other => other.to_string(),
     }
+}
+
+/// Renders USD with four decimals, enough for the cheapest per-hour prices.
+fn price(value: &Value) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "-".to_owned(), |price| format!("{price:.4}"))
 }
 
 fn fields(value: &Value) -> String {
@@ -160,16 +189,13 @@ fn offer_table(value: &Value) -> String {
     let mut table = Table::new();
     table.set_header(["PROVIDER", "ID", "GPU", "VRAM GB", "GPUS", "USD/HOUR", "LOCATION"]);
     for offer in value["data"].as_array().into_iter().flatten() {
-        let price = offer["price_per_hour"]
-            .as_f64()
-            .map_or_else(|| "-".to_owned(), |price| format!("{price:.4}"));
         table.add_row([
             text(&offer["provider"]),
             text(&offer["id"]),
             text(&offer["gpu_model"]),
             text(&offer["vram_gb"]),
             text(&offer["num_gpus"]),
-            price,
+            price(&offer["price_per_hour"]),
             text(&offer["location"]),
         ]);
     }

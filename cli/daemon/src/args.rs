@@ -15,6 +15,9 @@ pub enum Role {
     Catalog,
     /// The guard rails alone (internal gRPC on GUARDRAILS_GRPC_PORT).
     Guardrails,
+    /// The reservation service and load balancer alone (internal gRPC on RESERVATION_GRPC_PORT);
+    /// finds the catalog at CATALOG_SERVICE_URL.
+    Reservation,
 }
 
 /// aiserve-gpuproxyd: the GPU Proxy server.

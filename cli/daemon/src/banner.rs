@@ -15,6 +15,7 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         Role::Gateway => "gateway",
         Role::Catalog => "provider catalog",
         Role::Guardrails => "guard rails",
+        Role::Reservation => "reservation service",
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -42,6 +43,12 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         let _ = writeln!(
             text,
             "  guardrails {addr} (gpuproxy.guardrails.v1.GuardrailsService)"
+        );
+    }
+    if let Some(addr) = running.reservation_grpc_addr {
+        let _ = writeln!(
+            text,
+            "  reservation {addr} (gpuproxy.reservation.v1.ReservationService)"
         );
     }
     if let Some(addr) = running.metrics_addr {

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_config::{
-    BillingConfig, ConfigErrors, EnvMap, LoadBalancerConfig, ObjectStorageConfig, Reader, TelemetryConfig,
-};
+use gpuproxy_config::{BillingConfig, ConfigErrors, EnvMap, ObjectStorageConfig, Reader, TelemetryConfig};
 
 /// Everything the daemon reads from the environment and `.env`.
 #[derive(Debug, Clone)]
@@ -19,13 +17,15 @@ pub struct DaemonConfig {
     pub catalog: gpuproxy_catalog::Config,
     /// The guard rails (`GUARDRAILS_*`).
     pub guardrails: gpuproxy_guardrails::Config,
+    /// The reservation service and load balancer (`RESERVATION_*`, `RESERVE_*`, `INSTANCE_*`, `LB_*`).
+    pub reservation: gpuproxy_reservation::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
     /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
     pub metrics_port: Option<u16>,
-    /// Variables of services that later releases add (billing, load balancer,
-    /// object storage). They are validated now so a bad value fails at start-up, not at first use.
+    /// Variables of services that later releases add (billing, object storage). They are validated
+    /// now so a bad value fails at start-up, not at first use.
     pub upcoming: UpcomingConfig,
 }
 
@@ -34,8 +34,6 @@ pub struct DaemonConfig {
 pub struct UpcomingConfig {
     /// `STRIPE_*`, `AFTERDARK_*`, `CRYPTO_*`.
     pub billing: BillingConfig,
-    /// `LB_*`.
-    pub load_balancer: LoadBalancerConfig,
     /// `OCI_*`.
     pub object_storage: ObjectStorageConfig,
 }
@@ -54,11 +52,11 @@ impl DaemonConfig {
             gateway: gpuproxy_gateway::Config::read(reader),
             catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
             guardrails: gpuproxy_guardrails::Config::read(reader, developer_mode),
+            reservation: gpuproxy_reservation::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
                 billing: BillingConfig::read(reader),
-                load_balancer: LoadBalancerConfig::read(reader),
                 object_storage: ObjectStorageConfig::read(reader),
             },
         }
@@ -133,6 +131,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", from_example.catalog),
             format!("{:?}", from_nothing.catalog)
+        );
+        assert_eq!(
+            format!("{:?}", from_example.reservation),
+            format!("{:?}", from_nothing.reservation)
         );
     }
 

@@ -38,6 +38,8 @@ pub struct Running {
     pub catalog_grpc_addr: Option<SocketAddr>,
     /// The guard rails' internal gRPC, when they run alone here.
     pub guardrails_grpc_addr: Option<SocketAddr>,
+    /// The reservation service's internal gRPC, when it runs alone here.
+    pub reservation_grpc_addr: Option<SocketAddr>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
     /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
@@ -63,11 +65,14 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         auth_grpc_addr: None,
         catalog_grpc_addr: None,
         guardrails_grpc_addr: None,
+        reservation_grpc_addr: None,
         simulator_url: None,
         metrics_addr: None,
         first_admin: None,
     };
-    if let (Role::Auth | Role::Catalog | Role::Guardrails, Some(port)) = (role, config.metrics_port) {
+    if let (Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation, Some(port)) =
+        (role, config.metrics_port)
+    {
         let host = config
             .catalog
             .grpc_listen
@@ -101,6 +106,17 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.guardrails_grpc_addr = guardrails.grpc_addr();
             guardrails.spawn(&tasks);
         }
+        Role::Reservation => {
+            let bus = EventBus::connect(&config.reservation.nats).await?;
+            let catalog = gpuproxy_server::connect_lazy(
+                &config.reservation.catalog_service_url,
+                std::time::Duration::from_secs(5),
+                config.reservation.internal_token.as_ref(),
+            )?;
+            let reservation = gpuproxy_reservation::App::build(config.reservation, bus, catalog).await?;
+            running.reservation_grpc_addr = reservation.grpc_addr();
+            reservation.spawn(&tasks);
+        }
         Role::Gateway => {
             let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
             let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
@@ -124,10 +140,18 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.simulator_url = catalog.simulator_url();
             config.guardrails.grpc_listen = None;
             let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus.clone()).await?;
+            config.reservation.grpc_listen = None;
+            let reservation = gpuproxy_reservation::App::build(
+                config.reservation,
+                bus.clone(),
+                catalog.in_process_channel(),
+            )
+            .await?;
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
                 catalog: catalog.in_process_channel(),
                 guardrails: guardrails.in_process_channel(),
+                reservation: reservation.in_process_channel(),
                 bus,
                 metrics,
             };
@@ -137,6 +161,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             auth.spawn(&tasks);
             catalog.spawn(&tasks);
             guardrails.spawn(&tasks);
+            reservation.spawn(&tasks);
             gateway.spawn(&tasks);
         }
     }
