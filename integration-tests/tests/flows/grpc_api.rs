@@ -167,44 +167,11 @@ async fn every_rpc_of_a_later_service_answers_unimplemented_naming_it(mode: Mode
     let token = login(&mut client, &email).await.token;
     let statuses = [
         client
-            .create_gpu_instance(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .destroy_gpu_instance(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .proxy_request(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
             .create_payment(authorized(Default::default(), &token))
             .await
             .map(drop),
         client
             .get_transactions(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .set_load_balancer_strategy(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .get_load_info(authorized(
-                public::GetLoadInfoRequest {
-                    r#type: "server".to_owned(),
-                },
-                &token,
-            ))
-            .await
-            .map(drop),
-        client
-            .reserve_gp_us(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .stream_proxy_request(authorized(futures::stream::empty(), &token))
             .await
             .map(drop),
     ];

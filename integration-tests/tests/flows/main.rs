@@ -9,11 +9,15 @@
 mod bad_input;
 mod events;
 mod gpu_catalog;
+mod gpu_rentals;
 mod grpc_api;
 mod guardrails;
 mod health;
 mod internal_api;
+mod load_balancing;
+mod proxying;
 mod rate_limits;
+mod rentals;
 mod rest_flow;
 mod revocation;
 mod tls;

@@ -1,0 +1,281 @@
+//! Proxying to the caller's instances through every protocol and the streaming route, and the SSRF
+//! refusals for everything else.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
+use gpuproxy_proto::gpuproxy::v1 as public;
+use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_client::GpuProxyServiceClient;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::rentals::{destroy_all, reserve, running, user_key};
+
+async fn proxy(fleet: &TestFleet, key: &str, body: Value) -> reqwest::Response {
+    fleet.rest.post("/api/v1/gpu/proxy", Auth::Key(key), &body).await
+}
+
+async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
+    let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_PER_MINUTE", "100000")]).await;
+    let key = user_key(&fleet).await;
+    let refused = expect_status(
+        proxy(&fleet, &key, json!({"protocol": "http", "path": "/health"})).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(refused["code"], "NO_HEALTHY_INSTANCE", "nothing to pick yet");
+    reserve(&fleet, &key, 1, "io.net").await;
+    let instance = running(&fleet, &key, 1).await.remove(0);
+
+    let health = expect_status(
+        proxy(&fleet, &key, json!({"protocol": "http", "path": "/health"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(health["data"]["status_code"], 200);
+    assert_eq!(health["data"]["body"]["status"], "ok");
+    assert_eq!(health["data"]["instance_id"], instance["instance_id"]);
+
+    // The seed's HTTP example, with the caller's credentials withheld from the upstream.
+    let echoed = expect_status(
+        proxy(
+            &fleet,
+            &key,
+            json!({"protocol": "https", "path": "/inference", "method": "POST",
+                   "headers": {"Content-Type": "application/json", "X-Trace": "t-1", "X-API-Key": "leak"},
+                   "body": {"prompt": "Hello world"}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let upstream = &echoed["data"]["body"];
+    assert_eq!(
+        (upstream["method"].as_str(), upstream["path"].as_str()),
+        (Some("POST"), Some("/inference"))
+    );
+    assert_eq!(upstream["headers"]["x-trace"], "t-1");
+    assert!(
+        upstream["headers"].get("x-api-key").is_none(),
+        "credentials never reach an upstream"
+    );
+    let sent: Value = serde_json::from_str(upstream["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(sent["prompt"], "Hello world");
+
+    let mcp = expect_status(
+        proxy(&fleet, &key, json!({"protocol": "mcp", "body": {"method": "inference", "params": {"model": "llama-2", "prompt": "Hello"}}})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let rpc: Value =
+        serde_json::from_str(mcp["data"]["body"]["body"].as_str().expect("echoed")).expect("JSON-RPC");
+    assert_eq!(
+        (rpc["jsonrpc"].as_str(), rpc["method"].as_str()),
+        (Some("2.0"), Some("inference"))
+    );
+    assert_eq!(rpc["params"]["model"], "llama-2");
+
+    let tensors = expect_status(
+        proxy(&fleet, &key, json!({"protocol": "openinference", "body": {"model": "iris", "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(tensors["data"]["body"]["path"], "/v2/models/iris/infer");
+    let chat = expect_status(
+        proxy(&fleet, &key, json!({"protocol": "openinference", "body": {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello!"}]}})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(chat["data"]["body"]["choices"][0]["message"]["content"], "Hello!");
+
+    // Naming the instance's own endpoint is allowed although it is a loopback address.
+    let endpoint = instance["endpoint"].as_str().expect("an endpoint");
+    let named = expect_status(
+        proxy(
+            &fleet,
+            &key,
+            json!({"protocol": "http", "target_url": format!("{endpoint}/health")}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(named["data"]["instance_id"], instance["instance_id"]);
+
+    // Over gRPC too.
+    let mut client = GpuProxyServiceClient::new(fleet.grpc_channel().await);
+    let mut request = tonic::Request::new(public::ProxyRequestMessage {
+        protocol: "openinference".to_owned(),
+        body: br#"{"model": "m", "prompt": "over grpc"}"#.to_vec(),
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("value"));
+    let answer = client.proxy_request(request).await.expect("proxied").into_inner();
+    assert_eq!(answer.status_code, 200);
+    let completion: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    assert_eq!(completion["choices"][0]["text"], "over grpc");
+    destroy_all(&fleet, &key).await;
+}
+
+async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+    reserve(&fleet, &key, 1, "vast.ai").await;
+    running(&fleet, &key, 1).await;
+    let started = Instant::now();
+    let response = fleet
+        .rest
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/gpu/route/v1/chat/completions",
+            Auth::Key(&key),
+        )
+        .header(gpuproxy_provider_sim::CHUNK_DELAY_HEADER, "150")
+        .json(&json!({"stream": true, "messages": [{"role": "user", "content": "one two three four five"}]}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("x-gpu-instance").is_some());
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("text")
+            .starts_with("text/event-stream")
+    );
+    let mut arrivals = Vec::new();
+    let mut text = String::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        arrivals.push(started.elapsed());
+        text.push_str(&String::from_utf8_lossy(&chunk.expect("a chunk")));
+    }
+    assert!(text.contains("data: [DONE]"), "{text}");
+    assert!(arrivals.len() >= 4, "several chunks, not one: {arrivals:?}");
+    let spread = arrivals[arrivals.len() - 1] - arrivals[0];
+    assert!(
+        spread >= Duration::from_millis(600),
+        "chunks arrive as they are sent, not at the end: {arrivals:?}"
+    );
+
+    // Any method and path with its query reach the instance; the gateway's credentials do not.
+    let echoed = expect_status(
+        fleet
+            .rest
+            .request(
+                reqwest::Method::PUT,
+                "/api/v1/gpu/route/models/a?version=2",
+                Auth::Key(&key),
+            )
+            .body("raw")
+            .send()
+            .await
+            .expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            echoed["method"].as_str(),
+            echoed["path"].as_str(),
+            echoed["query"].as_str()
+        ),
+        (Some("PUT"), Some("/models/a"), Some("version=2"))
+    );
+    assert_eq!(echoed["body"], "raw");
+    assert!(echoed["headers"].get("x-api-key").is_none());
+
+    // X-Timelimit bounds the exchange.
+    let limited = fleet
+        .rest
+        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
+        .header(gpuproxy_provider_sim::DELAY_HEADER, "3000")
+        .header("X-Timelimit", "0.5")
+        .send()
+        .await
+        .expect("answered");
+    let refused = expect_status(limited, StatusCode::GATEWAY_TIMEOUT).await;
+    assert_eq!(refused["code"], "TIMEOUT");
+    destroy_all(&fleet, &key).await;
+}
+
+/// A server on loopback that redirects every request to `location`.
+async fn redirector(location: String) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("bound");
+    let app = axum::Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (StatusCode::FOUND, [("location", location)]) }
+    });
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a throwaway upstream that lives as long as the test"
+    )]
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, task)
+}
+
+async fn private_targets_are_refused_unless_allow_listed(mode: Mode) {
+    let simulator_port_target = "http://127.0.0.1:1/";
+    let (redirecting, _redirect_task) = redirector(simulator_port_target.to_owned()).await;
+    let (to_metadata, _metadata_task) =
+        redirector("http://169.254.169.254/latest/meta-data".to_owned()).await;
+    let allowed = format!("{redirecting},{to_metadata}");
+    let fleet = TestFleet::start_with(mode, &[("PROXY_ALLOWED_HOSTS", allowed.as_str())]).await;
+    let key = user_key(&fleet).await;
+    let sim = fleet.simulator.as_ref().expect("a simulator").base_url();
+    for target in [
+        format!("{sim}/_sim/state"),
+        "http://169.254.169.254/latest/meta-data/iam".to_owned(),
+        format!("http://localhost:{}/", sim.rsplit(':').next().expect("a port")),
+        "http://[::1]:80/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://0.0.0.0:80/".to_owned(),
+    ] {
+        let refused = expect_status(
+            proxy(&fleet, &key, json!({"protocol": "http", "target_url": target})).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(refused["code"], "TARGET_FORBIDDEN", "{target}");
+    }
+    // Allow-listed hosts are reached; their redirects are checked again.
+    for target in [format!("http://{redirecting}/"), format!("http://{to_metadata}/")] {
+        let refused = expect_status(
+            proxy(&fleet, &key, json!({"protocol": "http", "target_url": target})).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(refused["code"], "TARGET_FORBIDDEN", "a redirect from {target}");
+    }
+    for (body, field) in [
+        (json!({"protocol": "gopher"}), "protocol"),
+        (
+            json!({"protocol": "http", "target_url": "file:///etc/passwd"}),
+            "target_url",
+        ),
+        (
+            json!({"protocol": "mcp", "target_url": "https://example.com", "body": {"params": {}}}),
+            "body.method",
+        ),
+    ] {
+        let refused = expect_status(proxy(&fleet, &key, body).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(
+            (refused["code"].as_str(), refused["field"].as_str()),
+            (Some("VALIDATION_FAILED"), Some(field))
+        );
+    }
+}
+
+crate::in_both_modes!(
+    every_protocol_reaches_the_callers_instance,
+    streamed_answers_arrive_chunk_by_chunk,
+    private_targets_are_refused_unless_allow_listed,
+);

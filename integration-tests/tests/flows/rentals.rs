@@ -1,0 +1,74 @@
+//! Shared steps of the rental flows: a user with a key, reservations, waiting for instances to run.
+
+use std::time::Duration;
+
+use gpuproxy_integration_tests::{Auth, TestFleet, expect_status};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Registers a user and returns an API key of theirs.
+pub async fn user_key(fleet: &TestFleet) -> String {
+    let (_, token) = fleet.rest.new_user().await;
+    fleet.rest.create_key(&token).await.1
+}
+
+/// Reserves `count` GPUs of `provider` ("" for any) and returns the response body.
+pub async fn reserve(fleet: &TestFleet, key: &str, count: i32, provider: &str) -> Value {
+    let body = json!({
+        "count": count,
+        "filters": {"provider": provider},
+        "config": {"image": "vllm/vllm-openai:latest", "ports": [8000]},
+    });
+    expect_status(
+        fleet
+            .rest
+            .post("/api/v1/gpu/instances/reserve", Auth::Key(key), &body)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// Waits until the caller has exactly `count` instances, all running; returns them.
+pub async fn running(fleet: &TestFleet, key: &str, count: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mine = expect_status(
+            fleet.rest.get("/api/v1/gpu/instances/mine", Auth::Key(key)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let instances = mine["data"].as_array().cloned().unwrap_or_default();
+        if instances.len() == count && instances.iter().all(|instance| instance["status"] == "running") {
+            return instances;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instances did not run: {mine}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Destroys every instance of the caller.
+pub async fn destroy_all(fleet: &TestFleet, key: &str) {
+    let mine = expect_status(
+        fleet.rest.get("/api/v1/gpu/instances/mine", Auth::Key(key)).await,
+        StatusCode::OK,
+    )
+    .await;
+    for instance in mine["data"].as_array().cloned().unwrap_or_default() {
+        let path = format!(
+            "/api/v1/gpu/instances/{}/{}",
+            instance["provider"].as_str().expect("provider"),
+            instance["instance_id"].as_str().expect("id")
+        );
+        let response = fleet
+            .rest
+            .request(Method::DELETE, &path, Auth::Key(key))
+            .send()
+            .await
+            .expect("answered");
+        expect_status(response, StatusCode::OK).await;
+    }
+}
