@@ -113,7 +113,8 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
                 std::time::Duration::from_secs(5),
                 config.reservation.internal_token.as_ref(),
             )?;
-            let reservation = gpuproxy_reservation::App::build(config.reservation, bus, catalog).await?;
+            let reservation =
+                gpuproxy_reservation::App::build(config.reservation, bus, catalog, &metrics).await?;
             running.reservation_grpc_addr = reservation.grpc_addr();
             reservation.spawn(&tasks);
         }
@@ -145,6 +146,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
                 config.reservation,
                 bus.clone(),
                 catalog.in_process_channel(),
+                &metrics,
             )
             .await?;
             let dependencies = Dependencies {

@@ -117,6 +117,71 @@ async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
     assert_eq!(answer.status_code, 200);
     let completion: Value = serde_json::from_slice(&answer.body).expect("JSON");
     assert_eq!(completion["choices"][0]["text"], "over grpc");
+
+    // A bidirectional stream: each message's answer streams back (status and headers first, then
+    // body chunks as the instance sends them), and a bad message fails alone.
+    let messages = vec![
+        public::ProxyRequestMessage {
+            protocol: "openinference".to_owned(),
+            headers: [(
+                gpuproxy_provider_sim::CHUNK_DELAY_HEADER.to_owned(),
+                "20".to_owned(),
+            )]
+            .into(),
+            body: br#"{"model": "m", "stream": true, "messages": [{"role": "user", "content": "a b c"}]}"#
+                .to_vec(),
+            ..Default::default()
+        },
+        public::ProxyRequestMessage {
+            protocol: "gopher".to_owned(),
+            ..Default::default()
+        },
+        public::ProxyRequestMessage {
+            protocol: "http".to_owned(),
+            method: "GET".to_owned(),
+            ..Default::default()
+        },
+    ];
+    let mut request = tonic::Request::new(futures::stream::iter(messages));
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("value"));
+    let answers: Vec<public::ProxyResponse> = client
+        .stream_proxy_request(request)
+        .await
+        .expect("a stream")
+        .into_inner()
+        .map(|answer| answer.expect("an answer"))
+        .collect()
+        .await;
+    let heads: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, answer)| answer.status_code != 0 || !answer.error.is_empty())
+        .map(|(index, _)| index)
+        .collect();
+    assert_eq!(heads.len(), 3, "{answers:?}");
+    assert_eq!(answers[heads[0]].status_code, 200);
+    let streamed: String = answers[heads[0] + 1..heads[1]]
+        .iter()
+        .map(|chunk| String::from_utf8_lossy(&chunk.body).into_owned())
+        .collect();
+    assert!(
+        heads[1] - heads[0] > 2,
+        "the answer came in several chunks: {answers:?}"
+    );
+    assert!(streamed.contains("data: [DONE]"), "{streamed}");
+    assert!(
+        answers[heads[1]].error.starts_with("VALIDATION_FAILED"),
+        "{:?}",
+        answers[heads[1]]
+    );
+    assert_eq!(answers[heads[2]].status_code, 200);
+    let echoed: String = answers[heads[2] + 1..]
+        .iter()
+        .map(|chunk| String::from_utf8_lossy(&chunk.body).into_owned())
+        .collect();
+    assert!(echoed.contains("\"method\":\"GET\""), "{echoed}");
     destroy_all(&fleet, &key).await;
 }
 

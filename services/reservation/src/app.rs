@@ -7,6 +7,7 @@ use gpuproxy_db::Database;
 use gpuproxy_events::{EventBus, RelaySettings};
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationServiceServer;
 use gpuproxy_server::{GrpcChannel, GrpcServer, Health, Tasks};
+use gpuproxy_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,6 +33,7 @@ pub fn migrations() -> gpuproxy_db::Migrations {
 /// restored, listener bound.
 #[derive(Debug)]
 pub struct App {
+    metrics: Metrics,
     service: Reservations,
     grpc: GrpcServer,
     listener: Option<TcpListener>,
@@ -42,8 +44,14 @@ pub struct App {
 
 impl App {
     /// Connects to the database (migrating it), restores each user's strategy and running instances,
-    /// and binds the gRPC listener when `config.grpc_listen` is set. `catalog` is the provider catalog.
-    pub async fn build(config: Config, bus: EventBus, catalog: GrpcChannel) -> anyhow::Result<Self> {
+    /// and binds the gRPC listener when `config.grpc_listen` is set. `catalog` is the provider catalog;
+    /// `metrics` gets the `gpuproxy_active_instances` gauge.
+    pub async fn build(
+        config: Config,
+        bus: EventBus,
+        catalog: GrpcChannel,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Self> {
         let database = Database::connect(&config.database).await?;
         migrations().run(&database).await?;
         gpuproxy_events::migrations().run(&database).await?;
@@ -74,8 +82,10 @@ impl App {
             config.developer_mode,
         )
         .await?;
-        report(&service, &bus, &grpc.health()).await;
+        let metrics = metrics.clone();
+        report(&service, &bus, &grpc.health(), &metrics).await;
         Ok(App {
+            metrics,
             service,
             grpc,
             listener,
@@ -107,6 +117,7 @@ impl App {
     /// health, all under `tasks`. Shutting down waits for reservations in progress.
     pub fn spawn(self, tasks: &Tasks) {
         let App {
+            metrics,
             service,
             grpc,
             listener,
@@ -171,7 +182,7 @@ impl App {
             loop {
                 tokio::select! {
                     () = token.cancelled() => break,
-                    () = tokio::time::sleep(period) => report(&service, &bus, &health).await,
+                    () = tokio::time::sleep(period) => report(&service, &bus, &health, &metrics).await,
                 }
             }
             // Reservations in progress finish (their rents are already paid for) before the process ends.
@@ -210,8 +221,13 @@ async fn repeat(
 }
 
 /// Without its database the service can rent nothing safely, so the database's health is the service's.
-async fn report(service: &Reservations, bus: &EventBus, health: &Health) {
+/// Also counts the running instances for `gpuproxy_active_instances`.
+async fn report(service: &Reservations, bus: &EventBus, health: &Health, metrics: &Metrics) {
     let database = service.database().ping().await;
+    match service.count_running().await {
+        Ok(running) => metrics.set_active_instances(running),
+        Err(error) => tracing::debug!(%error, "counting running instances failed"),
+    }
     health.set("database", database).await;
     if let EventBus::Nats(_) = bus {
         health.set("nats", bus.is_connected()).await;

@@ -122,6 +122,11 @@ impl Reservations {
         futures::future::join_all(probes).await;
     }
 
+    /// Returns how many instances run now, every user together.
+    pub async fn count_running(&self) -> Result<i64, Error> {
+        Ok(instances::count_running(self.database().pool()).await?)
+    }
+
     /// Puts every running instance in its owner's rotation (at start-up).
     pub async fn restore_rotations(&self) -> Result<usize, Error> {
         let rows = instances::list_live(self.database().pool()).await?;

@@ -191,6 +191,14 @@ pub async fn list_live<'e>(
     .await
 }
 
+/// Returns how many instances are running.
+pub async fn count_running<'e>(executor: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM instances WHERE status = 'running'")
+        .fetch_one(executor)
+        .await?;
+    Ok(count)
+}
+
 /// Records the provider's id and status of a rent that went through. Only a `creating` row moves,
 /// so a late answer never resurrects a row the reconciler already settled.
 pub async fn mark_rented<'e>(

@@ -38,9 +38,10 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
             .build()
             .expect("a runtime");
         runtime.spawn(async move {
-            let app = gpuproxy_reservation::App::build(config, bus, catalog)
-                .await
-                .expect("builds");
+            let app =
+                gpuproxy_reservation::App::build(config, bus, catalog, &gpuproxy_telemetry::Metrics::new())
+                    .await
+                    .expect("builds");
             let _ = app
                 .service()
                 .reserve(pb::ReserveRequest {

@@ -183,7 +183,7 @@ impl Harness {
 }
 
 async fn build(config: &gpuproxy_reservation::Config, bus: &EventBus, catalog: &GrpcChannel) -> App {
-    App::build(config.clone(), bus.clone(), catalog.clone())
+    App::build(config.clone(), bus.clone(), catalog.clone(), &Metrics::new())
         .await
         .expect("the reservation service builds")
 }
