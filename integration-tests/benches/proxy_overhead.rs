@@ -1,0 +1,348 @@
+//! What the gateway adds to proxied traffic, and how fast 16 GPUs are reserved. Runs the embedded
+//! server (release build) against the simulator's upstream on loopback and measures, in one run:
+//! sequential latency straight to the upstream, through `/api/v1/gpu/route/{path}` and through
+//! nginx as a reverse proxy to the same upstream; throughput of the three with `wrk` (a separate
+//! process); and a 16-GPU reservation with 500 ms injected on every provider call. Writes
+//! `bench-reports/proxy_overhead.md`. nginx and wrk come from Debian (`scripts/bench-proxy.sh`
+//! installs them); without them their rows say so.
+#![allow(
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    reason = "a benchmark binary reports on standard output"
+)]
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gpuproxy_config::EnvMap;
+use gpuproxy_daemon::{DaemonConfig, Role};
+use gpuproxy_provider_sim::{Faults, SimConfig, SimProvider, Simulator};
+use serde_json::json;
+
+const LATENCY_SAMPLES: usize = 3_000;
+const WRK_SECONDS: u64 = 8;
+const WRK_CONNECTIONS: u32 = 64;
+const CREATE_LATENCY_MS: u64 = 500;
+
+struct Target {
+    name: &'static str,
+    url: String,
+    key: Option<String>,
+}
+
+fn percentile(sorted: &[Duration], share: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+async fn latencies(client: &reqwest::Client, target: &Target) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for round in 0..LATENCY_SAMPLES + 200 {
+        let mut request = client.get(&target.url);
+        if let Some(key) = &target.key {
+            request = request.header("x-api-key", key);
+        }
+        let started = Instant::now();
+        let response = request.send().await.expect("answered");
+        assert_eq!(response.status(), 200, "{}", target.name);
+        let _ = response.bytes().await.expect("a body");
+        // The first rounds warm connections and caches.
+        if round >= 200 {
+            samples.push(started.elapsed());
+        }
+    }
+    samples.sort();
+    samples
+}
+
+fn installed(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Requests per second from `wrk`, or `None` without it.
+fn throughput(url: &str, key: Option<&str>) -> Option<f64> {
+    if !installed("wrk") {
+        return None;
+    }
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        &format!("-c{WRK_CONNECTIONS}"),
+        &format!("-d{WRK_SECONDS}s"),
+        "--latency",
+    ]);
+    if let Some(key) = key {
+        command.args(["-H", &format!("X-API-Key: {key}")]);
+    }
+    let output = command.arg(url).output().expect("wrk runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Starts nginx as a reverse proxy to `upstream` (host:port) on a free port, as tuned for proxying:
+/// keep-alive to the upstream, no access log.
+fn start_nginx(dir: &Path, upstream: &str) -> Option<(Child, u16)> {
+    if !installed("nginx") {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("bound")
+        .port();
+    let conf = format!(
+        "worker_processes auto;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  upstream gpu {{ server {upstream}; keepalive 128; }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://gpu;\n\
+               proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n\
+           client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n\
+           uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n}}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).expect("nginx.conf written");
+    let child = Command::new("nginx")
+        .args(["-c", &path.display().to_string(), "-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((child, port));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::main]
+async fn main() {
+    let sim_config = SimConfig {
+        vastai_offers: 500,
+        ionet_devices: 500,
+        loading_after: Duration::from_millis(50),
+        running_after: Duration::from_millis(200),
+        ..SimConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let simulator = Simulator::start(sim_config.clone(), listener).await.expect("simulator");
+    let url = simulator.base_url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = EnvMap::from_pairs([
+        ("JWT_SECRET", "benchmark-secret-benchmark-secret-benchmark"),
+        ("SERVER_HOST", "127.0.0.1"),
+        ("SERVER_PORT", "0"),
+        ("GRPC_PORT", "0"),
+        ("DATA_DIR", dir.path().to_str().expect("path")),
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("LOG_LEVEL", "error"),
+        ("INSTANCE_POLL_INTERVAL", "100ms"),
+        ("VASTAI_API_KEY", sim_config.vastai_api_key.as_str()),
+        ("VASTAI_API_URL", url.as_str()),
+        ("IONET_API_KEY", sim_config.ionet_api_key.as_str()),
+        ("IONET_API_URL", url.as_str()),
+    ]);
+    let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let running = gpuproxy_daemon::start(Role::All, config).await.expect("the server starts");
+    let base = format!("http://{}", running.http_addr.expect("REST"));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+
+    let email = "bench@example.com";
+    let register = json!({"email": email, "password": "benchmark-password", "name": "Bench"});
+    client.post(format!("{base}/api/v1/auth/register")).json(&register).send().await.expect("registered");
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": "benchmark-password"}))
+        .send()
+        .await
+        .expect("logged in")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("a token");
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/apikey"))
+        .bearer_auth(token)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .expect("a key")
+        .json()
+        .await
+        .expect("json");
+    let key = created["api_key"].as_str().expect("a key").to_owned();
+
+    // A 16-GPU reservation with every provider call slowed down: the creates must run in parallel.
+    let warm: serde_json::Value = client
+        .get(format!("{base}/api/v1/gpu/instances?page_size=1"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("listed")
+        .json()
+        .await
+        .expect("json");
+    assert!(warm["total"].as_i64().is_some_and(|total| total >= 16));
+    for provider in [SimProvider::VastAi, SimProvider::IoNet] {
+        simulator.set_faults(
+            provider,
+            Faults {
+                latency_ms: CREATE_LATENCY_MS,
+                ..Faults::default()
+            },
+        );
+    }
+    let reserve = json!({"count": 16, "config": {"image": "vllm/vllm-openai:latest", "ports": [8000]}});
+    let started = Instant::now();
+    let reserved: serde_json::Value = client
+        .post(format!("{base}/api/v1/gpu/instances/reserve"))
+        .header("x-api-key", &key)
+        .json(&reserve)
+        .send()
+        .await
+        .expect("reserved")
+        .json()
+        .await
+        .expect("json");
+    let reserve_time = started.elapsed();
+    assert_eq!(reserved["count"], 16, "{reserved}");
+    for provider in [SimProvider::VastAi, SimProvider::IoNet] {
+        simulator.set_faults(provider, Faults::default());
+    }
+    // Keep one instance for the proxy measurements.
+    let mut endpoint = None;
+    for entry in reserved["reserved"].as_array().expect("reserved").iter() {
+        let path = format!(
+            "{base}/api/v1/gpu/instances/{}/{}",
+            entry["provider"].as_str().expect("provider"),
+            entry["instance_id"].as_str().expect("id")
+        );
+        if endpoint.is_none() {
+            endpoint = Some(path);
+            continue;
+        }
+        client.delete(&path).header("x-api-key", &key).send().await.expect("destroyed");
+    }
+    let instance_path = endpoint.expect("one instance kept");
+    let upstream = loop {
+        let found: serde_json::Value = client
+            .get(&instance_path)
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .expect("found")
+            .json()
+            .await
+            .expect("json");
+        if found["data"]["status"] == "running" {
+            break found["data"]["metadata"]["endpoint"].as_str().expect("an endpoint").to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    let nginx = start_nginx(dir.path(), upstream.trim_start_matches("http://"));
+    let mut targets = vec![
+        Target {
+            name: "straight to the upstream",
+            url: format!("{upstream}/health"),
+            key: None,
+        },
+        Target {
+            name: "through GPU Proxy (/api/v1/gpu/route)",
+            url: format!("{base}/api/v1/gpu/route/health"),
+            key: Some(key.clone()),
+        },
+    ];
+    if let Some((_, port)) = &nginx {
+        targets.push(Target {
+            name: "through nginx (reverse proxy)",
+            url: format!("http://127.0.0.1:{port}/health"),
+            key: None,
+        });
+    }
+
+    let mut rows = Vec::new();
+    for target in &targets {
+        let samples = latencies(&client, target).await;
+        // wrk runs off the runtime's workers, so the server keeps both of them.
+        let (url, key) = (target.url.clone(), target.key.clone());
+        let rps = tokio::task::spawn_blocking(move || throughput(&url, key.as_deref()))
+            .await
+            .expect("wrk ran");
+        println!(
+            "{}: p50 {:.3} ms, p99 {:.3} ms, {}",
+            target.name,
+            ms(percentile(&samples, 0.5)),
+            ms(percentile(&samples, 0.99)),
+            rps.map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
+        );
+        rows.push((target.name, percentile(&samples, 0.5), percentile(&samples, 0.99), rps));
+    }
+    if let Some((mut child, _)) = nginx {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    let direct = rows[0].clone();
+    let ours = rows[1].clone();
+    let mut report = String::new();
+    let _ = writeln!(report, "# Proxy overhead and reservation time\n");
+    let _ = writeln!(
+        report,
+        "Embedded server (release), simulator upstream `GET /health` on loopback, {LATENCY_SAMPLES} sequential \
+         requests per target for latency; `wrk -t2 -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s` (a separate process, \
+         sharing the machine's {} cores with the server) for throughput. Rate limits off; the API key is \
+         authenticated (cached) on every request.\n",
+        std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get)
+    );
+    let _ = writeln!(report, "| path | p50 | p99 | throughput |\n|---|---|---|---|");
+    for (name, p50, p99, rps) in &rows {
+        let _ = writeln!(
+            report,
+            "| {name} | {:.3} ms | {:.3} ms | {} |",
+            ms(*p50),
+            ms(*p99),
+            rps.map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\n**Added by GPU Proxy**: {:.3} ms at the median, {:.3} ms at p99 (target: under 0.3 ms at the median).",
+        ms(ours.1.saturating_sub(direct.1)),
+        ms(ours.2.saturating_sub(direct.2))
+    );
+    if let (Some(nginx), Some(ours_rps)) = (rows.get(2).and_then(|row| row.3), ours.3) {
+        let nginx_added = ms(rows[2].1.saturating_sub(direct.1));
+        let _ = writeln!(
+            report,
+            "nginx adds {nginx_added:.3} ms at the median. Throughput through GPU Proxy is {:.2}× nginx's (target: at least 0.8×).",
+            ours_rps / nginx
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\n**Reserving 16 GPUs** with {CREATE_LATENCY_MS} ms injected on every provider call (a create is two calls: \
+         rent, then read back): {:.0} ms end to end (target: under 1500 ms).",
+        ms(reserve_time)
+    );
+    println!("{report}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench-reports");
+    std::fs::create_dir_all(&out).expect("bench-reports");
+    std::fs::write(out.join("proxy_overhead.md"), report).expect("report written");
+    running.tasks.shutdown();
+}
