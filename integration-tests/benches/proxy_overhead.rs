@@ -22,6 +22,10 @@ use gpuproxy_daemon::{DaemonConfig, Role};
 use gpuproxy_provider_sim::{Faults, SimConfig, SimProvider, Simulator};
 use serde_json::json;
 
+/// The allocator `aiserve-gpuproxyd` runs with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LATENCY_SAMPLES: usize = 3_000;
 const WRK_SECONDS: u64 = 8;
 const WRK_CONNECTIONS: u32 = 64;
@@ -139,8 +143,12 @@ async fn main() {
         running_after: Duration::from_millis(200),
         ..SimConfig::default()
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let simulator = Simulator::start(sim_config.clone(), listener).await.expect("simulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let simulator = Simulator::start(sim_config.clone(), listener)
+        .await
+        .expect("simulator");
     let url = simulator.base_url();
     let dir = tempfile::tempdir().expect("temp dir");
     let env = EnvMap::from_pairs([
@@ -158,13 +166,23 @@ async fn main() {
         ("IONET_API_URL", url.as_str()),
     ]);
     let config = DaemonConfig::from_env_map(&env, false).expect("valid");
-    let running = gpuproxy_daemon::start(Role::All, config).await.expect("the server starts");
+    let running = gpuproxy_daemon::start(Role::All, config)
+        .await
+        .expect("the server starts");
     let base = format!("http://{}", running.http_addr.expect("REST"));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
 
     let email = "bench@example.com";
     let register = json!({"email": email, "password": "benchmark-password", "name": "Bench"});
-    client.post(format!("{base}/api/v1/auth/register")).json(&register).send().await.expect("registered");
+    client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&register)
+        .send()
+        .await
+        .expect("registered");
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": "benchmark-password"}))
@@ -236,7 +254,12 @@ async fn main() {
             endpoint = Some(path);
             continue;
         }
-        client.delete(&path).header("x-api-key", &key).send().await.expect("destroyed");
+        client
+            .delete(&path)
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .expect("destroyed");
     }
     let instance_path = endpoint.expect("one instance kept");
     let upstream = loop {
@@ -250,7 +273,10 @@ async fn main() {
             .await
             .expect("json");
         if found["data"]["status"] == "running" {
-            break found["data"]["metadata"]["endpoint"].as_str().expect("an endpoint").to_owned();
+            break found["data"]["metadata"]["endpoint"]
+                .as_str()
+                .expect("an endpoint")
+                .to_owned();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -291,15 +317,20 @@ async fn main() {
             ms(percentile(&samples, 0.99)),
             rps.map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
         );
-        rows.push((target.name, percentile(&samples, 0.5), percentile(&samples, 0.99), rps));
+        rows.push((
+            target.name,
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.99),
+            rps,
+        ));
     }
     if let Some((mut child, _)) = nginx {
         let _ = child.kill();
         let _ = child.wait();
     }
 
-    let direct = rows[0].clone();
-    let ours = rows[1].clone();
+    let direct = rows[0];
+    let ours = rows[1];
     let mut report = String::new();
     let _ = writeln!(report, "# Proxy overhead and reservation time\n");
     let _ = writeln!(

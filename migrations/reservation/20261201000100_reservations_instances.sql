@@ -57,3 +57,11 @@ CREATE TABLE lb_strategies (
     strategy TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- This database's installation id, part of every provider-side label, so that deployments sharing
+-- a provider account never reconcile each other's instances.
+CREATE TABLE reservation_installation (
+    singleton BIGINT PRIMARY KEY,
+    id TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -112,3 +112,102 @@ async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
     .expect("the client steps pass");
     running.tasks.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_reserves_balances_proxies_and_destroys_from_the_terminal() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let env = EnvMap::from_pairs([
+        ("JWT_SECRET", "client-test-secret-client-test-secret!"),
+        ("SERVER_HOST", "127.0.0.1"),
+        ("SERVER_PORT", "0"),
+        ("GRPC_PORT", "0"),
+        ("DATA_DIR", data.path().to_str().expect("path")),
+        ("INSTANCE_POLL_INTERVAL", "100ms"),
+    ]);
+    let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let running = gpuproxy_daemon::start(Role::All, config)
+        .await
+        .expect("server starts");
+    let server = format!("http://{}", running.http_addr.expect("REST"));
+
+    tokio::task::spawn_blocking(move || {
+        let server = server.as_str();
+        let email = "cli-gpus@example.com";
+        json(&client(
+            server,
+            &["--json", "register", email, "password123", "Jane Doe"],
+        ));
+        let login = json(&client(server, &["--json", "login", email, "password123"]));
+        let token = login["token"].as_str().expect("a token").to_owned();
+        let key = json(&client(
+            server,
+            &["--json", "--token", &token, "apikey", "create", "gpus"],
+        ));
+        let key = key["api_key"].as_str().expect("a key").to_owned();
+
+        let refused = client(server, &["-key", &key, "reserve", "17"]);
+        assert!(!refused.status.success(), "17 is refused before any call");
+        // Without --json, reserve waits until every instance runs and then prints them.
+        let reserved = client(
+            server,
+            &[
+                "-key",
+                &key,
+                "reserve",
+                "2",
+                "--provider",
+                "io.net",
+                "--wait-timeout",
+                "60",
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&reserved.stdout);
+        assert!(
+            reserved.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reserved.stderr)
+        );
+        assert!(
+            stdout.contains("running") && stdout.contains("io.net"),
+            "{stdout}"
+        );
+
+        let mine = json(&client(server, &["--json", "-key", &key, "instances"]));
+        let mine = mine.as_array().expect("instances");
+        assert_eq!(mine.len(), 2);
+        let strategy = json(&client(
+            server,
+            &["--json", "-key", &key, "lb-strategy", "least_connections"],
+        ));
+        assert_eq!(strategy["strategy"], "least_connections");
+        let load = json(&client(server, &["--json", "-key", &key, "load", "server"]));
+        assert_eq!(load["server_load"].as_array().map(Vec::len), Some(2), "{load}");
+        let answer = json(&client(
+            server,
+            &[
+                "--json", "-key", &key, "proxy", "http", "--method", "GET", "--path", "/health",
+            ],
+        ));
+        assert_eq!(answer["status_code"], 200, "{answer}");
+
+        for instance in mine {
+            let destroyed = json(&client(
+                server,
+                &[
+                    "--json",
+                    "-key",
+                    &key,
+                    "destroy",
+                    instance["provider"].as_str().expect("provider"),
+                    instance["instance_id"].as_str().expect("id"),
+                ],
+            ));
+            assert_eq!(destroyed["terminated"], true);
+        }
+        let mine = json(&client(server, &["--json", "-key", &key, "instances"]));
+        assert_eq!(mine.as_array().map(Vec::len), Some(0));
+    })
+    .await
+    .expect("the client steps pass");
+    running.tasks.shutdown();
+}

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use gpuproxy_config::EnvMap;
 use gpuproxy_daemon::{Args, DaemonConfig, banner, init_telemetry, run_until_shutdown, start};
 
+/// glibc's allocator spends a fifth of a busy proxy's time in its own locks and consolidation;
+/// mimalloc's per-thread heaps do not (bench-reports/proxy_overhead.md: 57 % more requests per second).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::from_process();

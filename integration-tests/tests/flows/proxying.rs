@@ -267,6 +267,114 @@ async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
     destroy_all(&fleet, &key).await;
 }
 
+async fn answers_stream_over_the_proxy_websocket(mode: Mode) {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+    reserve(&fleet, &key, 1, "io.net").await;
+    running(&fleet, &key, 1).await;
+    let url = format!(
+        "{}/api/v1/gpu/proxy/ws",
+        fleet.gateways[0].http.replacen("http", "ws", 1)
+    );
+    let mut request = url.as_str().into_client_request().expect("a request");
+    request
+        .headers_mut()
+        .insert("x-api-key", key.parse().expect("value"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgraded");
+
+    let ask = json!({"protocol": "openinference", "headers": {gpuproxy_provider_sim::CHUNK_DELAY_HEADER: "100"},
+                     "body": {"model": "m", "stream": true, "messages": [{"role": "user", "content": "streamed over a socket"}]}});
+    socket.send(Message::text(ask.to_string())).await.expect("sent");
+    let started = Instant::now();
+    let mut kinds = Vec::new();
+    let mut arrivals = Vec::new();
+    let mut data = String::new();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("a frame");
+        let event: Value = serde_json::from_str(message.to_text().expect("text")).expect("JSON");
+        let kind = event["type"].as_str().expect("a type").to_owned();
+        if kind == "response.start" {
+            assert_eq!(event["status_code"], 200);
+        }
+        if kind == "response.chunk" {
+            arrivals.push(started.elapsed());
+            data.push_str(event["data"].as_str().expect("data"));
+        }
+        kinds.push(kind.clone());
+        if kind == "response.end" || kind == "error" {
+            break;
+        }
+    }
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("response.start"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("response.end"),
+        "{kinds:?}"
+    );
+    assert!(arrivals.len() >= 3, "{kinds:?}");
+    assert!(
+        arrivals[arrivals.len() - 1] - arrivals[0] >= Duration::from_millis(300),
+        "chunks arrive as sent: {arrivals:?}"
+    );
+    assert!(data.contains("socket") && data.contains("[DONE]"), "{data}");
+
+    // A malformed request fails alone; the socket stays open for the next.
+    socket.send(Message::text("{not json")).await.expect("sent");
+    let refused: Value = serde_json::from_str(
+        socket
+            .next()
+            .await
+            .expect("open")
+            .expect("a frame")
+            .to_text()
+            .expect("text"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        (refused["type"].as_str(), refused["code"].as_str()),
+        (Some("error"), Some("MALFORMED_REQUEST"))
+    );
+    socket
+        .send(Message::text(
+            json!({"protocol": "http", "target_url": "http://169.254.169.254/"}).to_string(),
+        ))
+        .await
+        .expect("sent");
+    let refused: Value = serde_json::from_str(
+        socket
+            .next()
+            .await
+            .expect("open")
+            .expect("a frame")
+            .to_text()
+            .expect("text"),
+    )
+    .expect("JSON");
+    assert_eq!(refused["code"], "TARGET_FORBIDDEN");
+    // Binary frames are not requests: the socket closes with 1003, the server carries on.
+    socket.send(Message::binary(vec![0, 1, 2])).await.expect("sent");
+    let closed = socket.next().await.expect("a close frame").expect("a frame");
+    match closed {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1003),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    let health = fleet.rest.get("/health/live", Auth::None).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    destroy_all(&fleet, &key).await;
+}
+
 /// A server on loopback that redirects every request to `location`.
 async fn redirector(location: String) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -343,4 +451,5 @@ crate::in_both_modes!(
     every_protocol_reaches_the_callers_instance,
     streamed_answers_arrive_chunk_by_chunk,
     private_targets_are_refused_unless_allow_listed,
+    answers_stream_over_the_proxy_websocket,
 );

@@ -179,7 +179,7 @@ impl Catalog {
         })
     }
 
-    /// Rents an offer and returns the new instance as the provider first reports it.
+    /// Rents an offer and returns the new instance as `pending`; `get_instance` follows it.
     pub async fn create_instance(
         &self,
         provider: Provider,
@@ -199,22 +199,17 @@ impl Catalog {
         let instance_id = created?;
         cache.forget(&request.offer_id);
         tracing::info!(%provider, offer_id = request.offer_id, instance_id, "instance created");
-        match cache.client().get_instance(&instance_id).await {
-            Ok(instance) => Ok(instance),
-            // The rent succeeded; a failed first look must not make the caller think otherwise.
-            Err(error) => {
-                tracing::warn!(%provider, instance_id, %error, "reading a new instance failed");
-                Ok(Instance {
-                    provider,
-                    instance_id,
-                    status: crate::instance::InstanceStatus::Pending,
-                    provider_status: String::new(),
-                    public_host: None,
-                    endpoints: BTreeMap::new(),
-                    label: request.label.clone(),
-                })
-            }
-        }
+        // No look at the new instance here: it would double the time of every rent, and callers
+        // follow instances to running anyway.
+        Ok(Instance {
+            provider,
+            instance_id,
+            status: crate::instance::InstanceStatus::Pending,
+            provider_status: String::new(),
+            public_host: None,
+            endpoints: BTreeMap::new(),
+            label: request.label.clone(),
+        })
     }
 
     /// Returns one instance.

@@ -195,7 +195,15 @@ impl App {
         } = self;
         let token = tasks.token();
         tasks.spawn("gateway-http", async move {
+            use axum::serve::ListenerExt;
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            // Streamed answers go out as a head and then chunks; with Nagle's algorithm on, each
+            // chunk after the head would wait for the client's delayed ACK.
+            let http_listener = http_listener.tap_io(|connection| {
+                if let Err(error) = connection.set_nodelay(true) {
+                    tracing::debug!(%error, "setting TCP_NODELAY failed");
+                }
+            });
             axum::serve(http_listener, service)
                 .with_graceful_shutdown(token.cancelled_owned())
                 .await?;

@@ -18,7 +18,7 @@ use crate::config::ProxyConfig;
 
 pub use forward::{ProxyCall, ProxyReply};
 pub use protocol::{Protocol, shape};
-pub use target::Target;
+pub use target::Ticket;
 
 /// The header that bounds a proxied request, in seconds.
 pub const TIMELIMIT_HEADER: &str = "x-timelimit";

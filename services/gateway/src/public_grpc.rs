@@ -196,24 +196,21 @@ impl GpuProxyService for PublicApi {
         };
         let created = self
             .state
-            .call(
-                self.state
-                    .reservation
-                    .clone()
-                    .create_instance(reservation::CreateInstanceRequest {
-                        user_id: principal.user_id.to_string(),
-                        provider: request.provider,
-                        offer_id: request.instance_id,
-                        config: Some(reservation::InstanceConfig {
-                            image,
-                            env: request.env,
-                            ports: request.ports,
-                            disk_gb: 0,
-                            autostop_minutes: 0,
-                        }),
-                        idempotency_key,
+            .call_renting(self.state.reservation.clone().create_instance(
+                reservation::CreateInstanceRequest {
+                    user_id: principal.user_id.to_string(),
+                    provider: request.provider,
+                    offer_id: request.instance_id,
+                    config: Some(reservation::InstanceConfig {
+                        image,
+                        env: request.env,
+                        ports: request.ports,
+                        disk_gb: 0,
+                        autostop_minutes: 0,
                     }),
-            )
+                    idempotency_key,
+                },
+            ))
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::CreateGpuInstanceResponse {
@@ -235,16 +232,13 @@ impl GpuProxyService for PublicApi {
         let request = request.into_inner();
         let destroyed = self
             .state
-            .call(
-                self.state
-                    .reservation
-                    .clone()
-                    .destroy_instance(reservation::DestroyInstanceRequest {
-                        user_id: principal.user_id.to_string(),
-                        provider: request.provider,
-                        instance_id: request.instance_id.clone(),
-                    }),
-            )
+            .call_renting(self.state.reservation.clone().destroy_instance(
+                reservation::DestroyInstanceRequest {
+                    user_id: principal.user_id.to_string(),
+                    provider: request.provider,
+                    instance_id: request.instance_id.clone(),
+                },
+            ))
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::DestroyGpuInstanceResponse {
@@ -471,7 +465,7 @@ impl GpuProxyService for PublicApi {
         .map_err(Error::into_status)?;
         let done = self
             .state
-            .call(
+            .call_renting(
                 self.state
                     .reservation
                     .clone()

@@ -12,6 +12,7 @@ mod middleware;
 mod ops;
 mod principal;
 mod proxy;
+mod proxy_ws;
 mod reservations;
 mod route;
 mod timestamps;
@@ -45,7 +46,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
-    paths(route::route),
+    paths(route::route, proxy_ws::proxy_ws),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),

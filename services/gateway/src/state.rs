@@ -48,6 +48,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Runs a call that rents or destroys (a create, a reservation, a release) within
+    /// `REQUEST_TIMEOUT` rather than `SERVICE_CALL_TIMEOUT`: those calls wait on the providers, and
+    /// giving up early would leave the caller unsure of what was rented. The reservation service
+    /// finishes them regardless; an `Idempotency-Key` retry returns their result.
+    pub async fn call_renting<T>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, Error> {
+        let limit = self.request_timeout.max(self.service_call_timeout);
+        match tokio::time::timeout(limit, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(Error::from(status)),
+            Err(_) => Err(Error::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the reservation service did not answer within {}s; it goes on in the background (see /gpu/instances/mine, or retry with the same Idempotency-Key)",
+                    limit.as_secs()
+                ),
+            )),
+        }
+    }
+
     /// Runs a call to an internal service within `SERVICE_CALL_TIMEOUT`, so that a slow provider
     /// behind the catalog cannot hold a gRPC caller (who has no REST timeout) indefinitely.
     pub async fn call<T>(

@@ -15,7 +15,9 @@ use tonic::service::Routes;
 
 use crate::balancer::{Balancer, Unhealthy};
 use crate::config::Config;
+use crate::domain::Labels;
 use crate::grpc::GrpcReservations;
+use crate::repo::installation;
 use crate::service::{Reservations, now_ms};
 
 /// The gRPC service name, as health checks and reflection know it.
@@ -64,7 +66,8 @@ impl App {
             },
         );
         let tracker = TaskTracker::new();
-        let service = Reservations::new(&config, database, catalog, balancer, tracker.clone());
+        let labels = Labels::new(&installation_id(&database).await?);
+        let service = Reservations::new(&config, database, catalog, balancer, tracker.clone(), labels);
         service.restore_strategies().await?;
         let restored = service.restore_rotations().await?;
         if restored > 0 {
@@ -191,6 +194,19 @@ impl App {
             Ok(())
         });
     }
+}
+
+/// Returns this database's installation id, making it on the first start.
+async fn installation_id(database: &Database) -> anyhow::Result<String> {
+    if let Some(id) = installation::find(database.pool()).await? {
+        return Ok(id);
+    }
+    // The random half of a UUID v7: eight hex digits are plenty to tell deployments apart.
+    let made = uuid::Uuid::now_v7().simple().to_string();
+    installation::insert(database.pool(), &made[made.len() - 8..], now_ms()).await?;
+    installation::find(database.pool())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the installation id was not stored"))
 }
 
 type WorkFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;

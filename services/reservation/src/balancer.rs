@@ -172,10 +172,15 @@ impl Balancer {
         Some(Picked { member, strategy })
     }
 
-    /// Ends a request counted by [`Balancer::pick`]. Unknown instances (destroyed meanwhile) are ignored.
-    pub fn report(&self, instance_id: &str, success: bool, latency: Duration, now_ms: i64) {
+    /// Ends a request counted by [`Balancer::pick`] (`picked`), or records one sent to the instance
+    /// by URL. Unknown instances (destroyed meanwhile) are ignored.
+    pub fn report(&self, instance_id: &str, success: bool, latency: Duration, picked: bool, now_ms: i64) {
         if let Some(load) = self.state().loads.get_mut(instance_id) {
-            load.finish(success, latency, self.unhealthy, Instant::now(), now_ms);
+            if picked {
+                load.finish(success, latency, self.unhealthy, Instant::now(), now_ms);
+            } else {
+                load.observe(success, latency, self.unhealthy, Instant::now(), now_ms);
+            }
         }
     }
 
@@ -279,7 +284,7 @@ mod tests {
         balancer.add("alice", member("a2"));
         for _ in 0..2 {
             balancer.pick("alice", 0);
-            balancer.report("a1", false, Duration::from_millis(1), 0);
+            balancer.report("a1", false, Duration::from_millis(1), true, 0);
         }
         for _ in 0..5 {
             assert_eq!(
@@ -311,7 +316,7 @@ mod tests {
             (second.member.instance_id.as_str(), second.strategy),
             ("a2", LbStrategy::LeastConnections)
         );
-        balancer.report("a2", true, Duration::from_millis(1), 0);
+        balancer.report("a2", true, Duration::from_millis(1), true, 0);
         assert_eq!(
             balancer.pick("alice", 0).expect("a pick").member.instance_id,
             "a2"

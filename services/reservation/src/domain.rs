@@ -9,7 +9,7 @@ mod offer_order;
 mod status;
 mod weight;
 
-pub use label::{LABEL_PREFIX, label_of, row_of_label};
+pub use label::Labels;
 pub use offer_order::order_offers;
 pub use status::InstanceStatus;
 pub use weight::weight_of;

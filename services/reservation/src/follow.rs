@@ -56,15 +56,22 @@ impl Reservations {
             }
             Err(error) => return Err(error),
         };
-        let Some(status) = InstanceStatus::from_provider(&found.status) else {
-            self.end_row(
-                &row,
-                InstanceStatus::Failed,
-                &format!("the provider reports it {}", found.status),
-            )
-            .await?;
-            return Ok(false);
-        };
+        match found.status.as_str() {
+            "terminated" => {
+                self.end_row(&row, InstanceStatus::Failed, "gone at the provider before it ran")
+                    .await?;
+                return Ok(false);
+            }
+            // Exited, offline or stuck tearing down: it may still hold (and bill) disk, and may come
+            // back, so it is destroyed, not merely forgotten.
+            "failed" | "stopping" => {
+                let reason = format!("the provider reports it {}", found.status);
+                self.destroy_row(row, &reason).await?;
+                return Ok(false);
+            }
+            _ => {}
+        }
+        let status = InstanceStatus::from_provider(&found.status).unwrap_or(InstanceStatus::Pending);
         let endpoint = endpoint_of(&row, &found);
         if status == InstanceStatus::Running && endpoint.is_some() {
             instances::mark_started(

@@ -153,8 +153,12 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::ReportResultRequest>,
     ) -> Result<Response<pb::ReportResultResponse>, Status> {
         let request = request.into_inner();
-        self.service
-            .report_result(&request.instance_id, request.success, request.latency_micros);
+        self.service.report_result(
+            &request.instance_id,
+            request.success,
+            request.latency_micros,
+            request.picked,
+        );
         Ok(Response::new(pb::ReportResultResponse {}))
     }
 

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+/// The port traffic goes to when the caller names none.
+const DEFAULT_PORT: i32 = 8000;
+
 /// The longest idle stop accepted: a week.
 const MAX_AUTOSTOP_MINUTES: i32 = 7 * 24 * 60;
 
@@ -63,10 +66,16 @@ impl Launch {
                 format!("must be between 0 (never) and {MAX_AUTOSTOP_MINUTES}"),
             ));
         }
+        // Traffic goes to the first port; without one it is 8000, as the providers default to.
+        let ports = if config.ports.is_empty() {
+            vec![DEFAULT_PORT]
+        } else {
+            config.ports
+        };
         Ok(Launch {
             image,
             env: config.env,
-            ports: config.ports,
+            ports,
             disk_gb: config.disk_gb,
             autostop_minutes: config.autostop_minutes,
         })

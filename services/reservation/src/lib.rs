@@ -31,7 +31,7 @@ mod view;
 pub use app::{App, SERVICE_NAME, migrations};
 pub use balancer::Balancer;
 pub use config::{Config, HealthSettings, Periods};
-pub use domain::{InstanceStatus, LABEL_PREFIX};
+pub use domain::{InstanceStatus, Labels};
 pub use error::Error;
 pub use reconcile::Reconciled;
 pub use reserve::MAX_RESERVATION;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use gpuproxy_domain::Provider;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 
-use crate::domain::{InstanceStatus, row_of_label};
+use crate::domain::InstanceStatus;
 use crate::error::Error;
 use crate::repo::instances::{self, InstanceRow};
 use crate::service::{Reservations, now_ms};
@@ -104,10 +104,15 @@ impl Reservations {
             })
             .collect();
         let by_id: HashMap<&str, &InstanceRow> = rows.iter().map(|row| (row.id.as_str(), row)).collect();
-        // Torn down or being torn down: nothing to adopt or destroy, and no longer ours to follow.
+        // Only a terminated instance is gone: a failed or stopping one may still hold (and bill) disk.
         let alive: Vec<&catalog::ProviderInstance> = listed
             .iter()
-            .filter(|instance| !matches!(instance.status.as_str(), "terminated" | "failed" | "stopping"))
+            .filter(|instance| instance.status != "terminated")
+            .collect();
+        let broken: HashSet<&str> = alive
+            .iter()
+            .filter(|instance| matches!(instance.status.as_str(), "failed" | "stopping"))
+            .map(|instance| instance.instance_id.as_str())
             .collect();
         let listed_ids: HashSet<&str> = alive
             .iter()
@@ -116,7 +121,11 @@ impl Reservations {
         let mut claimed_rows = HashSet::new();
 
         for instance in &alive {
-            let Some(row_id) = instance.labels.get("label").and_then(|label| row_of_label(label)) else {
+            let Some(row_id) = instance
+                .labels
+                .get("label")
+                .and_then(|label| self.inner.labels.row_of(label))
+            else {
                 continue;
             };
             let row_id = row_id.to_string();
@@ -168,6 +177,14 @@ impl Reservations {
             .max(Duration::from_secs(1));
         for row in &rows {
             match (row.status.as_str(), &row.provider_instance_id) {
+                (status, Some(instance_id))
+                    if status != "destroying" && broken.contains(instance_id.as_str()) =>
+                {
+                    let reason = "the provider reports it failed or stopping".to_owned();
+                    if self.destroy_row(row.clone(), &reason).await.unwrap_or(false) {
+                        report.gone += 1;
+                    }
+                }
                 ("destroying", Some(instance_id)) if listed_ids.contains(instance_id.as_str()) => {
                     let reason = row.reason.clone().unwrap_or_else(|| "destroyed".to_owned());
                     if self.destroy_row(row.clone(), &reason).await.unwrap_or(false) {

@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::balancer::Member;
-use crate::domain::{InstanceStatus, label_of, weight_of};
+use crate::domain::{InstanceStatus, weight_of};
 use crate::error::Error;
 use crate::launch::{Launch, stored};
 use crate::repo::instances::{self, InstanceRow};
@@ -84,7 +84,7 @@ impl Reservations {
             env: launch.env.clone(),
             ports: launch.ports.clone(),
             disk_gb: launch.disk_gb,
-            labels: [("label".to_owned(), label_of(row_id))].into(),
+            labels: [("label".to_owned(), self.inner.labels.label_of(row_id))].into(),
             // The catalog shares one provider call among creates with one key, so a rent retried
             // for the same row never rents twice.
             idempotency_key: row.id.clone(),
@@ -100,7 +100,10 @@ impl Reservations {
             }
             // The provider may have rented anyway: ask it. Found, the slot is filled; absent, the
             // row fails and a late instance carrying its label is destroyed by the reconciler.
-            Err(error) => match self.find_labelled(&offer.provider, &label_of(row_id)).await {
+            Err(error) => match self
+                .find_labelled(&offer.provider, &self.inner.labels.label_of(row_id))
+                .await
+            {
                 Ok(Some(found)) => {
                     tracing::info!(row_id = row.id, %error, "a create that failed had rented; kept");
                     self.record_rent(row, &found).await.map_err(|error| RentFailure {
@@ -178,11 +181,21 @@ impl Reservations {
         let moved =
             instances::mark_rented(&mut *transaction, &row.id, &rented.instance_id, status.as_str()).await?;
         if !moved {
-            // Only possible when the row was settled meanwhile by another process: keep its answer.
-            tracing::warn!(
-                row_id = row.id,
-                "a rent finished after its row was settled elsewhere"
-            );
+            transaction.rollback().await?;
+            // Destroyed (or released) while the rent was in flight: give the row the instance's id
+            // and destroy it now; the reconciler retries when this fails.
+            let attached =
+                instances::attach_to_destroying(self.database().pool(), &row.id, &rented.instance_id).await?;
+            if attached && let Some(stored) = instances::find(self.database().pool(), &row.id).await? {
+                let reason = stored.reason.clone().unwrap_or_else(|| "destroyed".to_owned());
+                if let Err(error) = self.destroy_row(stored, &reason).await {
+                    tracing::warn!(row_id = row.id, %error, "destroying an instance released while renting failed; retried later");
+                }
+            }
+            return Err(Error::invalid(
+                "reservation",
+                "was released while this instance was being rented; the instance is destroyed",
+            ));
         }
         let created = event(
             names::INSTANCE_CREATED,
@@ -196,15 +209,8 @@ impl Reservations {
                 "price_micros_per_hour": row.price_micros,
             }),
         )?;
-        self.commit_with_events(
-            transaction,
-            if moved {
-                std::slice::from_ref(&created)
-            } else {
-                &[]
-            },
-        )
-        .await?;
+        self.commit_with_events(transaction, std::slice::from_ref(&created))
+            .await?;
         tracing::info!(
             user_id = row.user_id,
             provider = row.provider,

@@ -56,10 +56,12 @@ impl Reservations {
         })
     }
 
-    /// Ends a request counted by [`Reservations::pick_target`].
-    pub fn report_result(&self, instance_id: &str, success: bool, latency_micros: i64) {
+    /// Ends a request counted by [`Reservations::pick_target`] (`picked`), or records one the caller
+    /// sent to its instance by URL.
+    pub fn report_result(&self, instance_id: &str, success: bool, latency_micros: i64, picked: bool) {
         let latency = Duration::from_micros(u64::try_from(latency_micros).unwrap_or(0));
-        self.balancer().report(instance_id, success, latency, now_ms());
+        self.balancer()
+            .report(instance_id, success, latency, picked, now_ms());
     }
 
     /// Returns the figures of `user_id`'s instances in rotation (or of one, by `instance_id`).

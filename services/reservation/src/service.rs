@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::balancer::Balancer;
 use crate::config::{Config, Periods};
+use crate::domain::Labels;
 use crate::error::Error;
 
 /// The reservation service's use cases. Cheap to clone.
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     /// Runs reservations and rents to their end even when the caller gives up on them.
     pub tracker: TaskTracker,
     pub probe_client: reqwest::Client,
+    /// This installation's provider-side labels.
+    pub labels: Labels,
 }
 
 impl Reservations {
@@ -46,6 +49,7 @@ impl Reservations {
         catalog: GrpcChannel,
         balancer: Balancer,
         tracker: TaskTracker,
+        labels: Labels,
     ) -> Self {
         let probe_client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -65,6 +69,7 @@ impl Reservations {
                 in_flight: Mutex::new(HashSet::new()),
                 tracker,
                 probe_client,
+                labels,
             }),
         }
     }
@@ -77,6 +82,11 @@ impl Reservations {
     /// Returns the outbox, whose relay the app runs.
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
+    }
+
+    /// Returns what every provider-side label of this installation starts with.
+    pub fn label_prefix(&self) -> &str {
+        self.inner.labels.prefix()
     }
 
     /// Returns the load balancer.

@@ -1,13 +1,13 @@
 //! Sending a proxied request and reading its answer within the time limit.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gpuproxy_egress::EgressError;
 use gpuproxy_errors::ErrorCode;
 
 use super::protocol::{Protocol, Shaped};
-use super::target::Target;
+use super::target::{Target, Ticket};
 use crate::{AppState, Error};
 
 /// Request headers never forwarded: hop-by-hop ones, the ones the client computes, and the
@@ -79,6 +79,7 @@ impl AppState {
     /// `PROXY_MAX_RESPONSE_BYTES`) within its time limit. Results on the caller's instances feed
     /// the load balancer.
     pub async fn proxy_once(&self, user_id: &str, call: ProxyCall) -> Result<ProxyReply, Error> {
+        validate_headers(&call.headers)?;
         let target = match &call.target_url {
             Some(url) => {
                 self.named_target(user_id, url, &call.shaped.default_path, call.path_is_explicit)
@@ -86,9 +87,9 @@ impl AppState {
             }
             None => self.pick_instance(user_id, &call.shaped.default_path).await?,
         };
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(call.timeout, self.send_and_read(&target, &call)).await;
-        let latency = started.elapsed();
+        let mut ticket = self.ticket(&target);
+        let outcome =
+            tokio::time::timeout(call.timeout, self.send_and_read(&target, &call, &mut ticket)).await;
         let outcome = outcome.unwrap_or_else(|_| {
             Err(Error::new(
                 ErrorCode::Timeout,
@@ -98,8 +99,10 @@ impl AppState {
                 ),
             ))
         });
-        let success = outcome.as_ref().is_ok_and(|(status, _, _)| *status < 500);
-        self.report_result(&target, success, latency).await;
+        if outcome.is_err() {
+            ticket.failed();
+        }
+        let latency = ticket.latency();
         let (status, headers, body) = outcome?;
         Ok(ProxyReply {
             status,
@@ -112,12 +115,13 @@ impl AppState {
     }
 
     /// Chooses the target of `call` and sends it, returning the answer with its body unread (for
-    /// streaming). The caller reports the outcome with [`AppState::report_result`].
+    /// streaming) and the ticket that reports it to the load balancer when dropped.
     pub async fn proxy_open(
         &self,
         user_id: &str,
         call: &ProxyCall,
-    ) -> Result<(Target, reqwest::Response, Instant), Error> {
+    ) -> Result<(reqwest::Response, Ticket), Error> {
+        validate_headers(&call.headers)?;
         let target = match &call.target_url {
             Some(url) => {
                 self.named_target(user_id, url, &call.shaped.default_path, call.path_is_explicit)
@@ -125,15 +129,18 @@ impl AppState {
             }
             None => self.pick_instance(user_id, &call.shaped.default_path).await?,
         };
-        let started = Instant::now();
+        let mut ticket = self.ticket(&target);
         match tokio::time::timeout(call.timeout, self.send(&target, call)).await {
-            Ok(Ok(response)) => Ok((target, response, started)),
+            Ok(Ok(response)) => {
+                ticket.answered(response.status());
+                Ok((response, ticket))
+            }
             Ok(Err(error)) => {
-                self.report_result(&target, false, started.elapsed()).await;
+                ticket.failed();
                 Err(error)
             }
             Err(_) => {
-                self.report_result(&target, false, started.elapsed()).await;
+                ticket.failed();
                 Err(Error::new(
                     ErrorCode::Timeout,
                     "the upstream did not answer in time",
@@ -146,8 +153,10 @@ impl AppState {
         &self,
         target: &Target,
         call: &ProxyCall,
+        ticket: &mut Ticket,
     ) -> Result<(u16, BTreeMap<String, String>, bytes::Bytes), Error> {
         let mut response = self.send(target, call).await?;
+        ticket.answered(response.status());
         let status = response.status().as_u16();
         let headers = response_headers(response.headers());
         let limit = self.proxy.config.max_response_bytes;
@@ -211,7 +220,25 @@ impl AppState {
     }
 }
 
-/// Maps an outbound failure to the caller's error.
+/// Refuses headers that are not valid HTTP before a target is chosen, so a caller's mistake never
+/// counts against an instance.
+pub fn validate_headers(headers: &[(String, String)]) -> Result<(), Error> {
+    for (name, value) in headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(value).is_err()
+        {
+            return Err(Error::new(
+                ErrorCode::ValidationFailed,
+                format!("header {name:?} is not a valid HTTP header"),
+            )
+            .with_field("headers"));
+        }
+    }
+    Ok(())
+}
+
+/// Maps an outbound failure to the caller's error. The caller's URL is checked before sending, so
+/// an invalid URL here is a redirect's `Location`: the upstream's fault.
 pub fn egress_error(error: EgressError) -> Error {
     match error {
         EgressError::Forbidden { .. } => Error::new(ErrorCode::TargetForbidden, error.to_string()),

@@ -3,6 +3,8 @@
 
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
+use std::time::{Duration, Instant};
+
 use reqwest::Url;
 
 use crate::{AppState, Error};
@@ -14,6 +16,8 @@ pub struct Target {
     pub url: Url,
     /// The caller's instance it is, when it is one (its results feed the load balancer).
     pub instance_id: Option<String>,
+    /// Whether the load balancer picked it (and counts the request in flight until it ends).
+    pub picked: bool,
 }
 
 impl Target {
@@ -41,6 +45,7 @@ impl AppState {
         Ok(Target {
             url,
             instance_id: Some(picked.instance_id),
+            picked: true,
         })
     }
 
@@ -93,26 +98,80 @@ impl AppState {
         Ok(Target {
             url,
             instance_id: own.map(|instance| instance.instance_id),
+            picked: false,
         })
     }
 
-    /// Tells the load balancer how a request to one of the caller's instances went.
-    pub async fn report_result(&self, target: &Target, success: bool, latency: std::time::Duration) {
-        let Some(instance_id) = &target.instance_id else {
+    /// Returns the ticket of a request to `target`, started now.
+    pub fn ticket(&self, target: &Target) -> Ticket {
+        Ticket {
+            state: self.clone(),
+            instance_id: target.instance_id.clone(),
+            picked: target.picked,
+            started: Instant::now(),
+            success: true,
+            latency: None,
+        }
+    }
+}
+
+/// A request on its way to one of the caller's instances. It tells the load balancer how the request
+/// went exactly once, when dropped, however the request ended: answered, failed, timed out, or
+/// abandoned by a caller who went away (which is no fault of the instance). Until then the balancer
+/// counts the request in flight.
+#[derive(Debug)]
+pub struct Ticket {
+    state: AppState,
+    instance_id: Option<String>,
+    picked: bool,
+    started: Instant,
+    success: bool,
+    latency: Option<Duration>,
+}
+
+impl Ticket {
+    /// Records that the instance answered (a 5xx counts as a failure); the response time is now.
+    pub fn answered(&mut self, status: http::StatusCode) {
+        self.latency.get_or_insert_with(|| self.started.elapsed());
+        self.success &= !status.is_server_error();
+    }
+
+    /// Records that the instance failed: no answer, a broken answer, or too late.
+    pub fn failed(&mut self) {
+        self.latency.get_or_insert_with(|| self.started.elapsed());
+        self.success = false;
+    }
+
+    /// Returns the caller's instance the request went to, when it was one.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance_id.as_deref()
+    }
+
+    /// Returns the time from the start to the answer (or to now, without one).
+    pub fn latency(&self) -> Duration {
+        self.latency.unwrap_or_else(|| self.started.elapsed())
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let Some(instance_id) = self.instance_id.take() else {
             return;
         };
-        let reported = self
-            .reservation
-            .clone()
-            .report_result(reservation::ReportResultRequest {
-                instance_id: instance_id.clone(),
-                success,
-                latency_micros: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
-            })
-            .await;
-        if let Err(status) = reported {
-            tracing::debug!(instance_id, %status, "reporting a proxied result failed");
-        }
+        let request = reservation::ReportResultRequest {
+            instance_id,
+            success: self.success,
+            latency_micros: i64::try_from(self.latency().as_micros()).unwrap_or(i64::MAX),
+            picked: self.picked,
+        };
+        let state = self.state.clone();
+        // Off the answer's path, bounded like every internal call.
+        self.state.background.spawn(async move {
+            let mut client = state.reservation.clone();
+            if let Err(error) = state.call(client.report_result(request)).await {
+                tracing::debug!(%error, "reporting a proxied result failed");
+            }
+        });
     }
 }
 

@@ -1,7 +1,5 @@
 //! `ProxyRequest` and `StreamProxyRequest`: the proxy over gRPC.
 
-use std::time::Instant;
-
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use gpuproxy_proto::gpuproxy::v1 as public;
@@ -93,11 +91,10 @@ async fn answer(
         Ok(call) => call,
         Err(error) => return failed(error),
     };
-    let (target, response, started): (_, reqwest::Response, Instant) =
-        match state.proxy_open(&user_id, &call).await {
-            Ok(opened) => opened,
-            Err(error) => return failed(error),
-        };
+    let (response, ticket) = match state.proxy_open(&user_id, &call).await {
+        Ok(opened) => opened,
+        Err(error) => return failed(error),
+    };
     let head = public::ProxyResponse {
         status_code: i32::from(response.status().as_u16()),
         headers: crate::proxy::forward::response_headers(response.headers())
@@ -106,27 +103,33 @@ async fn answer(
         body: Vec::new(),
         error: String::new(),
     };
-    let success = !response.status().is_server_error();
-    let latency = started.elapsed();
-    let chunks = response.bytes_stream().map(|chunk| {
-        Ok(match chunk {
-            Ok(bytes) => public::ProxyResponse {
-                body: bytes.to_vec(),
+    let deadline = tokio::time::Instant::now() + call.timeout.saturating_sub(ticket.latency());
+    // The ticket travels with the body: it reports when the answer ends or the caller drops the stream.
+    let chunks = futures::stream::unfold(
+        (response.bytes_stream().boxed(), Some(ticket)),
+        move |(mut body, ticket)| async move {
+            let mut ticket = ticket?;
+            let error = match tokio::time::timeout_at(deadline, body.next()).await {
+                Ok(Some(Ok(bytes))) => {
+                    let chunk = public::ProxyResponse {
+                        body: bytes.to_vec(),
+                        ..public::ProxyResponse::default()
+                    };
+                    return Some((Ok(chunk), (body, Some(ticket))));
+                }
+                Ok(None) => return None,
+                Ok(Some(Err(error))) => format!("UPSTREAM_FAILED: the answer broke off: {error}"),
+                Err(_) => "TIMEOUT: the time limit passed while the answer streamed".to_owned(),
+            };
+            ticket.failed();
+            let failure = public::ProxyResponse {
+                error,
                 ..public::ProxyResponse::default()
-            },
-            Err(error) => public::ProxyResponse {
-                error: format!("UPSTREAM_FAILED: the answer broke off: {error}"),
-                ..public::ProxyResponse::default()
-            },
-        })
-    });
-    let report = futures::stream::once(async move {
-        state.report_result(&target, success, latency).await;
-        None
-    })
-    .filter_map(|nothing: Option<Result<public::ProxyResponse, Status>>| async move { nothing });
+            };
+            Some((Ok(failure), (body, None)))
+        },
+    );
     futures::stream::once(async move { Ok(head) })
         .chain(chunks)
-        .chain(report)
         .boxed()
 }

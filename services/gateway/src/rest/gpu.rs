@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::reservations::router())
         .merge(super::proxy::router())
         .route("/route/{*path}", axum::routing::any(super::route::route))
+        .route("/proxy/ws", axum::routing::get(super::proxy_ws::proxy_ws))
 }
 
 /// A GPU offer (the seed's `GPUInstance`).

@@ -136,12 +136,15 @@ pub struct DestroyedDto {
 }
 
 /// `?all=true` also lists ended instances.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "documents the parameter; the handler parses it to answer bad values with a code"
+)]
 pub struct MineQuery {
-    /// Also list terminated and failed instances.
-    #[serde(default)]
-    pub all: bool,
+    /// Also list terminated and failed instances (`true`/`false`, `1`/`0`).
+    all: Option<bool>,
 }
 
 /// Returns the idempotency key of a request, if it sent one.
@@ -207,7 +210,7 @@ pub(super) async fn create_instance(
         idempotency_key: idempotency_key(&headers)?,
     };
     let created = state
-        .call(state.reservation.clone().create_instance(request))
+        .call_renting(state.reservation.clone().create_instance(request))
         .await?;
     Ok((StatusCode::CREATED, Json(DataEnvelope::new(created.into()))))
 }
@@ -229,7 +232,7 @@ pub(super) async fn destroy_instance(
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<DataEnvelope<DestroyedDto>>, Error> {
     let destroyed = state
-        .call(
+        .call_renting(
             state
                 .reservation
                 .clone()
@@ -254,8 +257,23 @@ pub(super) async fn destroy_instance(
 async fn my_instances(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Query(query): Query<MineQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<ListEnvelope<RentedInstanceDto>>, Error> {
+    let mut include_ended = false;
+    for (name, value) in pairs {
+        if name == "all" {
+            include_ended = match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                _ => {
+                    return Err(
+                        Error::new(ErrorCode::ValidationFailed, "all must be true or false")
+                            .with_field("all"),
+                    );
+                }
+            };
+        }
+    }
     let listed = state
         .call(
             state
@@ -263,7 +281,7 @@ async fn my_instances(
                 .clone()
                 .list_instances(reservation::ListInstancesRequest {
                     user_id: user.user_id.to_string(),
-                    include_ended: query.all,
+                    include_ended,
                 }),
         )
         .await?;

@@ -179,7 +179,9 @@ async fn reserve(
         config: Some(body.config.to_proto()),
         idempotency_key: idempotency_key(&headers)?,
     };
-    let done = state.call(state.reservation.clone().reserve(request)).await?;
+    let done = state
+        .call_renting(state.reservation.clone().reserve(request))
+        .await?;
     let reserved: Vec<ReservedDto> = done.reserved.into_iter().map(reserved).collect();
     Ok((
         StatusCode::CREATED,
@@ -244,7 +246,7 @@ async fn release(
     Path(reservation_id): Path<String>,
 ) -> Result<Json<DataEnvelope<ReleasedDto>>, Error> {
     let released = state
-        .call(state.reservation.clone().release(reservation::ReleaseRequest {
+        .call_renting(state.reservation.clone().release(reservation::ReleaseRequest {
             user_id: user.user_id.to_string(),
             reservation_id: reservation_id.clone(),
         }))

@@ -4,10 +4,9 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use futures::Stream;
@@ -15,7 +14,7 @@ use gpuproxy_errors::ErrorCode;
 use http::HeaderValue;
 
 use crate::proxy::forward::{WITHHELD_REQUEST_HEADERS, WITHHELD_RESPONSE_HEADERS};
-use crate::proxy::{TIMELIMIT_HEADER, Target};
+use crate::proxy::{TIMELIMIT_HEADER, Ticket};
 use crate::rest::principal::AuthUser;
 use crate::{AppState, Error};
 
@@ -36,20 +35,23 @@ pub const INSTANCE_HEADER: &str = "x-gpu-instance";
 pub async fn route(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(path): Path<String>,
+    OriginalUri(original): OriginalUri,
     request: Request,
 ) -> Result<Response, Error> {
     let time_limit = state
         .proxy
         .time_limit(None, request.headers().get(TIMELIMIT_HEADER))?;
     let deadline = tokio::time::Instant::now() + time_limit;
-    let path_and_query = match request.uri().query() {
-        Some(query) => format!("/{path}?{query}"),
-        None => format!("/{path}"),
+    // The raw path, still percent-encoded: `org%2Fmodel` must reach the instance as one segment.
+    let path = original.path().strip_prefix(ROUTE_PREFIX).unwrap_or("/");
+    let path_and_query = match original.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
     };
     let target = state
         .pick_instance(&user.user_id.to_string(), &path_and_query)
         .await?;
+    let mut ticket = state.ticket(&target);
     let (parts, body) = request.into_parts();
     let mut upstream = reqwest::Request::new(parts.method, target.url.clone());
     for (name, value) in &parts.headers {
@@ -58,18 +60,17 @@ pub async fn route(
         }
     }
     *upstream.body_mut() = Some(reqwest::Body::wrap_stream(body.into_data_stream()));
-    let started = Instant::now();
     let sent = tokio::time::timeout_at(deadline, state.proxy.direct.execute(upstream)).await;
     let answer = match sent {
         Ok(Ok(answer)) => answer,
         Ok(Err(error)) => {
-            report_later(&state, &target, false, started.elapsed());
+            ticket.failed();
             return Err(crate::proxy::forward::egress_error(
                 gpuproxy_egress::EgressError::Request(error),
             ));
         }
         Err(_) => {
-            report_later(&state, &target, false, started.elapsed());
+            ticket.failed();
             return Err(Error::new(
                 ErrorCode::Timeout,
                 format!(
@@ -79,7 +80,7 @@ pub async fn route(
             ));
         }
     };
-    let latency = started.elapsed();
+    ticket.answered(answer.status());
     let mut response = Response::builder().status(answer.status().as_u16());
     if let Some(headers) = response.headers_mut() {
         for (name, value) in answer.headers() {
@@ -93,16 +94,10 @@ pub async fn route(
             headers.insert(INSTANCE_HEADER, value);
         }
     }
-    let success = !answer.status().is_server_error();
     let body = Streamed {
         inner: Box::pin(answer.bytes_stream()),
         deadline: Box::pin(tokio::time::sleep_until(deadline)),
-        report: Some(Report {
-            state: state.clone(),
-            target,
-            success,
-            latency,
-        }),
+        ticket: Some(ticket),
     };
     response.body(Body::from_stream(body)).map_err(|error| {
         Error::new(
@@ -112,38 +107,16 @@ pub async fn route(
     })
 }
 
-fn report_later(state: &AppState, target: &Target, success: bool, latency: Duration) {
-    let state = state.clone();
-    let target = target.clone();
-    state
-        .background
-        .clone()
-        .spawn(async move { state.report_result(&target, success, latency).await });
-}
+/// The route's prefix in the original URI.
+const ROUTE_PREFIX: &str = "/api/v1/gpu/route";
 
-/// What to tell the load balancer once a streamed answer ends.
-struct Report {
-    state: AppState,
-    target: Target,
-    success: bool,
-    latency: Duration,
-}
-
-/// The instance's body, passed through chunk by chunk, cut at the deadline; the load balancer hears
-/// of the exchange when it ends, however it ends (done, failed, timed out or the caller went away).
+/// The instance's body, passed through chunk by chunk and cut at the deadline. Its ticket tells the
+/// load balancer about the exchange when the body ends, however it ends (done, broken, timed out,
+/// or the caller went away).
 struct Streamed {
     inner: Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>,
     deadline: Pin<Box<tokio::time::Sleep>>,
-    report: Option<Report>,
-}
-
-impl Streamed {
-    fn finish(&mut self, failed: bool) {
-        if let Some(mut report) = self.report.take() {
-            report.success &= !failed;
-            report_later(&report.state, &report.target, report.success, report.latency);
-        }
-    }
+    ticket: Option<Ticket>,
 }
 
 impl Stream for Streamed {
@@ -151,11 +124,12 @@ impl Stream for Streamed {
 
     fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.report.is_none() {
+        let Some(ticket) = this.ticket.as_mut() else {
             return Poll::Ready(None);
-        }
+        };
         if this.deadline.as_mut().poll(context).is_ready() {
-            this.finish(true);
+            ticket.failed();
+            this.ticket = None;
             return Poll::Ready(Some(Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "the time limit passed while the answer streamed",
@@ -164,20 +138,15 @@ impl Stream for Streamed {
         match this.inner.as_mut().poll_next(context) {
             Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(chunk))),
             Poll::Ready(Some(Err(error))) => {
-                this.finish(true);
+                ticket.failed();
+                this.ticket = None;
                 Poll::Ready(Some(Err(std::io::Error::other(error))))
             }
             Poll::Ready(None) => {
-                this.finish(false);
+                this.ticket = None;
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-impl Drop for Streamed {
-    fn drop(&mut self) {
-        self.finish(false);
     }
 }

@@ -59,6 +59,23 @@ impl Load {
         now_ms: i64,
     ) {
         self.active = self.active.saturating_sub(1);
+        self.sample(success, latency, settings, now, now_ms);
+    }
+
+    /// Records a request that was never counted in flight (sent to the instance by URL).
+    pub fn observe(
+        &mut self,
+        success: bool,
+        latency: Duration,
+        settings: Unhealthy,
+        now: Instant,
+        now_ms: i64,
+    ) {
+        self.total = self.total.saturating_add(1);
+        self.sample(success, latency, settings, now, now_ms);
+    }
+
+    fn sample(&mut self, success: bool, latency: Duration, settings: Unhealthy, now: Instant, now_ms: i64) {
         self.last_used_ms = Some(now_ms);
         let ms = latency.as_secs_f64() * 1000.0;
         self.last_response_ms = ms;

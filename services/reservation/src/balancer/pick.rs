@@ -42,11 +42,13 @@ pub fn pick(strategy: LbStrategy, candidates: &[Candidate<'_>], turns: &mut Turn
         LbStrategy::LeastConnections => min_by(candidates, |c| (c.load.active, c.load.total)),
         LbStrategy::LeastResponseTime => {
             // Expected wait: the average answer time for each request in flight plus this one, so a
-            // fast instance is not piled on until it becomes the slow one. Unmeasured instances go
-            // first, so every instance gets measured.
-            let score = |c: &Candidate<'_>| match c.load.avg_response_ms {
-                None => f64::NEG_INFINITY,
-                Some(avg) => avg * f64::from(c.load.active.saturating_add(1)),
+            // fast instance is not piled on until it becomes the slow one. An unmeasured idle
+            // instance goes first, so every instance gets measured; an unmeasured busy one waits for
+            // its first answer (it may be hung).
+            let score = |c: &Candidate<'_>| match (c.load.avg_response_ms, c.load.active) {
+                (None, 0) => f64::NEG_INFINITY,
+                (None, _) => f64::INFINITY,
+                (Some(avg), active) => avg * f64::from(active.saturating_add(1)),
             };
             let mut best = 0;
             for (index, candidate) in candidates.iter().enumerate().skip(1) {

@@ -44,12 +44,13 @@ impl InstanceStatus {
     }
 
     /// Returns the status a catalog status (`pending`, `loading`, `running`, …) maps to for a rented
-    /// instance; `None` when the provider reports it gone.
+    /// instance; `None` when the provider reports it gone or broken (`terminated`, `failed`,
+    /// `stopping`), which callers settle by destroying it.
     pub fn from_provider(status: &str) -> Option<InstanceStatus> {
         match status {
             "running" => Some(InstanceStatus::Running),
             "loading" => Some(InstanceStatus::Loading),
-            "terminated" | "failed" => None,
+            "terminated" | "failed" | "stopping" => None,
             // Stopped, stopping and unknown states still exist at the provider and may cost money,
             // so they are followed like starting ones until they run or disappear.
             _ => Some(InstanceStatus::Pending),

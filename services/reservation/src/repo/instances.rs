@@ -6,7 +6,7 @@ use sqlx::Executor;
 /// A row of `instances`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InstanceRow {
-    /// UUID v7; also the provider-side label (see `domain::label_of`).
+    /// UUID v7; also the provider-side label (see `domain::Labels`).
     pub id: String,
     /// The owner.
     pub user_id: String,
@@ -214,6 +214,24 @@ pub async fn mark_rented<'e>(
     .bind(id)
     .bind(provider_instance_id)
     .bind(status)
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives a row destroyed while its rent was in flight the provider's id, so its destroy can be
+/// retried by id; returns whether it moved.
+pub async fn attach_to_destroying<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    id: &str,
+    provider_instance_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE instances SET provider_instance_id = $2 \
+         WHERE id = $1 AND status = 'destroying' AND provider_instance_id IS NULL",
+    )
+    .bind(id)
+    .bind(provider_instance_id)
     .execute(executor)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -45,7 +45,9 @@ async fn strategies_switch_at_run_time_and_survive_a_restart(backend: Backend) {
         let target = harness.service.pick_target("alice").expect("a target");
         assert_eq!(target.strategy, "round_robin");
         *counts.entry(target.instance_id.clone()).or_default() += 1;
-        harness.service.report_result(&target.instance_id, true, 500);
+        harness
+            .service
+            .report_result(&target.instance_id, true, 500, true);
     }
     assert_eq!(counts.len(), 3);
     assert!(
@@ -102,7 +104,7 @@ async fn failing_instances_leave_the_rotation_and_nothing_running_is_refused(bac
     let instances = running_instances(&harness, "alice", 2).await;
     let bad = &instances[0].instance_id;
     for _ in 0..3 {
-        harness.service.report_result(bad, false, 1_000);
+        harness.service.report_result(bad, false, 1_000, true);
     }
     for _ in 0..10 {
         let target = harness.service.pick_target("alice").expect("a target");
@@ -110,7 +112,9 @@ async fn failing_instances_leave_the_rotation_and_nothing_running_is_refused(bac
             &target.instance_id, bad,
             "an unhealthy instance is out of the rotation"
         );
-        harness.service.report_result(&target.instance_id, true, 1_000);
+        harness
+            .service
+            .report_result(&target.instance_id, true, 1_000, true);
     }
     let loads = harness.service.load_info("alice", "").expect("loads");
     let bad_load = loads
