@@ -367,8 +367,7 @@ async fn main() {
     }
     let _ = writeln!(
         report,
-        "\n**Reserving 16 GPUs** with {CREATE_LATENCY_MS} ms injected on every provider call (a create is two calls: \
-         rent, then read back): {:.0} ms end to end (target: under 1500 ms).",
+        "\n**Reserving 16 GPUs** with {CREATE_LATENCY_MS} ms injected on every provider call (each rent is one call; the instances then start on their own): {:.0} ms end to end (target: under 1500 ms).",
         ms(reserve_time)
     );
     println!("{report}");

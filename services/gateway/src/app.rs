@@ -88,6 +88,7 @@ pub struct App {
     http_listener: TcpListener,
     grpc_listener: TcpListener,
     bus: EventBus,
+    flusher: crate::proxy::ResultFlusher,
 }
 
 impl App {
@@ -122,15 +123,18 @@ impl App {
             },
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
+        let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
+        let (results, flusher) =
+            crate::proxy::result_reporter(reservation.clone(), config.service_call_timeout);
         let state = AppState {
             auth,
             gatekeeper: gatekeeper.clone(),
             health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
             catalog,
             guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
-            reservation: ReservationServiceClient::new(dependencies.reservation),
+            reservation,
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
-            background: tokio_util::task::TaskTracker::new(),
+            results,
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
@@ -153,6 +157,7 @@ impl App {
             http_listener,
             grpc_listener,
             bus: dependencies.bus,
+            flusher,
         })
     }
 
@@ -192,7 +197,9 @@ impl App {
             http_listener,
             grpc_listener,
             bus,
+            flusher,
         } = self;
+        tasks.spawn("gateway-proxy-results", flusher.run(tasks.token()));
         let token = tasks.token();
         tasks.spawn("gateway-http", async move {
             use axum::serve::ListenerExt;

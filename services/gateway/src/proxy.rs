@@ -2,10 +2,12 @@
 //! and feeding the load balancer. Shared by `POST /gpu/proxy`, the streaming route and gRPC.
 //!
 //! Layout: `protocol.rs` shapes a request per protocol; `target.rs` picks or checks the target;
-//! `forward.rs` sends it and reads (or streams) the answer.
+//! `forward.rs` sends it and reads (or streams) the answer; `reporter.rs` batches the results
+//! the load balancer learns from.
 
 pub mod forward;
 mod protocol;
+mod reporter;
 mod target;
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ use crate::config::ProxyConfig;
 
 pub use forward::{ProxyCall, ProxyReply};
 pub use protocol::{Protocol, shape};
+pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
 pub use target::Ticket;
 
 /// The header that bounds a proxied request, in seconds.

@@ -29,8 +29,8 @@ pub struct AppState {
     pub reservation: ReservationServiceClient<GrpcChannel>,
     /// The way out to GPU instances and allow-listed hosts.
     pub proxy: crate::proxy::Proxy,
-    /// Short tasks that outlive their request (load-balancer reports after a streamed answer).
-    pub background: tokio_util::task::TaskTracker,
+    /// Where proxied requests' results go, batched, to the load balancer.
+    pub results: crate::proxy::ResultReporter,
     /// Who gets in.
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.

@@ -162,6 +162,21 @@ impl ReservationService for GrpcReservations {
         Ok(Response::new(pb::ReportResultResponse {}))
     }
 
+    async fn report_results(
+        &self,
+        request: Request<pb::ReportResultsRequest>,
+    ) -> Result<Response<pb::ReportResultResponse>, Status> {
+        for result in request.into_inner().results {
+            self.service.report_result(
+                &result.instance_id,
+                result.success,
+                result.latency_micros,
+                result.picked,
+            );
+        }
+        Ok(Response::new(pb::ReportResultResponse {}))
+    }
+
     async fn get_strategy(
         &self,
         request: Request<pb::GetStrategyRequest>,

@@ -164,14 +164,8 @@ impl Drop for Ticket {
             latency_micros: i64::try_from(self.latency().as_micros()).unwrap_or(i64::MAX),
             picked: self.picked,
         };
-        let state = self.state.clone();
-        // Off the answer's path, bounded like every internal call.
-        self.state.background.spawn(async move {
-            let mut client = state.reservation.clone();
-            if let Err(error) = state.call(client.report_result(request)).await {
-                tracing::debug!(%error, "reporting a proxied result failed");
-            }
-        });
+        // Off the answer's path: batched with others by the reporter.
+        self.state.results.report(request);
     }
 }
 

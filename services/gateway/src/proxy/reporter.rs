@@ -1,0 +1,81 @@
+//! Results of proxied requests on their way to the load balancer, batched: under load one internal
+//! call carries hundreds of results, and a proxied request never waits for it.
+
+use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
+use gpuproxy_server::GrpcChannel;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The most results one call carries.
+const BATCH: usize = 1024;
+
+/// Where tickets drop their results. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ResultReporter {
+    sender: mpsc::UnboundedSender<reservation::ReportResultRequest>,
+}
+
+/// The other end: sends what was reported, in batches, until shutdown.
+#[derive(Debug)]
+pub struct ResultFlusher {
+    receiver: mpsc::UnboundedReceiver<reservation::ReportResultRequest>,
+    client: ReservationServiceClient<GrpcChannel>,
+    timeout: std::time::Duration,
+}
+
+/// Returns both ends. The channel is unbounded because a dropped result would leave a request
+/// counted in flight forever; the flusher drains it as fast as results arrive.
+pub fn result_reporter(
+    client: ReservationServiceClient<GrpcChannel>,
+    timeout: std::time::Duration,
+) -> (ResultReporter, ResultFlusher) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (
+        ResultReporter { sender },
+        ResultFlusher {
+            receiver,
+            client,
+            timeout,
+        },
+    )
+}
+
+impl ResultReporter {
+    /// Queues one result.
+    pub fn report(&self, result: reservation::ReportResultRequest) {
+        // Fails only once the flusher has stopped, at shutdown, when results no longer matter.
+        let _ = self.sender.send(result);
+    }
+}
+
+impl ResultFlusher {
+    /// Sends results as they come: each call takes everything queued meanwhile (up to `BATCH`).
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let first = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                first = self.receiver.recv() => first,
+            };
+            let Some(first) = first else {
+                return Ok(());
+            };
+            let mut results = vec![first];
+            while results.len() < BATCH {
+                match self.receiver.try_recv() {
+                    Ok(result) => results.push(result),
+                    Err(_) => break,
+                }
+            }
+            let count = results.len();
+            let call = self
+                .client
+                .report_results(reservation::ReportResultsRequest { results });
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(status)) => tracing::debug!(%status, count, "reporting proxied results failed"),
+                Err(_) => tracing::debug!(count, "reporting proxied results timed out"),
+            }
+        }
+    }
+}
