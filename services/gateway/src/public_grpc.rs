@@ -87,6 +87,16 @@ fn spending_window(window: &guardrails::SpendingWindow) -> public::SpendingWindo
     }
 }
 
+/// Returns the `idempotency-key` metadata of a call that rents, empty without one.
+fn idempotency_key<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn not_implemented<T>(capability: &str) -> Result<T, Status> {
     Err(Error::not_implemented(capability).into_status())
 }
@@ -182,12 +192,7 @@ impl GpuProxyService for PublicApi {
         request: Request<public::CreateGpuInstanceRequest>,
     ) -> Result<Response<public::CreateGpuInstanceResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let idempotency_key = request
-            .metadata()
-            .get("idempotency-key")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let idempotency_key = idempotency_key(&request);
         let request = request.into_inner();
         let image = if request.image.trim().is_empty() {
             crate::rentals::DEFAULT_IMAGE.to_owned()
@@ -449,12 +454,7 @@ impl GpuProxyService for PublicApi {
         request: Request<public::ReserveGpUsRequest>,
     ) -> Result<Response<public::ReserveGpUsResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let idempotency_key = request
-            .metadata()
-            .get("idempotency-key")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let idempotency_key = idempotency_key(&request);
         let request = request.into_inner();
         let filters = crate::rest::reserve_filters(&crate::rest::ReserveFiltersDto {
             provider: Some(request.provider),

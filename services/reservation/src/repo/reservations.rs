@@ -27,6 +27,13 @@ impl ReservationRow {
     }
 }
 
+/// The columns of a row, in `FromRow` order; a macro so queries stay `&'static str`.
+macro_rules! columns {
+    () => {
+        "id, user_id, requested, idempotency_key, errors, created_at"
+    };
+}
+
 /// Inserts a reservation; a repeated idempotency key is a unique violation.
 pub async fn insert<'e>(
     executor: impl Executor<'e, Database = Any>,
@@ -67,10 +74,11 @@ pub async fn find_owned<'e>(
     user_id: &str,
     id: &str,
 ) -> Result<Option<ReservationRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, user_id, requested, idempotency_key, errors, created_at FROM reservations \
-         WHERE user_id = $1 AND id = $2",
-    )
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM reservations WHERE user_id = $1 AND id = $2"
+    ))
     .bind(user_id)
     .bind(id)
     .fetch_optional(executor)
@@ -83,10 +91,11 @@ pub async fn find_by_idempotency_key<'e>(
     user_id: &str,
     key: &str,
 ) -> Result<Option<ReservationRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, user_id, requested, idempotency_key, errors, created_at FROM reservations \
-         WHERE user_id = $1 AND idempotency_key = $2",
-    )
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM reservations WHERE user_id = $1 AND idempotency_key = $2"
+    ))
     .bind(user_id)
     .bind(key)
     .fetch_optional(executor)
@@ -98,10 +107,11 @@ pub async fn list_by_user<'e>(
     executor: impl Executor<'e, Database = Any>,
     user_id: &str,
 ) -> Result<Vec<ReservationRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, user_id, requested, idempotency_key, errors, created_at FROM reservations \
-         WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100",
-    )
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM reservations WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100"
+    ))
     .bind(user_id)
     .fetch_all(executor)
     .await
