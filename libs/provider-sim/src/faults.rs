@@ -37,6 +37,9 @@ pub struct Faults {
     pub capacity_exhausted: bool,
     /// The offer being created disappears just before the create is handled.
     pub vanish_before_create: bool,
+    /// Milliseconds between the provider acting on a request and its answer leaving: the rent (or
+    /// destroy) has happened, but a client that gives up meanwhile never learns of it.
+    pub answer_delay_ms: u64,
 }
 
 impl Faults {
@@ -74,7 +77,14 @@ pub(crate) async fn inject_faults(
     if context.state.roll_server_error(faults.error_rate) {
         return server_error(context.provider);
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    if faults.answer_delay_ms > 0 {
+        context
+            .state
+            .sleep_unless_shutdown(Duration::from_millis(faults.answer_delay_ms))
+            .await;
+    }
+    response
 }
 
 fn too_many_requests(provider: SimProvider, retry_after_secs: Option<u64>) -> Response {

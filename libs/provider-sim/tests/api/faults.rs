@@ -25,6 +25,31 @@ async fn latency_delays_every_response_of_that_provider_only() {
 }
 
 #[tokio::test]
+async fn a_delayed_answer_arrives_late_but_the_rent_has_already_happened() {
+    let app = spawn_sim().await;
+    let offer_id = app.rentable_offer_id().await;
+    app.sim.set_faults(
+        SimProvider::VastAi,
+        Faults {
+            answer_delay_ms: 400,
+            ..Faults::default()
+        },
+    );
+    let started = Instant::now();
+    let create = app.vast_create(offer_id, json!({"image": "x"}));
+    let (answer, rented_meanwhile) = tokio::join!(create, async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.sim.instance_count(SimProvider::VastAi)
+    });
+    assert_eq!(
+        rented_meanwhile, 1,
+        "the instance exists before the answer leaves"
+    );
+    assert_eq!(answer.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+}
+
+#[tokio::test]
 async fn an_error_rate_of_one_answers_500_with_each_providers_body() {
     let app = spawn_sim().await;
     let always = Faults {
