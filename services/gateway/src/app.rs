@@ -27,6 +27,7 @@ use crate::gatekeeper::Gatekeeper;
 use crate::health::{HealthChecker, ServiceProbe};
 use crate::public_grpc::{Authenticate, Layered, Observe, PublicApi};
 use crate::rate_limit::RateLimiter;
+use crate::state::SharedState;
 use crate::{AppState, rest};
 
 /// What the gateway talks to, made by the caller: in the fleet, channels to remote services and a
@@ -126,7 +127,7 @@ impl App {
         let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
         let (results, flusher) =
             crate::proxy::result_reporter(reservation.clone(), config.service_call_timeout);
-        let state = AppState {
+        let state = AppState::new(SharedState {
             auth,
             gatekeeper: gatekeeper.clone(),
             health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
@@ -140,7 +141,7 @@ impl App {
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
             service_call_timeout: config.service_call_timeout,
-        };
+        });
         let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
         let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));

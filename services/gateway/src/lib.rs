@@ -38,4 +38,4 @@ pub use gatekeeper::{Admission, Gatekeeper, Refusal};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
 pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};
-pub use state::AppState;
+pub use state::{AppState, SharedState};

@@ -15,10 +15,34 @@ use crate::Error;
 use crate::gatekeeper::Gatekeeper;
 use crate::health::HealthChecker;
 
-/// The gateway's shared state: clients of the internal services and the request-path helpers.
-/// Cheap to clone; built once in [`crate::App::build`].
+/// The gateway's shared state, behind one `Arc`: axum clones the state for every handler and
+/// middleware of every request, and cloning the fields themselves (four gRPC clients, each a boxed
+/// channel) costs allocations. Built once in [`crate::App::build`]; fields are reached by `Deref`.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    shared: std::sync::Arc<SharedState>,
+}
+
+impl AppState {
+    /// Wraps `shared`.
+    pub fn new(shared: SharedState) -> Self {
+        AppState {
+            shared: std::sync::Arc::new(shared),
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.shared
+    }
+}
+
+/// What every handler can reach: clients of the internal services and the request-path helpers.
+#[derive(Debug)]
+pub struct SharedState {
     /// The auth service.
     pub auth: AuthServiceClient<GrpcChannel>,
     /// The provider catalog.
