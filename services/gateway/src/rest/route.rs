@@ -59,7 +59,10 @@ pub async fn route(
             upstream.headers_mut().append(name.clone(), value.clone());
         }
     }
-    *upstream.body_mut() = Some(reqwest::Body::wrap_stream(body.into_data_stream()));
+    // A request without a body is sent without one: a streamed empty body would go out chunked.
+    if axum::body::HttpBody::size_hint(&body).exact() != Some(0) {
+        *upstream.body_mut() = Some(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
     let sent = tokio::time::timeout_at(deadline, state.proxy.direct.execute(upstream)).await;
     let answer = match sent {
         Ok(Ok(answer)) => answer,
