@@ -8,4 +8,7 @@ mod code;
 mod status;
 
 pub use code::{ErrorCode, UnknownErrorCode};
-pub use status::{ERROR_DOMAIN, ServiceError, code_of, field_of, status, status_for_field};
+pub use status::{
+    ERROR_DOMAIN, NOTHING_DONE_KEY, ServiceError, code_of, field_of, mark_nothing_done, nothing_done, status,
+    status_for_field,
+};

@@ -28,6 +28,25 @@ pub fn status_for_field(code: ErrorCode, field: &str, message: impl Into<String>
     Status::with_error_details(code.grpc_code(), message, details)
 }
 
+/// The metadata key of a failed call that surely changed nothing downstream: the provider was never
+/// asked (breaker open, disabled, backing off) or refused before acting. A caller may then try
+/// elsewhere without risking doing the thing twice.
+pub const NOTHING_DONE_KEY: &str = "gpuproxy-nothing-done";
+
+/// Marks `status` as a failure that changed nothing downstream.
+pub fn mark_nothing_done(mut status: Status) -> Status {
+    status.metadata_mut().insert(
+        NOTHING_DONE_KEY,
+        tonic::metadata::MetadataValue::from_static("true"),
+    );
+    status
+}
+
+/// Returns whether `status` says its failure changed nothing downstream.
+pub fn nothing_done(status: &Status) -> bool {
+    status.metadata().get(NOTHING_DONE_KEY).is_some()
+}
+
 /// Returns the code a status carries, or the closest code for its gRPC code when it carries none.
 pub fn code_of(status: &Status) -> ErrorCode {
     status

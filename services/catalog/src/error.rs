@@ -178,8 +178,35 @@ impl ServiceError for Error {
     }
 }
 
+impl Error {
+    /// Returns whether the provider surely did nothing: it was never asked, or refused before acting.
+    /// Timeouts, server errors, lost connections and unreadable answers may hide a done deed.
+    pub fn changed_nothing(&self) -> bool {
+        match self {
+            Error::InvalidField { .. } => true,
+            Error::Provider(error) => matches!(
+                error,
+                ProviderError::Disabled(_)
+                    | ProviderError::CircuitOpen { .. }
+                    | ProviderError::RateLimited { .. }
+                    | ProviderError::QuotaExhausted { .. }
+                    | ProviderError::Unauthorized { .. }
+                    | ProviderError::NotFound { .. }
+                    | ProviderError::OfferGone { .. }
+                    | ProviderError::Rejected { .. }
+            ),
+        }
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
-        error.into_status()
+        let nothing_done = error.changed_nothing();
+        let status = error.into_status();
+        if nothing_done {
+            gpuproxy_errors::mark_nothing_done(status)
+        } else {
+            status
+        }
     }
 }

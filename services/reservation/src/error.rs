@@ -39,6 +39,8 @@ pub enum Error {
         code: ErrorCode,
         /// The catalog's message.
         message: String,
+        /// The catalog says the provider surely did nothing (never asked, or refused before acting).
+        nothing_done: bool,
     },
     /// `SERVICE_UNAVAILABLE`: the database failed.
     #[error("the reservation store failed: {0}")]
@@ -68,6 +70,7 @@ impl From<tonic::Status> for Error {
         Error::Catalog {
             code: gpuproxy_errors::code_of(&status),
             message: status.message().to_owned(),
+            nothing_done: gpuproxy_errors::nothing_done(&status),
         }
     }
 }

@@ -258,6 +258,9 @@ pub(crate) fn endpoint_of(row: &InstanceRow, rented: &catalog::ProviderInstance)
 /// Whether a failed create surely rented nothing, so another offer may be tried for the slot.
 fn surely_nothing_rented(error: &Error) -> bool {
     let code = match error {
+        Error::Catalog {
+            nothing_done: true, ..
+        } => return true,
         Error::Catalog { code, .. } => *code,
         // Our own database failed before the provider was asked.
         Error::Db(_) | Error::InvalidField { .. } => return true,

@@ -107,6 +107,7 @@ impl Reservations {
             return Err(Error::Catalog {
                 code: gpuproxy_errors::ErrorCode::ProviderUnavailable,
                 message: format!("no GPU could be reserved: {}", errors.join("; ")),
+                nothing_done: false,
             });
         }
         Ok(pb::ReserveResponse {

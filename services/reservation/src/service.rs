@@ -113,6 +113,7 @@ impl Reservations {
                     "the catalog did not answer within {}s",
                     self.inner.catalog_call_timeout.as_secs_f64()
                 ),
+                nothing_done: false,
             }),
         }
     }

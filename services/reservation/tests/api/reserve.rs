@@ -104,6 +104,35 @@ async fn a_failing_provider_is_replaced_by_the_other_one_slot_by_slot(backend: B
     assert_eq!(harness.sim.instance_count(SimProvider::IoNet), 16);
 }
 
+async fn a_rate_limited_provider_is_replaced_because_it_surely_rented_nothing(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    harness.offers(catalog::OfferFilters::default(), 10).await;
+    harness.sim.set_faults(
+        SimProvider::VastAi,
+        Faults {
+            rate_limit_next: 100_000,
+            ..Faults::default()
+        },
+    );
+    let done = harness
+        .service
+        .reserve(reserve("alice", 6))
+        .await
+        .expect("reserved");
+    assert_eq!(done.reserved.len(), 6, "{:?}", done.errors);
+    assert!(done.reserved.iter().all(|instance| instance.provider == "io.net"));
+    assert_eq!(harness.sim.instance_count(SimProvider::VastAi), 0);
+    let listed = harness
+        .service
+        .list_instances("alice", true)
+        .await
+        .expect("listed");
+    assert!(
+        listed.iter().all(|instance| instance.status != "creating"),
+        "a 429 leaves nothing for the reconciler to settle: {listed:?}"
+    );
+}
+
 async fn slots_that_run_out_of_attempts_are_reported_and_the_rest_is_kept(backend: Backend) {
     let harness = Harness::start_with(backend, &[("RESERVE_ATTEMPTS_PER_SLOT", "1")]).await;
     harness.offers(catalog::OfferFilters::default(), 10).await;
@@ -177,6 +206,7 @@ crate::on_both_databases!(
     fewer_matching_offers_than_asked_is_refused_before_anything_is_rented,
     sixteen_are_reserved_across_both_providers,
     a_failing_provider_is_replaced_by_the_other_one_slot_by_slot,
+    a_rate_limited_provider_is_replaced_because_it_surely_rented_nothing,
     slots_that_run_out_of_attempts_are_reported_and_the_rest_is_kept,
     a_reservation_retried_with_its_key_rents_once,
 );
