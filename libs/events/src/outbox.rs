@@ -86,6 +86,23 @@ impl Outbox {
         Ok(())
     }
 
+    /// Writes `events` in `transaction`, commits it, and wakes the relay: the one way services commit
+    /// a state change together with its events.
+    pub async fn commit(
+        &self,
+        mut transaction: Transaction<'_, Any>,
+        events: &[Event],
+    ) -> Result<(), OutboxError> {
+        for event in events {
+            self.write(&mut transaction, event).await?;
+        }
+        transaction.commit().await?;
+        if !events.is_empty() {
+            self.wake();
+        }
+        Ok(())
+    }
+
     /// Tells the relay that committed events are waiting, so they go out now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();

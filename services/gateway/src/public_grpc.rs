@@ -12,7 +12,6 @@ use futures::stream::BoxStream;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
-use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use gpuproxy_proto::gpuproxy::v1 as public;
@@ -266,32 +265,17 @@ impl GpuProxyService for PublicApi {
     ) -> Result<Response<public::GetGpuInstanceResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
         let request = request.into_inner();
-        let owned = self
+        let found = self
             .state
-            .reservation
-            .clone()
-            .get_instance(reservation::GetInstanceRequest {
-                user_id: principal.user_id.to_string(),
-                provider: request.provider.clone(),
-                instance_id: request.instance_id.clone(),
-            })
-            .await;
-        if let Ok(owned) = owned {
-            return Ok(Response::new(public::GetGpuInstanceResponse {
-                instance: Some(crate::rentals::gpu_instance(owned.into_inner())),
-            }));
-        }
-        let request = catalog::GetOfferRequest {
-            provider: request.provider,
-            offer_id: request.instance_id,
-        };
-        let offer = self
-            .state
-            .call(self.state.catalog.clone().get_offer(request))
+            .instance_or_offer(
+                &principal.user_id.to_string(),
+                request.provider,
+                request.instance_id,
+            )
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::GetGpuInstanceResponse {
-            instance: Some(gpu_instance(offer)),
+            instance: Some(found),
         }))
     }
 

@@ -81,17 +81,13 @@ impl AppState {
         call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     ) -> Result<T, Error> {
         let limit = self.request_timeout.max(self.service_call_timeout);
-        match tokio::time::timeout(limit, call).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(Error::from(status)),
-            Err(_) => Err(Error::new(
-                ErrorCode::Timeout,
-                format!(
-                    "the reservation service did not answer within {}s; it goes on in the background (see /gpu/instances/mine, or retry with the same Idempotency-Key)",
-                    limit.as_secs()
-                ),
-            )),
-        }
+        self.call_within(limit, call, |limit| {
+            format!(
+                "the reservation service did not answer within {}s; it goes on in the background (see /gpu/instances/mine, or retry with the same Idempotency-Key)",
+                limit.as_secs()
+            )
+        })
+        .await
     }
 
     /// Runs a call to an internal service within `SERVICE_CALL_TIMEOUT`, so that a slow provider
@@ -100,16 +96,54 @@ impl AppState {
         &self,
         call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     ) -> Result<T, Error> {
-        match tokio::time::timeout(self.service_call_timeout, call).await {
+        self.call_within(self.service_call_timeout, call, |limit| {
+            format!("an internal service did not answer within {}s", limit.as_secs())
+        })
+        .await
+    }
+
+    /// Returns the caller's rented instance with this id as the seed's `GPUInstance`, else the offer
+    /// with this id: both fronts' `GetGPUInstance` answer this way.
+    pub async fn instance_or_offer(
+        &self,
+        user_id: &str,
+        provider: String,
+        instance_id: String,
+    ) -> Result<gpuproxy_proto::gpuproxy::v1::GpuInstance, Error> {
+        use gpuproxy_proto::gpuproxy::{catalog::v1 as catalog, reservation::v1 as reservation};
+        let owned = self
+            .call(
+                self.reservation
+                    .clone()
+                    .get_instance(reservation::GetInstanceRequest {
+                        user_id: user_id.to_owned(),
+                        provider: provider.clone(),
+                        instance_id: instance_id.clone(),
+                    }),
+            )
+            .await;
+        if let Ok(owned) = owned {
+            return Ok(crate::rentals::gpu_instance(owned));
+        }
+        let offer = self
+            .call(self.catalog.clone().get_offer(catalog::GetOfferRequest {
+                provider,
+                offer_id: instance_id,
+            }))
+            .await?;
+        Ok(crate::offers::gpu_instance(offer))
+    }
+
+    async fn call_within<T>(
+        &self,
+        limit: Duration,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        timed_out: impl FnOnce(Duration) -> String,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(limit, call).await {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(Error::from(status)),
-            Err(_) => Err(Error::new(
-                ErrorCode::Timeout,
-                format!(
-                    "an internal service did not answer within {}s",
-                    self.service_call_timeout.as_secs()
-                ),
-            )),
+            Err(_) => Err(Error::new(ErrorCode::Timeout, timed_out(limit))),
         }
     }
 }

@@ -1,8 +1,6 @@
 //! Following rented instances until they run: their status and endpoint, a start-up deadline, and
 //! health probes of the running ones.
 
-use std::time::Duration;
-
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 
@@ -91,8 +89,7 @@ impl Reservations {
             tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, "instance running");
             return Ok(true);
         }
-        let age = Duration::from_millis(u64::try_from(now_ms().saturating_sub(row.created_at)).unwrap_or(0));
-        if age > self.inner.periods.start_timeout {
+        if row.age(now_ms()) > self.inner.periods.start_timeout {
             let reason = format!(
                 "did not start within {}s",
                 self.inner.periods.start_timeout.as_secs()

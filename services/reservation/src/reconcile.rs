@@ -209,9 +209,7 @@ impl Reservations {
                     report.gone += 1;
                 }
                 ("creating" | "destroying", None) if !claimed_rows.contains(&row.id) => {
-                    let age = Duration::from_millis(
-                        u64::try_from(now_ms().saturating_sub(row.created_at)).unwrap_or(0),
-                    );
+                    let age = row.age(now_ms());
                     if age > creating_grace {
                         self.end_row(row, InstanceStatus::Failed, "the rent did not go through")
                             .await?;

@@ -126,17 +126,10 @@ impl Reservations {
     /// Writes `events` into the outbox inside `transaction`, commits, and wakes the relay.
     pub(crate) async fn commit_with_events(
         &self,
-        mut transaction: Transaction<'static, Any>,
+        transaction: Transaction<'static, Any>,
         events: &[Event],
     ) -> Result<(), Error> {
-        for event in events {
-            self.inner.outbox.write(&mut transaction, event).await?;
-        }
-        transaction.commit().await?;
-        if !events.is_empty() {
-            self.inner.outbox.wake();
-        }
-        Ok(())
+        Ok(self.inner.outbox.commit(transaction, events).await?)
     }
 
     /// Marks row `row_id` as being rented by this process until the guard drops.

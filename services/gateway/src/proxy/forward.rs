@@ -6,7 +6,7 @@ use std::time::Duration;
 use gpuproxy_egress::EgressError;
 use gpuproxy_errors::ErrorCode;
 
-use super::protocol::{Protocol, Shaped};
+use super::protocol::Shaped;
 use super::target::{Target, Ticket};
 use crate::{AppState, Error};
 
@@ -43,8 +43,6 @@ pub const WITHHELD_RESPONSE_HEADERS: &[&str] = &[
 /// One proxied request, before its target is chosen.
 #[derive(Debug, Clone)]
 pub struct ProxyCall {
-    /// The protocol.
-    pub protocol: Protocol,
     /// The caller's target; `None` lets the load balancer pick one of the caller's instances.
     pub target_url: Option<String>,
     /// Whether the caller named the path (else the protocol's default).

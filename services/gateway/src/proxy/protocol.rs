@@ -33,16 +33,6 @@ impl Protocol {
             .with_field("protocol")),
         }
     }
-
-    /// Returns the protocol's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Https => "https",
-            Protocol::Mcp => "mcp",
-            Protocol::OpenInference => "openinference",
-        }
-    }
 }
 
 /// An upstream request's shape before a target is chosen.

@@ -19,10 +19,9 @@ pub fn call_of(
         u64::try_from(message.timeout).ok(),
         metadata.get(TIMELIMIT_HEADER),
     )?;
-    let raw = (!message.body.is_empty()).then(|| message.body.clone());
+    let raw = (!message.body.is_empty()).then_some(message.body);
     let shaped = shape(protocol, Some(message.method.as_str()), None, None, raw)?;
     Ok(ProxyCall {
-        protocol,
         target_url: Some(message.target_url).filter(|url| !url.trim().is_empty()),
         path_is_explicit: false,
         shaped,

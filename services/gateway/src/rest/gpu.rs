@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use gpuproxy_errors::ErrorCode;
-use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
-use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -237,28 +235,11 @@ async fn get_instance(
     AuthUser(user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<OfferEnvelope>, Error> {
-    let owned = state
-        .reservation
-        .clone()
-        .get_instance(reservation::GetInstanceRequest {
-            user_id: user.user_id.to_string(),
-            provider: provider.clone(),
-            instance_id: instance_id.clone(),
-        })
-        .await;
-    if let Ok(owned) = owned {
-        return Ok(Json(OfferEnvelope {
-            data: GpuInstanceDto::from(crate::rentals::gpu_instance(owned.into_inner())),
-            status: "success",
-        }));
-    }
-    let request = catalog::GetOfferRequest {
-        provider,
-        offer_id: instance_id,
-    };
-    let offer = state.call(state.catalog.clone().get_offer(request)).await?;
+    let found = state
+        .instance_or_offer(&user.user_id.to_string(), provider, instance_id)
+        .await?;
     Ok(Json(OfferEnvelope {
-        data: GpuInstanceDto::from(gpu_instance(offer)),
+        data: GpuInstanceDto::from(found),
         status: "success",
     }))
 }

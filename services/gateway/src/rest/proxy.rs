@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -70,6 +70,28 @@ pub struct ProxyResponseDto {
     pub latency_ms: f64,
 }
 
+impl ProxyRequestDto {
+    /// Validates the request and shapes it for its protocol; `time_limit` is the `X-Timelimit` header.
+    pub fn into_call(self, state: &AppState, time_limit: Option<&HeaderValue>) -> Result<ProxyCall, Error> {
+        let protocol = Protocol::parse(&self.protocol)?;
+        let timeout = state.proxy.time_limit(self.timeout, time_limit)?;
+        let shaped = shape(
+            protocol,
+            self.method.as_deref(),
+            self.path.as_deref(),
+            self.body,
+            None,
+        )?;
+        Ok(ProxyCall {
+            target_url: self.target_url.filter(|url| !url.trim().is_empty()),
+            path_is_explicit: self.path.is_some(),
+            shaped,
+            headers: self.headers.into_iter().collect(),
+            timeout,
+        })
+    }
+}
+
 impl From<ProxyReply> for ProxyResponseDto {
     fn from(reply: ProxyReply) -> Self {
         let body = serde_json::from_slice(&reply.body)
@@ -105,25 +127,7 @@ async fn proxy(
     headers: HeaderMap,
     JsonBody(body): JsonBody<ProxyRequestDto>,
 ) -> Result<Json<DataEnvelope<ProxyResponseDto>>, Error> {
-    let protocol = Protocol::parse(&body.protocol)?;
-    let timeout = state
-        .proxy
-        .time_limit(body.timeout, headers.get(TIMELIMIT_HEADER))?;
-    let shaped = shape(
-        protocol,
-        body.method.as_deref(),
-        body.path.as_deref(),
-        body.body,
-        None,
-    )?;
-    let call = ProxyCall {
-        protocol,
-        target_url: body.target_url.filter(|url| !url.trim().is_empty()),
-        path_is_explicit: body.path.is_some(),
-        shaped,
-        headers: body.headers.into_iter().collect(),
-        timeout,
-    };
+    let call = body.into_call(&state, headers.get(TIMELIMIT_HEADER))?;
     let reply = state.proxy_once(&user.user_id.to_string(), call).await?;
     Ok(Json(DataEnvelope::new(reply.into())))
 }

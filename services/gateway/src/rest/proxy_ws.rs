@@ -12,7 +12,7 @@ use axum::response::Response;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::proxy::{Protocol, ProxyCall, TIMELIMIT_HEADER, shape};
+use crate::proxy::{ProxyCall, TIMELIMIT_HEADER};
 use crate::rest::principal::AuthUser;
 use crate::rest::proxy::ProxyRequestDto;
 use crate::{AppState, Error};
@@ -119,7 +119,7 @@ async fn serve(state: AppState, caller: Caller, mut socket: WebSocket) {
                     format!("not a proxy request: {error}"),
                 )
             })
-            .and_then(|request| call_of(&state, request, time_limit));
+            .and_then(|request| request.into_call(&state, time_limit));
         let sent = match call {
             Ok(call) => answer(&state, &caller.user_id, &call, &mut socket).await,
             Err(error) => send_json(&mut socket, &error_message(&error)).await,
@@ -136,30 +136,6 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
-}
-
-fn call_of(
-    state: &AppState,
-    request: ProxyRequestDto,
-    time_limit: Option<&http::HeaderValue>,
-) -> Result<ProxyCall, Error> {
-    let protocol = Protocol::parse(&request.protocol)?;
-    let timeout = state.proxy.time_limit(request.timeout, time_limit)?;
-    let shaped = shape(
-        protocol,
-        request.method.as_deref(),
-        request.path.as_deref(),
-        request.body,
-        None,
-    )?;
-    Ok(ProxyCall {
-        protocol,
-        target_url: request.target_url.filter(|url| !url.trim().is_empty()),
-        path_is_explicit: request.path.is_some(),
-        shaped,
-        headers: request.headers.into_iter().collect(),
-        timeout,
-    })
 }
 
 /// Streams one answer; `Err` means the socket is gone.

@@ -50,6 +50,13 @@ pub struct InstanceRow {
     pub ended_at: Option<i64>,
 }
 
+impl InstanceRow {
+    /// Returns how long ago the row was written, at `now_ms`.
+    pub fn age(&self, now_ms: i64) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::try_from(now_ms.saturating_sub(self.created_at)).unwrap_or(0))
+    }
+}
+
 macro_rules! columns {
     () => {
         "id, user_id, reservation_id, provider, offer_id, provider_instance_id, status, gpu_model, \
