@@ -105,6 +105,7 @@ impl TestFleet {
             ("CATALOG_GRPC_PORT".into(), "0".into()),
             ("GUARDRAILS_GRPC_PORT".into(), "0".into()),
             ("RESERVATION_GRPC_PORT".into(), "0".into()),
+            ("BILLING_GRPC_PORT".into(), "0".into()),
             ("INSTANCE_POLL_INTERVAL".into(), "100ms".into()),
             ("LB_HEALTH_PROBE_INTERVAL".into(), "1s".into()),
             ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
@@ -161,6 +162,7 @@ impl TestFleet {
         let mut config = config_from(&pairs);
         config.auth.database = database.config().clone();
         config.reservation.database = database.config().clone();
+        config.billing.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
@@ -193,6 +195,11 @@ impl TestFleet {
                 let guardrails_addr = guardrails.guardrails_grpc_addr.expect("guard rails listen");
                 config.gateway.guardrails_service_url = format!("http://{guardrails_addr}");
                 config.reservation.catalog_service_url = format!("http://{catalog_addr}");
+                let billing = gpuproxy_daemon::start(Role::Billing, config.clone())
+                    .await
+                    .expect("the billing service starts");
+                let billing_addr = billing.billing_grpc_addr.expect("the billing service listens");
+                config.gateway.billing_service_url = format!("http://{billing_addr}");
                 let reservation = gpuproxy_daemon::start(Role::Reservation, config.clone())
                     .await
                     .expect("the reservation service starts");
@@ -208,7 +215,7 @@ impl TestFleet {
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
                 (
-                    vec![auth, catalog, guardrails, reservation, first, second],
+                    vec![auth, catalog, guardrails, billing, reservation, first, second],
                     gateways,
                 )
             }

@@ -18,6 +18,8 @@ pub enum Role {
     /// The reservation service and load balancer alone (internal gRPC on RESERVATION_GRPC_PORT);
     /// finds the catalog at CATALOG_SERVICE_URL.
     Reservation,
+    /// The billing service alone (internal gRPC on BILLING_GRPC_PORT).
+    Billing,
 }
 
 /// aiserve-gpuproxyd: the GPU Proxy server.

@@ -16,6 +16,7 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         Role::Catalog => "provider catalog",
         Role::Guardrails => "guard rails",
         Role::Reservation => "reservation service",
+        Role::Billing => "billing service",
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -50,6 +51,9 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
             text,
             "  reservation {addr} (gpuproxy.reservation.v1.ReservationService)"
         );
+    }
+    if let Some(addr) = running.billing_grpc_addr {
+        let _ = writeln!(text, "  billing   {addr} (gpuproxy.billing.v1.BillingService)");
     }
     if let Some(addr) = running.metrics_addr {
         let _ = writeln!(text, "  metrics   http://{addr}/metrics");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_config::{BillingConfig, ConfigErrors, EnvMap, ObjectStorageConfig, Reader, TelemetryConfig};
+use gpuproxy_config::{ConfigErrors, EnvMap, ObjectStorageConfig, Reader, TelemetryConfig};
 
 /// Everything the daemon reads from the environment and `.env`.
 #[derive(Debug, Clone)]
@@ -19,21 +19,21 @@ pub struct DaemonConfig {
     pub guardrails: gpuproxy_guardrails::Config,
     /// The reservation service and load balancer (`RESERVATION_*`, `RESERVE_*`, `INSTANCE_*`, `LB_*`).
     pub reservation: gpuproxy_reservation::Config,
+    /// The billing service (`STRIPE_*`, `CRYPTO_*`, `AFTERDARK_*`, `CREDITS_*`, `PAYMENT_*`).
+    pub billing: gpuproxy_billing::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
     /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
     pub metrics_port: Option<u16>,
-    /// Variables of services that later releases add (billing, object storage). They are validated
-    /// now so a bad value fails at start-up, not at first use.
+    /// Variables of services that later releases add (object storage). They are validated now so a
+    /// bad value fails at start-up, not at first use.
     pub upcoming: UpcomingConfig,
 }
 
 /// The configuration of the services this release does not run yet.
 #[derive(Debug, Clone)]
 pub struct UpcomingConfig {
-    /// `STRIPE_*`, `AFTERDARK_*`, `CRYPTO_*`.
-    pub billing: BillingConfig,
     /// `OCI_*`.
     pub object_storage: ObjectStorageConfig,
 }
@@ -53,10 +53,10 @@ impl DaemonConfig {
             catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
             guardrails: gpuproxy_guardrails::Config::read(reader, developer_mode),
             reservation: gpuproxy_reservation::Config::read(reader, developer_mode),
+            billing: gpuproxy_billing::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
-                billing: BillingConfig::read(reader),
                 object_storage: ObjectStorageConfig::read(reader),
             },
         }
@@ -135,6 +135,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", from_example.reservation),
             format!("{:?}", from_nothing.reservation)
+        );
+        assert_eq!(
+            format!("{:?}", from_example.billing),
+            format!("{:?}", from_nothing.billing)
         );
     }
 

@@ -40,6 +40,8 @@ pub struct Running {
     pub guardrails_grpc_addr: Option<SocketAddr>,
     /// The reservation service's internal gRPC, when it runs alone here.
     pub reservation_grpc_addr: Option<SocketAddr>,
+    /// The billing service's internal gRPC, when it runs alone here.
+    pub billing_grpc_addr: Option<SocketAddr>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
     /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
@@ -66,11 +68,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         catalog_grpc_addr: None,
         guardrails_grpc_addr: None,
         reservation_grpc_addr: None,
+        billing_grpc_addr: None,
         simulator_url: None,
         metrics_addr: None,
         first_admin: None,
     };
-    if let (Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation, Some(port)) =
+    if let (Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation | Role::Billing, Some(port)) =
         (role, config.metrics_port)
     {
         let host = config
@@ -118,6 +121,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.reservation_grpc_addr = reservation.grpc_addr();
             reservation.spawn(&tasks);
         }
+        Role::Billing => {
+            let bus = EventBus::connect(&config.billing.nats).await?;
+            let billing = gpuproxy_billing::App::build(config.billing, bus).await?;
+            running.billing_grpc_addr = billing.grpc_addr();
+            billing.spawn(&tasks);
+        }
         Role::Gateway => {
             let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
             let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
@@ -149,8 +158,11 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
                 &metrics,
             )
             .await?;
+            config.billing.grpc_listen = None;
+            let billing = gpuproxy_billing::App::build(config.billing, bus.clone()).await?;
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
+                billing: billing.in_process_channel(),
                 catalog: catalog.in_process_channel(),
                 guardrails: guardrails.in_process_channel(),
                 reservation: reservation.in_process_channel(),
@@ -164,6 +176,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             catalog.spawn(&tasks);
             guardrails.spawn(&tasks);
             reservation.spawn(&tasks);
+            billing.spawn(&tasks);
             gateway.spawn(&tasks);
         }
     }

@@ -37,7 +37,7 @@ impl BillingConfig {
             afterdark_api_url: reader.string("AFTERDARK_API_URL", "https://billing.afterdarksys.com"),
             afterdark_api_key: reader.secret("AFTERDARK_API_KEY"),
             crypto_enabled: reader.bool("CRYPTO_ENABLED", false),
-            crypto_api_url: reader.string("CRYPTO_API_URL", "https://api.nowpayments.io"),
+            crypto_api_url: reader.string("CRYPTO_API_URL", "https://api.nowpayments.io/v1"),
             crypto_api_key: reader.secret("CRYPTO_API_KEY"),
             crypto_ipn_secret: reader.secret("CRYPTO_IPN_SECRET"),
         };

@@ -4,6 +4,7 @@
 //! Layout: one file per type: [`UserId`], [`Email`], [`UsdMicros`], [`Principal`], [`LbStrategy`],
 //! [`SpendWindow`], [`Provider`].
 
+mod card_number;
 mod email;
 mod lb_strategy;
 mod money;
@@ -12,6 +13,7 @@ mod provider;
 mod spend_window;
 mod user_id;
 
+pub use card_number::contains_card_number;
 pub use email::{Email, EmailError};
 pub use lb_strategy::{LbStrategy, UnknownLbStrategy};
 pub use money::{MoneyError, UsdMicros};

@@ -70,11 +70,21 @@ pub enum ErrorCode {
     NoHealthyInstance,
     /// The proxied upstream could not be reached or broke off the answer.
     UpstreamFailed,
+    /// The spending would take the caller's balance past their overage cap.
+    CreditsExhausted,
+    /// A raw card number was sent; only payment-processor tokens (`card:pm_…`) are accepted.
+    RawCardRejected,
+    /// The payment processor declined the payment (card declined, insufficient funds, …).
+    PaymentDeclined,
+    /// An idempotency key was reused with different parameters.
+    IdempotencyConflict,
+    /// A webhook's signature is missing, wrong or too old.
+    InvalidSignature,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -103,6 +113,11 @@ impl ErrorCode {
         ErrorCode::TargetForbidden,
         ErrorCode::NoHealthyInstance,
         ErrorCode::UpstreamFailed,
+        ErrorCode::CreditsExhausted,
+        ErrorCode::RawCardRejected,
+        ErrorCode::PaymentDeclined,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::InvalidSignature,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -136,6 +151,11 @@ impl ErrorCode {
             ErrorCode::TargetForbidden => "TARGET_FORBIDDEN",
             ErrorCode::NoHealthyInstance => "NO_HEALTHY_INSTANCE",
             ErrorCode::UpstreamFailed => "UPSTREAM_FAILED",
+            ErrorCode::CreditsExhausted => "CREDITS_EXHAUSTED",
+            ErrorCode::RawCardRejected => "RAW_CARD_REJECTED",
+            ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
+            ErrorCode::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
         }
     }
 
@@ -168,6 +188,9 @@ impl ErrorCode {
             ErrorCode::TargetForbidden => StatusCode::FORBIDDEN,
             ErrorCode::NoHealthyInstance => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UpstreamFailed => StatusCode::BAD_GATEWAY,
+            ErrorCode::CreditsExhausted | ErrorCode::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
+            ErrorCode::RawCardRejected | ErrorCode::InvalidSignature => StatusCode::BAD_REQUEST,
+            ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
         }
     }
 
@@ -199,6 +222,9 @@ impl ErrorCode {
             }
             ErrorCode::TargetForbidden => Code::PermissionDenied,
             ErrorCode::NoHealthyInstance | ErrorCode::UpstreamFailed => Code::Unavailable,
+            ErrorCode::CreditsExhausted => Code::ResourceExhausted,
+            ErrorCode::RawCardRejected | ErrorCode::InvalidSignature => Code::InvalidArgument,
+            ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict => Code::FailedPrecondition,
         }
     }
 

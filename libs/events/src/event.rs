@@ -33,6 +33,12 @@ pub mod names {
     pub const RESERVATION_CREATED: &str = "reservation.created";
     /// Some slots of a reservation could not be filled (`ReservationPartial`).
     pub const RESERVATION_PARTIAL: &str = "reservation.partial";
+    /// A payment settled and its credits were added (`PaymentCompleted`).
+    pub const PAYMENT_COMPLETED: &str = "payment.completed";
+    /// A payment was declined, failed or expired; nothing was credited (`PaymentFailed`).
+    pub const PAYMENT_FAILED: &str = "payment.failed";
+    /// A debit took a user's balance below the low-credit threshold (`CreditsLow`).
+    pub const CREDITS_LOW: &str = "credits.low";
 }
 
 /// One domain event, as it travels on the bus and (later) to webhooks:

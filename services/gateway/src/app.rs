@@ -8,6 +8,8 @@ use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::SERVICE_NAME as AUTH_SERVICE;
+use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
+use gpuproxy_proto::gpuproxy::billing::v1::billing_service_server::SERVICE_NAME as BILLING_SERVICE;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
@@ -42,6 +44,8 @@ pub struct Dependencies {
     pub guardrails: GrpcChannel,
     /// The reservation service.
     pub reservation: GrpcChannel,
+    /// The billing service.
+    pub billing: GrpcChannel,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -70,6 +74,11 @@ impl Dependencies {
             )?,
             reservation: gpuproxy_server::connect_lazy(
                 &config.reservation_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
+            billing: gpuproxy_server::connect_lazy(
+                &config.billing_service_url,
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
@@ -122,6 +131,11 @@ impl App {
                 grpc_service: RESERVATION_SERVICE,
                 channel: dependencies.reservation.clone(),
             },
+            ServiceProbe {
+                name: "billing",
+                grpc_service: BILLING_SERVICE,
+                channel: dependencies.billing.clone(),
+            },
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
@@ -134,6 +148,7 @@ impl App {
             catalog,
             guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
             reservation,
+            billing: BillingServiceClient::new(dependencies.billing),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
             results,
             metrics: dependencies.metrics,

@@ -105,6 +105,8 @@ pub struct Config {
     pub guardrails_service_url: String,
     /// `RESERVATION_SERVICE_URL`.
     pub reservation_service_url: String,
+    /// `BILLING_SERVICE_URL`.
+    pub billing_service_url: String,
     /// `PROXY_*`: where the proxy may go and for how long.
     pub proxy: ProxyConfig,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
@@ -186,6 +188,7 @@ impl Config {
             catalog_service_url: reader.string("CATALOG_SERVICE_URL", "http://127.0.0.1:50052"),
             guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
             reservation_service_url: reader.string("RESERVATION_SERVICE_URL", "http://127.0.0.1:50053"),
+            billing_service_url: reader.string("BILLING_SERVICE_URL", "http://127.0.0.1:50055"),
             proxy: ProxyConfig::read(reader),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             internal_token: gpuproxy_config::read_internal_token(reader),

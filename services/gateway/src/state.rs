@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
@@ -51,6 +52,8 @@ pub struct SharedState {
     pub guardrails: GuardrailsServiceClient<GrpcChannel>,
     /// The reservation service and its load balancer.
     pub reservation: ReservationServiceClient<GrpcChannel>,
+    /// The billing service: credits, payments, usage.
+    pub billing: BillingServiceClient<GrpcChannel>,
     /// The way out to GPU instances and allow-listed hosts.
     pub proxy: crate::proxy::Proxy,
     /// Where proxied requests' results go, batched, to the load balancer.

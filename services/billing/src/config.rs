@@ -1,0 +1,106 @@
+//! The billing service's configuration.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use gpuproxy_config::{
+    BillingConfig, ConfigErrors, DatabaseConfig, EnvMap, NatsConfig, Reader, SecretString,
+};
+use gpuproxy_domain::UsdMicros;
+
+/// How credits behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditSettings {
+    /// `CREDITS_LOW_THRESHOLD` (USD): a debit that takes a balance below it publishes `credits.low`.
+    pub low_threshold: UsdMicros,
+    /// `CREDITS_DEFAULT_CAP` (USD): the overage cap of a user an admin has not given one.
+    pub default_cap: UsdMicros,
+}
+
+/// How payment processors are called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessorCalls {
+    /// `PAYMENT_TIMEOUT`: the longest one call to a processor may take.
+    pub timeout: Duration,
+    /// `PAYMENT_MAX_RETRIES`: retries of a call that failed on the way (connection, 409, 429, 5xx),
+    /// always with the same idempotency key.
+    pub max_retries: u32,
+}
+
+/// Everything the billing service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the ledger, payments and usage are kept.
+    pub database: DatabaseConfig,
+    /// Where events go.
+    pub nats: NatsConfig,
+    /// `OUTBOX_POLL_INTERVAL`.
+    pub outbox_poll_interval: Duration,
+    /// The processors' credentials and endpoints (`STRIPE_*`, `CRYPTO_*`, `AFTERDARK_*`).
+    pub processors: BillingConfig,
+    /// `BILLING_WEBHOOK_BASE_URL`: the gateway's public URL, which the crypto processor's
+    /// callbacks are sent to (`<base>/api/v1/billing/webhooks/crypto`); without it, crypto payments
+    /// settle only when looked up.
+    pub webhook_base_url: Option<String>,
+    /// Processor call limits.
+    pub calls: ProcessorCalls,
+    /// Credit rules.
+    pub credits: CreditSettings,
+    /// `INTERNAL_HOST`, `BILLING_GRPC_PORT`; `None` when only reached in-process.
+    pub grpc_listen: Option<SocketAddr>,
+    /// `INTERNAL_API_TOKEN`.
+    pub internal_token: Option<SecretString>,
+    /// Developer mode: the internal API may listen beyond loopback without a token.
+    pub developer_mode: bool,
+}
+
+impl Config {
+    /// Reads the configuration from `env`.
+    pub fn from_env_map(env: &EnvMap, developer_mode: bool) -> Result<Self, ConfigErrors> {
+        gpuproxy_config::read_all(env, |reader| Self::read(reader, developer_mode))
+    }
+
+    /// Reads the configuration, recording problems in `reader`.
+    pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
+        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
+        let port = reader.number("BILLING_GRPC_PORT", 50055u16, 0..=u16::MAX);
+        Config {
+            database: DatabaseConfig::read(reader),
+            nats: NatsConfig::read(reader),
+            outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
+            processors: BillingConfig::read(reader),
+            webhook_base_url: reader
+                .optional_string("BILLING_WEBHOOK_BASE_URL")
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            calls: ProcessorCalls {
+                timeout: reader.duration("PAYMENT_TIMEOUT", Duration::from_secs(10)),
+                max_retries: reader.number("PAYMENT_MAX_RETRIES", 3u32, 0..=10),
+            },
+            credits: CreditSettings {
+                low_threshold: dollars(reader, "CREDITS_LOW_THRESHOLD", UsdMicros::from_micros(5_000_000)),
+                default_cap: dollars(reader, "CREDITS_DEFAULT_CAP", UsdMicros::ZERO),
+            },
+            grpc_listen: Some(SocketAddr::new(host, port)),
+            internal_token: gpuproxy_config::read_internal_token(reader),
+            developer_mode,
+        }
+    }
+}
+
+/// Reads a non-negative amount of dollars.
+fn dollars(reader: &mut Reader<'_>, name: &str, default: UsdMicros) -> UsdMicros {
+    let Some(text) = reader.raw(name) else {
+        return default;
+    };
+    match UsdMicros::parse_dollars(text) {
+        Ok(amount) if amount.micros() >= 0 => amount,
+        Ok(_) => {
+            reader.invalid(name, Some(text), "must not be negative");
+            default
+        }
+        Err(error) => {
+            reader.invalid(name, Some(text), error.to_string());
+            default
+        }
+    }
+}

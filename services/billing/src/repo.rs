@@ -1,0 +1,7 @@
+//! The service's tables: one module per aggregate. Every function takes its executor, so callers
+//! choose the transaction.
+
+pub mod ledger;
+pub mod payments;
+pub mod usage;
+pub mod webhooks;

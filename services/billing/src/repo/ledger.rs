@@ -1,0 +1,211 @@
+//! `billing_accounts` and `credit_entries`: the ledger. An entry and the account's running sum are
+//! always written in one transaction, so the balance is the sum of the entries.
+
+use gpuproxy_db::{Any, Transaction};
+use sqlx::Executor;
+
+/// A row of `billing_accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRow {
+    /// The user.
+    pub user_id: String,
+    /// The sum of the user's entries.
+    pub balance_micros: i64,
+    /// The sum of the positive entries.
+    pub credited_micros: i64,
+    /// The overage cap.
+    pub cap_micros: i64,
+    /// 0/1.
+    pub auto_renew: i64,
+    /// Credited per renewal.
+    pub auto_renew_amount_micros: i64,
+}
+
+/// A row of `credit_entries`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EntryRow {
+    /// UUID v7.
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// `payment`, `admin_credit`, `usage`, `renewal`.
+    pub kind: String,
+    /// Signed.
+    pub amount_micros: i64,
+    /// The balance once this entry was applied.
+    pub balance_after_micros: i64,
+    /// The payment, usage record or reason behind it.
+    pub reference: String,
+    /// Shown in the credit history.
+    pub description: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+macro_rules! account_columns {
+    () => {
+        "user_id, balance_micros, credited_micros, cap_micros, auto_renew, auto_renew_amount_micros"
+    };
+}
+
+macro_rules! entry_columns {
+    () => {
+        "id, user_id, kind, amount_micros, balance_after_micros, reference, description, created_at"
+    };
+}
+
+/// Creates the account with `cap` unless it exists.
+pub async fn ensure_account<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    cap: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO billing_accounts (user_id, cap_micros, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(cap)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Returns the account, if it exists.
+pub async fn find_account<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM billing_accounts WHERE user_id = $1"
+    ))
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Adds `amount` (signed) to the balance, and to the credited total when positive. With `floor`,
+/// refuses (returns `None`) when the balance would end below it: one statement, so concurrent debits
+/// are applied one after another and can never pass the floor together.
+pub async fn apply(
+    transaction: &mut Transaction<'_, Any>,
+    user_id: &str,
+    amount: i64,
+    enforce_cap: bool,
+    now: i64,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE billing_accounts SET balance_micros = balance_micros + $2, \
+         credited_micros = credited_micros + (CASE WHEN $2 > 0 THEN $2 ELSE 0 END), updated_at = $3 \
+         WHERE user_id = $1 AND ($4 = 0 OR balance_micros + $2 >= -cap_micros) RETURNING ",
+        account_columns!()
+    ))
+    .bind(user_id)
+    .bind(amount)
+    .bind(now)
+    .bind(i64::from(enforce_cap))
+    .fetch_optional(&mut **transaction)
+    .await
+}
+
+/// Appends an entry; a repeated `(user, idempotency key)` is a unique violation.
+pub async fn insert_entry<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    entry: &EntryRow,
+    idempotency_key: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO credit_entries (id, user_id, kind, amount_micros, balance_after_micros, reference, \
+         description, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&entry.id)
+    .bind(&entry.user_id)
+    .bind(&entry.kind)
+    .bind(entry.amount_micros)
+    .bind(entry.balance_after_micros)
+    .bind(&entry.reference)
+    .bind(&entry.description)
+    .bind(idempotency_key)
+    .bind(entry.created_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Returns the entry written under `idempotency_key`.
+pub async fn find_entry_by_key<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    idempotency_key: &str,
+) -> Result<Option<EntryRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        entry_columns!(),
+        " FROM credit_entries WHERE user_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(user_id)
+    .bind(idempotency_key)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Returns a page of the user's entries, newest first.
+pub async fn list_entries<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<EntryRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        entry_columns!(),
+        " FROM credit_entries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(executor)
+    .await
+}
+
+/// Returns how many entries the user has and their sum.
+pub async fn entry_totals<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(executor)
+    .await
+}
+
+/// Sets the cap and auto-renewal; unset values stay.
+pub async fn update_settings<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    cap: Option<i64>,
+    auto_renew: Option<bool>,
+    auto_renew_amount: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE billing_accounts SET cap_micros = COALESCE($2, cap_micros), \
+         auto_renew = COALESCE($3, auto_renew), \
+         auto_renew_amount_micros = COALESCE($4, auto_renew_amount_micros), updated_at = $5 \
+         WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(cap)
+    .bind(auto_renew.map(i64::from))
+    .bind(auto_renew_amount)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
