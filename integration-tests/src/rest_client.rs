@@ -81,7 +81,12 @@ impl RestClient {
 
     /// Logs `email` in; returns the JWT.
     pub async fn login(&self, email: &str) -> String {
-        let body = json!({"email": email, "password": PASSWORD});
+        self.login_as(email, PASSWORD).await
+    }
+
+    /// Logs `email` in with `password`; returns the JWT.
+    pub async fn login_as(&self, email: &str, password: &str) -> String {
+        let body = json!({"email": email, "password": password});
         let json = expect_status(
             self.post("/api/v1/auth/login", Auth::None, &body).await,
             StatusCode::OK,

@@ -19,14 +19,6 @@ fn with(
     request
 }
 
-fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().expect("value"));
-    request
-}
-
 fn list_request() -> public::ListGpuInstancesRequest {
     public::ListGpuInstancesRequest {
         provider: "all".to_owned(),
@@ -160,34 +152,8 @@ async fn calls_without_valid_credentials_are_unauthenticated(mode: Mode) {
     );
 }
 
-async fn every_rpc_of_a_later_service_answers_unimplemented_naming_it(mode: Mode) {
-    let fleet = TestFleet::start(mode).await;
-    let (email, _) = fleet.rest.new_user().await;
-    let mut client = client(&fleet).await;
-    let token = login(&mut client, &email).await.token;
-    let statuses = [
-        client
-            .create_payment(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-        client
-            .get_transactions(authorized(Default::default(), &token))
-            .await
-            .map(drop),
-    ];
-    for result in statuses {
-        let status = result.expect_err("not built yet");
-        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
-        assert!(
-            status.message().contains("service"),
-            "names the missing service: {status:?}"
-        );
-    }
-}
-
 crate::in_both_modes!(
     login_then_key_then_authenticated_calls_over_grpc,
     the_token_field_authenticates_create_api_key_for_clients_without_metadata,
     calls_without_valid_credentials_are_unauthenticated,
-    every_rpc_of_a_later_service_answers_unimplemented_naming_it,
 );

@@ -7,6 +7,7 @@
 )]
 
 mod bad_input;
+mod billing;
 mod events;
 mod gpu_catalog;
 mod gpu_rentals;

@@ -12,6 +12,7 @@ use futures::stream::BoxStream;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
+use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use gpuproxy_proto::gpuproxy::v1 as public;
@@ -94,10 +95,6 @@ fn idempotency_key<T>(request: &Request<T>) -> String {
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned()
-}
-
-fn not_implemented<T>(capability: &str) -> Result<T, Status> {
-    Err(Error::not_implemented(capability).into_status())
 }
 
 fn service_error(status: Status) -> Status {
@@ -309,16 +306,81 @@ impl GpuProxyService for PublicApi {
 
     async fn create_payment(
         &self,
-        _request: Request<public::CreatePaymentRequest>,
+        request: Request<public::CreatePaymentRequest>,
     ) -> Result<Response<public::CreatePaymentResponse>, Status> {
-        not_implemented("CreatePayment (the billing service)")
+        let principal = self.principal_of(&request, "").await?;
+        let idempotency_key = idempotency_key(&request);
+        let request = request.into_inner();
+        if gpuproxy_domain::contains_card_number(&request.payment_method) {
+            return Err(Error::new(
+                gpuproxy_errors::ErrorCode::RawCardRejected,
+                "raw card numbers are never accepted; send a Stripe PaymentMethod id (card:pm_…) instead",
+            )
+            .into_status());
+        }
+        let amount_micros = positive_micros("amount", request.amount).map_err(Error::into_status)?;
+        let payment = self
+            .state
+            .call_renting(
+                self.state
+                    .billing
+                    .clone()
+                    .create_payment(billing::CreatePaymentRequest {
+                        user_id: principal.user_id.to_string(),
+                        amount_micros,
+                        currency: request.currency,
+                        provider: request.provider,
+                        payment_method: request.payment_method,
+                        idempotency_key,
+                        email: principal.email.to_string(),
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::CreatePaymentResponse {
+            payment_id: payment.payment_id,
+            status: payment.status,
+            amount: dollars(payment.amount_micros),
+            currency: payment.currency,
+        }))
     }
 
     async fn get_transactions(
         &self,
-        _request: Request<public::GetTransactionsRequest>,
+        request: Request<public::GetTransactionsRequest>,
     ) -> Result<Response<public::GetTransactionsResponse>, Status> {
-        not_implemented("GetTransactions (the billing service)")
+        let principal = self.principal_of(&request, "").await?;
+        let request = request.into_inner();
+        let listed = self
+            .state
+            .call(
+                self.state
+                    .billing
+                    .clone()
+                    .get_transactions(billing::GetTransactionsRequest {
+                        user_id: principal.user_id.to_string(),
+                        limit: request.limit,
+                        offset: request.offset,
+                    }),
+            )
+            .await
+            .map_err(Error::into_status)?;
+        Ok(Response::new(public::GetTransactionsResponse {
+            transactions: listed
+                .transactions
+                .into_iter()
+                .map(|transaction| public::Transaction {
+                    id: transaction.transaction_id,
+                    r#type: transaction.r#type,
+                    amount: dollars(transaction.amount_micros),
+                    currency: transaction.currency,
+                    timestamp: transaction.created_at_ms / 1000,
+                    status: transaction.status,
+                    description: transaction.description,
+                })
+                .collect(),
+            total_count: listed.total_count,
+        }))
     }
 
     async fn get_spending_info(

@@ -2,6 +2,8 @@
 
 mod admin;
 mod auth;
+mod billing;
+mod credits;
 pub mod envelope;
 mod gpu;
 mod guardrails;
@@ -52,6 +54,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
         (name = "auth", description = "Accounts, logins and API keys"),
         (name = "admin", description = "Routes for admins"),
         (name = "gpu", description = "GPU offers of vast.ai and io.net, rented instances, reservations and proxying"),
+        (name = "billing", description = "Credits, usage, payments and the processors' webhooks"),
         (name = "guardrails", description = "Spending limits over 17 sliding windows"),
         (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
         (name = "operations", description = "Health, metrics and this document"),
@@ -95,12 +98,15 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/gpu", gpu::router())
         .nest("/api/v1/guardrails", guardrails::router())
         .nest("/api/v1/loadbalancer", load_balancer::router())
+        .nest("/api/v1/billing", billing::router())
+        .merge(credits::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,
         ));
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
+        .nest("/api/v1/billing", billing::webhook_router())
         .merge(anonymous)
         .merge(authenticated)
         .split_for_parts();

@@ -28,6 +28,29 @@ where
     }
 }
 
+/// Parses a body already read (a route that must look at the raw bytes first), with the same
+/// coded errors as [`JsonBody`].
+pub fn parse<T: DeserializeOwned>(headers: &http::HeaderMap, body: &[u8]) -> Result<T, Error> {
+    let json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .is_some_and(|mime| mime.trim().ends_with("json"))
+        });
+    if !json {
+        return Err(Error::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected a body with Content-Type: application/json",
+        ));
+    }
+    axum::Json::<T>::from_bytes(body)
+        .map(|axum::Json(value)| value)
+        .map_err(|rejection| rejection_error(&rejection))
+}
+
 fn rejection_error(rejection: &JsonRejection) -> Error {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => Error::new(
