@@ -200,6 +200,8 @@ impl TestFleet {
                     .expect("the billing service starts");
                 let billing_addr = billing.billing_grpc_addr.expect("the billing service listens");
                 config.gateway.billing_service_url = format!("http://{billing_addr}");
+                config.reservation.billing_service_url = format!("http://{billing_addr}");
+                config.reservation.guardrails_service_url = format!("http://{guardrails_addr}");
                 let reservation = gpuproxy_daemon::start(Role::Reservation, config.clone())
                     .await
                     .expect("the reservation service starts");

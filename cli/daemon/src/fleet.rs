@@ -116,8 +116,28 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
                 std::time::Duration::from_secs(5),
                 config.reservation.internal_token.as_ref(),
             )?;
-            let reservation =
-                gpuproxy_reservation::App::build(config.reservation, bus, catalog, &metrics).await?;
+            let connect = |url: &str| {
+                gpuproxy_server::connect_lazy(
+                    url,
+                    std::time::Duration::from_secs(5),
+                    config.reservation.internal_token.as_ref(),
+                )
+            };
+            let spending = gpuproxy_reservation::Spending::new(
+                connect(&config.reservation.billing_service_url)?,
+                connect(&config.reservation.guardrails_service_url)?,
+                config.reservation.credits_enforced,
+                config.reservation.stop_at_cap,
+                config.reservation.catalog_call_timeout,
+            );
+            let reservation = gpuproxy_reservation::App::build_with_spending(
+                config.reservation,
+                bus,
+                catalog,
+                Some(spending),
+                &metrics,
+            )
+            .await?;
             running.reservation_grpc_addr = reservation.grpc_addr();
             reservation.spawn(&tasks);
         }
@@ -150,16 +170,24 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.simulator_url = catalog.simulator_url();
             config.guardrails.grpc_listen = None;
             let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus.clone()).await?;
+            config.billing.grpc_listen = None;
+            let billing = gpuproxy_billing::App::build(config.billing, bus.clone()).await?;
             config.reservation.grpc_listen = None;
-            let reservation = gpuproxy_reservation::App::build(
+            let spending = gpuproxy_reservation::Spending::new(
+                billing.in_process_channel(),
+                guardrails.in_process_channel(),
+                config.reservation.credits_enforced,
+                config.reservation.stop_at_cap,
+                config.reservation.catalog_call_timeout,
+            );
+            let reservation = gpuproxy_reservation::App::build_with_spending(
                 config.reservation,
                 bus.clone(),
                 catalog.in_process_channel(),
+                Some(spending),
                 &metrics,
             )
             .await?;
-            config.billing.grpc_listen = None;
-            let billing = gpuproxy_billing::App::build(config.billing, bus.clone()).await?;
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
                 billing: billing.in_process_channel(),

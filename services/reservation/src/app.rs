@@ -19,6 +19,7 @@ use crate::domain::Labels;
 use crate::grpc::GrpcReservations;
 use crate::repo::installation;
 use crate::service::{Reservations, now_ms};
+use crate::spending::Spending;
 
 /// The gRPC service name, as health checks and reflection know it.
 pub const SERVICE_NAME: &str = "gpuproxy.reservation.v1.ReservationService";
@@ -54,6 +55,18 @@ impl App {
         catalog: GrpcChannel,
         metrics: &Metrics,
     ) -> anyhow::Result<Self> {
+        Self::build_with_spending(config, bus, catalog, None, metrics).await
+    }
+
+    /// Like [`App::build`], with billing and the guard rails: rents are admitted against them
+    /// (`CREDITS_ENFORCED`) and run time is billed every `METERING_INTERVAL`.
+    pub async fn build_with_spending(
+        config: Config,
+        bus: EventBus,
+        catalog: GrpcChannel,
+        spending: Option<Spending>,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Self> {
         let database = Database::connect(&config.database).await?;
         migrations().run(&database).await?;
         gpuproxy_events::migrations().run(&database).await?;
@@ -67,7 +80,15 @@ impl App {
         );
         let tracker = TaskTracker::new();
         let labels = Labels::new(&installation_id(&database).await?);
-        let service = Reservations::new(&config, database, catalog, balancer, tracker.clone(), labels);
+        let service = Reservations::new(
+            &config,
+            database,
+            catalog,
+            balancer,
+            tracker.clone(),
+            labels,
+            spending,
+        );
         service.restore_strategies().await?;
         let restored = service.restore_rotations().await?;
         if restored > 0 {
@@ -170,6 +191,13 @@ impl App {
             Box::pin(async move {
                 if let Err(error) = service.stop_idle_instances(now_ms()).await {
                     tracing::warn!(%error, "stopping idle instances failed");
+                }
+            })
+        });
+        every("reservation-meter", periods.metering, false, |service| {
+            Box::pin(async move {
+                if let Err(error) = service.meter_usage(now_ms()).await {
+                    tracing::warn!(%error, "billing run time failed");
                 }
             })
         });

@@ -27,6 +27,8 @@ pub struct Periods {
     pub start_timeout: Duration,
     /// `RECONCILE_INTERVAL`: how often our records are compared with what the providers run.
     pub reconcile: Duration,
+    /// `METERING_INTERVAL`: how often run time is billed.
+    pub metering: Duration,
     /// `AUTOSTOP_CHECK_INTERVAL`: how often idle instances are looked for.
     pub autostop_check: Duration,
 }
@@ -53,6 +55,14 @@ pub struct Config {
     pub attempts_per_slot: usize,
     /// The background loops.
     pub periods: Periods,
+    /// `BILLING_SERVICE_URL`: credits and usage, in the fleet.
+    pub billing_service_url: String,
+    /// `GUARDRAILS_SERVICE_URL`: spending limits, in the fleet.
+    pub guardrails_service_url: String,
+    /// `CREDITS_ENFORCED`: refuse rents that the user's credits or guard rails cannot cover for an hour.
+    pub credits_enforced: bool,
+    /// `CREDITS_STOP_INSTANCES_AT_CAP`: destroy a user's instances once their balance reaches the cap.
+    pub stop_at_cap: bool,
     /// Instance health.
     pub health: HealthSettings,
     /// `INTERNAL_HOST`, `RESERVATION_GRPC_PORT`; `None` when only reached in-process.
@@ -86,8 +96,13 @@ impl Config {
                 poll: positive(reader, "INSTANCE_POLL_INTERVAL", Duration::from_secs(2)),
                 start_timeout: positive(reader, "INSTANCE_START_TIMEOUT", Duration::from_secs(15 * 60)),
                 reconcile: positive(reader, "RECONCILE_INTERVAL", Duration::from_secs(60)),
+                metering: positive(reader, "METERING_INTERVAL", Duration::from_secs(60)),
                 autostop_check: positive(reader, "AUTOSTOP_CHECK_INTERVAL", Duration::from_secs(30)),
             },
+            billing_service_url: reader.string("BILLING_SERVICE_URL", "http://127.0.0.1:50055"),
+            guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
+            credits_enforced: reader.bool("CREDITS_ENFORCED", false),
+            stop_at_cap: reader.bool("CREDITS_STOP_INSTANCES_AT_CAP", false),
             health: HealthSettings {
                 unhealthy_after: reader.number("LB_UNHEALTHY_AFTER", 3u32, 1..=1000),
                 cooldown: positive(reader, "LB_UNHEALTHY_COOLDOWN", Duration::from_secs(30)),

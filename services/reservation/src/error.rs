@@ -42,6 +42,15 @@ pub enum Error {
         /// The catalog says the provider surely did nothing (never asked, or refused before acting).
         nothing_done: bool,
     },
+    /// Billing or the guard rails refused the spending (`CREDITS_EXHAUSTED`,
+    /// `SPENDING_LIMIT_EXCEEDED`) or could not be asked; nothing was rented.
+    #[error("{message}")]
+    Refused {
+        /// Their code.
+        code: ErrorCode,
+        /// Their message.
+        message: String,
+    },
     /// `SERVICE_UNAVAILABLE`: the database failed.
     #[error("the reservation store failed: {0}")]
     Db(#[from] sqlx::Error),
@@ -91,7 +100,7 @@ impl ServiceError for Error {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::InsufficientOffers { .. } => ErrorCode::InsufficientOffers,
             Error::NoHealthyInstance(_) => ErrorCode::NoHealthyInstance,
-            Error::Catalog { code, .. } => *code,
+            Error::Catalog { code, .. } | Error::Refused { code, .. } => *code,
             Error::Db(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }

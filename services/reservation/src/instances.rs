@@ -32,6 +32,7 @@ impl Reservations {
                 offer_id: offer_id.to_owned(),
             }))
             .await?;
+        self.admit(&request.user_id, offer.price_micros_per_hour).await?;
         let owner = RentFor {
             user_id: &request.user_id,
             reservation_id: None,

@@ -3,5 +3,6 @@
 
 pub mod installation;
 pub mod instances;
+pub mod metering;
 pub mod reservations;
 pub mod strategies;

@@ -62,6 +62,13 @@ impl Reservations {
                 requested: count,
             });
         }
+        let ordered = order_offers(strategy, listing.offers);
+        let estimate: i64 = ordered
+            .iter()
+            .take(count)
+            .map(|offer| offer.price_micros_per_hour)
+            .sum();
+        self.admit(&user_id, estimate).await?;
         let reservation = reservations::ReservationRow {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: user_id.clone(),
@@ -81,7 +88,7 @@ impl Reservations {
             }
             return Err(error.into());
         }
-        let queue = Mutex::new(VecDeque::from(order_offers(strategy, listing.offers)));
+        let queue = Mutex::new(VecDeque::from(ordered));
         let owner = RentFor {
             user_id: &user_id,
             reservation_id: Some(&reservation.id),

@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     pub probe_client: reqwest::Client,
     /// This installation's provider-side labels.
     pub labels: Labels,
+    /// Credits and guard rails, when the service is wired to them.
+    pub spending: Option<crate::spending::Spending>,
 }
 
 impl Reservations {
@@ -50,6 +52,7 @@ impl Reservations {
         balancer: Balancer,
         tracker: TaskTracker,
         labels: Labels,
+        spending: Option<crate::spending::Spending>,
     ) -> Self {
         let probe_client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -70,7 +73,17 @@ impl Reservations {
                 tracker,
                 probe_client,
                 labels,
+                spending,
             }),
+        }
+    }
+
+    /// Refuses spending `estimate` (an hour of what is about to be rented) that the user's credits or
+    /// guard rails cannot cover; a no-op when not wired to them or not enforced.
+    pub(crate) async fn admit(&self, user_id: &str, estimate: i64) -> Result<(), Error> {
+        match &self.inner.spending {
+            Some(spending) => spending.admit(user_id, estimate).await,
+            None => Ok(()),
         }
     }
 
