@@ -161,6 +161,7 @@ impl TestFleet {
         let mut config = config_from(&pairs);
         config.auth.database = database.config().clone();
         config.reservation.database = database.config().clone();
+        config.guardrails.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;

@@ -287,6 +287,7 @@ async fn reset(
     let info = state
         .call(state.guardrails.clone().reset(pb::ResetRequest {
             user_id: user.user_id,
+            window: String::new(),
         }))
         .await?;
     Ok(Json(Envelope::new(spending_dto(&info))))
