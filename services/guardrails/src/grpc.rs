@@ -6,8 +6,9 @@ use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::Guardra
 use tonic::{Request, Response, Status};
 
 use crate::error::Error;
+use crate::input::checked_user;
 use crate::limits::{UserWindowLimit, parse_window};
-use crate::spending::{Decision, Guardrails, Spending, WindowState, checked_user};
+use crate::spending::{Decision, Guardrails, Spending, WindowState};
 
 /// The gRPC face of [`Guardrails`].
 #[derive(Debug, Clone)]

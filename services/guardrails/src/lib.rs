@@ -6,13 +6,14 @@
 //!
 //! Layout: `spending.rs` holds the use cases over a ledger in `gpuproxy-kv` (Redis in the fleet,
 //! memory embedded); `limits.rs` the limits each user's checks use (global, with overrides kept in
-//! the database by `repo.rs` and cached); `grpc.rs` is the internal API; `app.rs` builds and runs
-//! the service.
+//! the database by `repo.rs` and cached); `input.rs` checks what callers send; `grpc.rs` is the
+//! internal API; `app.rs` builds and runs the service.
 
 mod app;
 mod config;
 mod error;
 mod grpc;
+mod input;
 mod limits;
 mod repo;
 mod spending;

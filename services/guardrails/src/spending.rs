@@ -8,14 +8,13 @@ use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
 
 use crate::config::{Config, Mode};
 use crate::error::Error;
+use crate::input::{checked_amount, idempotency, key};
 use crate::limits::Limits;
 
 /// Share of a limit at which `guardrails.warning` is published.
 const WARNING_PERCENT: i64 = 80;
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
-/// The largest single amount accepted: a million dollars.
-const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;
 
 /// One window as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,40 +373,6 @@ fn windows(limits: &[(SpendWindow, UsdMicros)], with_limits: bool) -> Vec<Ledger
             limit: if with_limits { limit.micros() } else { 0 },
         })
         .collect()
-}
-
-/// Returns the user id trimmed, refusing an empty or oversized one.
-pub fn checked_user(user_id: &str) -> Result<&str, Error> {
-    let user_id = user_id.trim();
-    if user_id.is_empty() || user_id.len() > 128 {
-        return Err(Error::invalid("user_id", "is required"));
-    }
-    Ok(user_id)
-}
-
-fn key(user_id: &str) -> Result<String, Error> {
-    Ok(format!("guardrails:spend:{}", checked_user(user_id)?))
-}
-
-fn idempotency(user_id: &str, idempotency_key: &str) -> Result<String, Error> {
-    if idempotency_key.len() > 256 {
-        return Err(Error::invalid(
-            "idempotency_key",
-            "must be at most 256 characters",
-        ));
-    }
-    Ok(format!("guardrails:idempotency:{user_id}:{idempotency_key}"))
-}
-
-fn checked_amount(amount: UsdMicros) -> Result<i64, Error> {
-    let micros = amount.micros();
-    if micros <= 0 || micros > MAX_AMOUNT_MICROS {
-        return Err(Error::invalid(
-            "amount",
-            "must be more than $0 and at most $1,000,000",
-        ));
-    }
-    Ok(micros)
 }
 
 /// Dollars with cents, rounding half up: `45.00`.
