@@ -163,6 +163,7 @@ impl TestFleet {
         config.auth.database = database.config().clone();
         config.reservation.database = database.config().clone();
         config.billing.database = database.config().clone();
+        config.guardrails.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;

@@ -2,13 +2,25 @@
 
 use clap::{Parser, Subcommand};
 
-/// aiserve-gpuproxy-admin: manage a GPU Proxy database (DB_TYPE, DB_HOST, DB_NAME, … as for the server).
+/// aiserve-gpuproxy-admin: manage a GPU Proxy database (DB_TYPE, DB_HOST, DB_NAME, … as for the
+/// server); the `guardrails-*` commands call a running gateway with an admin's API key instead.
 #[derive(Debug, Parser)]
 #[command(name = "aiserve-gpuproxy-admin", version)]
 pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The gateway's REST address, for the `guardrails-*` commands.
+    #[arg(
+        long,
+        env = "GPUPROXY_URL",
+        default_value = "http://localhost:8080",
+        global = true
+    )]
+    pub url: String,
+    /// An admin's API key, for the `guardrails-*` commands.
+    #[arg(long, env = "GPUPROXY_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -57,4 +69,45 @@ pub enum Command {
     },
     /// Counts of users, keys and sessions.
     Stats,
+    /// Whether the guard rails are on, their mode and the global limits (through the gateway).
+    GuardrailsStatus,
+    /// A user's spending in each of the 17 windows (through the gateway).
+    GuardrailsSpending {
+        /// The user's email.
+        email: String,
+    },
+    /// Forget a user's spending in every window, or in one (through the gateway).
+    GuardrailsReset {
+        /// The user's email.
+        email: String,
+        /// One window, such as 60min; every window when left out.
+        window: Option<String>,
+    },
+    /// Show a user's limits; with --set or --clear, change them first (through the gateway).
+    GuardrailsLimits {
+        /// The user's email.
+        email: String,
+        /// Override a window's limit in USD, e.g. --set 60min=50 (0 turns the window off); repeatable.
+        #[arg(long = "set", value_name = "WINDOW=USD")]
+        set: Vec<String>,
+        /// Remove the user's overrides (only those of --window when given): back to the global limits.
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
+        /// With --clear, the windows whose overrides to remove; repeatable.
+        #[arg(long, requires = "clear")]
+        window: Vec<String>,
+    },
+}
+
+impl Command {
+    /// Returns whether the command calls the gateway rather than the database.
+    pub fn uses_gateway(&self) -> bool {
+        matches!(
+            self,
+            Command::GuardrailsStatus
+                | Command::GuardrailsSpending { .. }
+                | Command::GuardrailsReset { .. }
+                | Command::GuardrailsLimits { .. }
+        )
+    }
 }

@@ -1,4 +1,6 @@
-//! Running commands.
+//! Running commands: on the database here, through the gateway in `guardrails.rs`.
+
+mod guardrails;
 
 use comfy_table::Table;
 use gpuproxy_auth::repo::users::UserRecord;
@@ -12,6 +14,9 @@ use crate::{Args, Command};
 
 /// Runs the command in `args` against the database the environment names; returns what to print.
 pub async fn run(args: Args) -> anyhow::Result<String> {
+    if args.command.uses_gateway() {
+        return guardrails::run(args.command, &args.url, args.api_key, args.json).await;
+    }
     let env = EnvMap::load()?;
     // The admin tool never signs tokens, so it does not need the server's JWT_SECRET.
     let config = gpuproxy_auth::Config::from_env_map(&env, true)?;
@@ -82,6 +87,10 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
             });
             render(args.json, value.clone(), || key_value_table(&value))
         }
+        Command::GuardrailsStatus
+        | Command::GuardrailsSpending { .. }
+        | Command::GuardrailsReset { .. }
+        | Command::GuardrailsLimits { .. } => anyhow::bail!("the guardrails commands use the gateway"),
     };
     Ok(output)
 }
@@ -89,6 +98,9 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
 async fn migrate(database: &Database) -> anyhow::Result<()> {
     gpuproxy_auth::migrations().run(database).await?;
     gpuproxy_events::migrations().run(database).await?;
+    gpuproxy_guardrails::migrations().run(database).await?;
+    gpuproxy_reservation::migrations().run(database).await?;
+    gpuproxy_billing::migrations().run(database).await?;
     Ok(())
 }
 

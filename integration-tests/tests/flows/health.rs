@@ -160,12 +160,22 @@ async fn openapi_describes_every_route_and_both_credentials(mode: Mode) {
         "/api/v1/guardrails/spending/check",
         "/api/v1/guardrails/spending/record",
         "/api/v1/guardrails/spending/reset",
+        "/api/v1/admin/guardrails/limits",
+        "/api/v1/admin/guardrails/spending",
+        "/api/v1/admin/guardrails/status",
         "/health",
         "/metrics",
         "/openapi.json",
     ] {
         assert!(paths.contains_key(path), "{path} is missing");
     }
+    let limits = &paths["/api/v1/admin/guardrails/limits"];
+    assert!(
+        ["get", "put", "delete"]
+            .iter()
+            .all(|method| limits.get(method).is_some()),
+        "{limits}"
+    );
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["api_key"]["name"], "X-API-Key");
     assert_eq!(schemes["bearer"]["scheme"], "bearer");

@@ -45,44 +45,81 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
-/// The memory implementation: prunes, sums, decides and appends on one ledger under the caller's lock.
-pub(crate) fn apply(
-    entries: &mut VecDeque<(i64, i64)>,
-    now: i64,
-    amount: i64,
-    windows: &[LedgerWindow],
-    mode: LedgerMode,
-) -> LedgerOutcome {
-    let longest = windows
-        .iter()
-        .map(|window| millis(window.length))
-        .max()
-        .unwrap_or(1);
-    while entries.front().is_some_and(|(at, _)| *at <= now - longest) {
-        entries.pop_front();
+/// A ledger in memory: the amounts with their times, and when each window was last reset.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// `(time, amount)`, oldest first.
+    entries: VecDeque<(i64, i64)>,
+    /// `(window length, time)`: the window forgets every entry from before that time.
+    resets: Vec<(i64, i64)>,
+}
+
+impl Ledger {
+    /// Returns whether the ledger holds no amount (its reset marks alone forget nothing).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
-    let totals: Vec<i64> = windows
-        .iter()
-        .map(|window| {
-            let start = now - millis(window.length);
-            entries
-                .iter()
-                .filter(|(at, _)| *at > start)
-                .map(|(_, value)| *value)
-                .sum()
-        })
-        .collect();
-    let fits = windows
-        .iter()
-        .zip(&totals)
-        .all(|(window, total)| window.limit <= 0 || total.saturating_add(amount) <= window.limit);
-    let appended = match mode {
-        LedgerMode::Check => false,
-        LedgerMode::Reserve => fits,
-        LedgerMode::Force => true,
-    };
-    if appended {
-        entries.push_back((now, amount));
+
+    /// Makes the window of `length` forget every entry from before `now`; the other windows keep theirs.
+    pub(crate) fn reset_window(&mut self, now: i64, length: Duration) {
+        let length = millis(length);
+        self.resets.retain(|(window, _)| *window != length);
+        self.resets.push((length, now));
     }
-    LedgerOutcome { appended, totals }
+
+    /// The memory implementation of a ledger call: prunes, sums, decides and appends, under the
+    /// caller's lock.
+    pub(crate) fn apply(
+        &mut self,
+        now: i64,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> LedgerOutcome {
+        let longest = windows
+            .iter()
+            .map(|window| millis(window.length))
+            .max()
+            .unwrap_or(1);
+        while self.entries.front().is_some_and(|(at, _)| *at <= now - longest) {
+            self.entries.pop_front();
+        }
+        self.resets.retain(|(_, at)| *at > now - longest);
+        let totals: Vec<i64> = windows
+            .iter()
+            .map(|window| {
+                let start = window_start(now, millis(window.length), &self.resets);
+                self.entries
+                    .iter()
+                    .filter(|(at, _)| *at > start)
+                    .map(|(_, value)| *value)
+                    .sum()
+            })
+            .collect();
+        let fits = windows
+            .iter()
+            .zip(&totals)
+            .all(|(window, total)| window.limit <= 0 || total.saturating_add(amount) <= window.limit);
+        let appended = match mode {
+            LedgerMode::Check => false,
+            LedgerMode::Reserve => fits,
+            LedgerMode::Force => true,
+        };
+        if appended {
+            self.entries.push_back((now, amount));
+        }
+        LedgerOutcome { appended, totals }
+    }
+}
+
+/// Entries after this time count in the window of `length`: its length back from now, or just before
+/// its last reset when that is later. Entries of the reset's own millisecond still count: they may
+/// have come after it, and over-counting is the safe side of a limit.
+fn window_start(now: i64, length: i64, resets: &[(i64, i64)]) -> i64 {
+    let start = now - length;
+    resets
+        .iter()
+        .filter(|(window, _)| *window == length)
+        .map(|(_, at)| at - 1)
+        .fold(start, i64::max)
 }

@@ -1,13 +1,13 @@
 //! The store in process memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::WindowCount;
-use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
+use crate::ledger::{Ledger, LedgerMode, LedgerOutcome, LedgerWindow};
 
 /// After this many writes, expired entries are swept, so keys nobody reads again do not pile up.
 const SWEEP_EVERY: u64 = 1024;
@@ -21,7 +21,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<String, Entry>,
-    ledgers: HashMap<String, VecDeque<(i64, i64)>>,
+    ledgers: HashMap<String, Ledger>,
     writes: u64,
 }
 
@@ -72,10 +72,7 @@ impl MemoryStore {
     pub(crate) fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
         self.with_inner(|inner| {
-            let ledger = inner
-                .ledgers
-                .remove(key)
-                .is_some_and(|entries| !entries.is_empty());
+            let ledger = inner.ledgers.remove(key).is_some_and(|ledger| !ledger.is_empty());
             let entry = inner
                 .entries
                 .remove(key)
@@ -93,13 +90,21 @@ impl MemoryStore {
         mode: LedgerMode,
     ) -> LedgerOutcome {
         self.with_inner(|inner| {
-            let entries = inner.ledgers.entry(key.to_owned()).or_default();
-            let outcome = crate::ledger::apply(entries, now, amount, windows, mode);
-            if entries.is_empty() {
+            let ledger = inner.ledgers.entry(key.to_owned()).or_default();
+            let outcome = ledger.apply(now, amount, windows, mode);
+            if ledger.is_empty() {
                 inner.ledgers.remove(key);
             }
             outcome
         })
+    }
+
+    pub(crate) fn reset_ledger_window(&self, key: &str, now: i64, length: Duration) {
+        self.with_inner(|inner| {
+            if let Some(ledger) = inner.ledgers.get_mut(key) {
+                ledger.reset_window(now, length);
+            }
+        });
     }
 
     pub(crate) fn increment_window(&self, key: &str, window: Duration) -> WindowCount {

@@ -29,6 +29,8 @@ return {count, ttl}
 
 /// Sums a sliding-window ledger (a sorted set scored by time, members `<time>:<nonce>:<amount>`)
 /// over each window and appends the amount when the mode and the limits allow, in one step.
+/// A member `reset:<window ms>` scored with a time makes that window forget entries from before then;
+/// entries of that very millisecond still count, since over-counting is the safe side of a limit.
 /// ARGV: now, amount, mode (check|reserve|force), member, then (window ms, limit) pairs.
 const LEDGER: &str = r"
 local now = tonumber(ARGV[1])
@@ -38,15 +40,27 @@ local longest = 1
 for i = 5, #ARGV, 2 do longest = math.max(longest, tonumber(ARGV[i])) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
 local entries = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - longest), '+inf', 'WITHSCORES')
-local totals = {}
-for i = 5, #ARGV, 2 do totals[#totals + 1] = 0 end
+local resets = {}
 for j = 1, #entries, 2 do
-  local value = tonumber(string.match(entries[j], ':(%-?%d+)$'))
-  local at = tonumber(entries[j + 1])
-  local k = 1
-  for i = 5, #ARGV, 2 do
-    if at > now - tonumber(ARGV[i]) then totals[k] = totals[k] + value end
-    k = k + 1
+  local length = string.match(entries[j], '^reset:(%d+)$')
+  if length then resets[tonumber(length)] = tonumber(entries[j + 1]) end
+end
+local totals = {}
+local starts = {}
+for i = 5, #ARGV, 2 do
+  local length = tonumber(ARGV[i])
+  local start = now - length
+  if resets[length] and resets[length] - 1 > start then start = resets[length] - 1 end
+  totals[#totals + 1] = 0
+  starts[#starts + 1] = start
+end
+for j = 1, #entries, 2 do
+  if string.sub(entries[j], 1, 6) ~= 'reset:' then
+    local value = tonumber(string.match(entries[j], ':(%-?%d+)$'))
+    local at = tonumber(entries[j + 1])
+    for k = 1, #starts do
+      if at > starts[k] then totals[k] = totals[k] + value end
+    end
   end
 end
 local fits = true
@@ -65,6 +79,16 @@ end
 local result = {appended}
 for i = 1, #totals do result[#result + 1] = totals[i] end
 return result
+";
+
+/// Marks one window of a ledger as reset now (see [`LEDGER`]). A ledger that is gone holds nothing
+/// to forget, so none is created; the key lives at least as long as the mark matters.
+/// ARGV: now, window ms.
+const RESET_LEDGER_WINDOW: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], 'reset:' .. ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
 ";
 
 /// A store in Redis, shared by every process that uses the same server and prefix.
@@ -177,6 +201,19 @@ impl RedisStore {
             .split_first()
             .map_or((false, Vec::new()), |(first, rest)| (*first == 1, rest.to_vec()));
         Ok(LedgerOutcome { appended, totals })
+    }
+
+    pub(crate) async fn reset_ledger_window(
+        &self,
+        key: &str,
+        now: i64,
+        length: Duration,
+    ) -> Result<(), KvError> {
+        let args = vec![now, crate::ledger::millis(length)];
+        self.pool
+            .eval::<i64, _, _, _>(RESET_LEDGER_WINDOW, vec![self.key(key)], args)
+            .await?;
+        Ok(())
     }
 
     pub(crate) async fn ping(&self) -> bool {

@@ -122,6 +122,19 @@ impl KvStore {
         }
     }
 
+    /// Makes the window of `length` of the ledger `key` forget what it holds now, leaving the other
+    /// windows as they are: later ledger calls count in that window only what is appended after.
+    pub async fn reset_ledger_window(&self, key: &str, length: Duration) -> Result<(), KvError> {
+        let now = crate::ledger::now_millis();
+        match self {
+            KvStore::Redis(store) => store.reset_ledger_window(key, now, length).await,
+            KvStore::Memory(store) => {
+                store.reset_ledger_window(key, now, length);
+                Ok(())
+            }
+        }
+    }
+
     /// Returns true when the store answers.
     pub async fn ping(&self) -> bool {
         match self {

@@ -224,3 +224,40 @@ async fn ledger_windows_slide_and_forced_amounts_pass_the_limit() {
         assert_eq!(reset.totals, vec![0, 0], "{kind}");
     }
 }
+
+#[tokio::test]
+async fn resetting_one_ledger_window_leaves_the_others() {
+    for store in [KvStore::memory(), redis().await] {
+        let kind = store.kind();
+        let key = format!("spend:u3-{kind}");
+        store
+            .ledger(&key, 300, &windows(350), LedgerMode::Force)
+            .await
+            .expect("ledger");
+        // A reset keeps entries of its own millisecond (they may have come after it): step past it.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        store
+            .reset_ledger_window(&key, Duration::from_millis(300))
+            .await
+            .expect("reset");
+        let after = store
+            .ledger(&key, 40, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!(
+            (after.appended, after.totals.clone()),
+            (true, vec![0, 300]),
+            "the short window forgot, the hour kept ({kind})"
+        );
+        let check = store
+            .ledger(&key, 0, &windows(350), LedgerMode::Check)
+            .await
+            .expect("ledger");
+        assert_eq!(check.totals, vec![40, 340], "{kind}");
+        store
+            .reset_ledger_window("spend:nobody", Duration::from_secs(60))
+            .await
+            .expect("a reset of an empty ledger is a no-op");
+        assert_eq!(store.get("spend:nobody").await.expect("get"), None);
+    }
+}

@@ -1,6 +1,7 @@
 //! The REST API: routes, middleware order, and the OpenAPI document generated from the handlers.
 
 mod admin;
+mod admin_guardrails;
 mod auth;
 mod billing;
 mod credits;
@@ -18,6 +19,7 @@ mod proxy_ws;
 mod reservations;
 mod route;
 mod timestamps;
+mod user_lookup;
 
 use std::sync::Arc;
 
@@ -95,6 +97,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
     let authenticated = OpenApiRouter::new()
         .nest("/api/v1/auth", auth::authenticated_router())
         .nest("/api/v1/admin", admin::router())
+        .nest("/api/v1/admin/guardrails", admin_guardrails::router())
         .nest("/api/v1/gpu", gpu::router())
         .nest("/api/v1/guardrails", guardrails::router())
         .nest("/api/v1/loadbalancer", load_balancer::router())

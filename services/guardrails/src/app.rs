@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use gpuproxy_db::Database;
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::GuardrailsServiceServer;
@@ -11,10 +12,19 @@ use tonic::service::Routes;
 
 use crate::config::Config;
 use crate::grpc::GrpcGuardrails;
+use crate::limits::Limits;
 use crate::spending::Guardrails;
 
 /// The gRPC service name, as health checks and reflection know it.
 pub const SERVICE_NAME: &str = "gpuproxy.guardrails.v1.GuardrailsService";
+
+/// Returns the guard rails' migrations (per-user limits).
+pub fn migrations() -> gpuproxy_db::Migrations {
+    gpuproxy_db::Migrations::new(
+        "_guardrails_migrations",
+        sqlx::migrate!("../../migrations/guardrails"),
+    )
+}
 
 /// How often the store is probed for health.
 const PROBE_PERIOD: std::time::Duration = std::time::Duration::from_secs(15);
@@ -28,11 +38,14 @@ pub struct App {
 }
 
 impl App {
-    /// Connects the spending store (Redis, or memory when none is configured) and binds the listener
-    /// when `config.grpc_listen` is set.
+    /// Connects the spending store (Redis, or memory when none is configured) and the database of
+    /// per-user limits (migrating it), and binds the listener when `config.grpc_listen` is set.
     pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<Self> {
         let kv = KvStore::connect(&config.redis).await?;
-        let guardrails = Guardrails::new(&config, kv, bus);
+        let database = Database::connect(&config.database).await?;
+        migrations().run(&database).await?;
+        let limits = Limits::new(&config.limits.limits, database, config.limits_cache_ttl);
+        let guardrails = Guardrails::new(&config, kv, limits, bus);
         if config.limits.enabled {
             tracing::info!(mode = ?config.mode, store = guardrails.store().kind(), "guard rails are on");
         }
@@ -96,12 +109,15 @@ impl App {
     }
 }
 
-/// Without its store the service can allow nothing, so the store's health is the service's.
+/// Without its store or the users' limits the service can allow nothing, so their health is the service's.
 async fn report(guardrails: &Guardrails, health: &Health) {
-    let serving = guardrails.store().ping().await;
+    let store = guardrails.store().ping().await;
+    let database = guardrails.limits().database().ping().await;
     if let KvStore::Redis(_) = guardrails.store() {
-        health.set("redis", serving).await;
+        health.set("redis", store).await;
     }
+    health.set("database", database).await;
+    let serving = store && database;
     health.set(SERVICE_NAME, serving).await;
     health.set("", serving).await;
 }

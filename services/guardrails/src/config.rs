@@ -1,9 +1,10 @@
 //! The guard rails' configuration.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use gpuproxy_config::{
-    ConfigErrors, EnvMap, GuardrailsConfig, NatsConfig, Reader, RedisConfig, SecretString,
+    ConfigErrors, DatabaseConfig, EnvMap, GuardrailsConfig, NatsConfig, Reader, RedisConfig, SecretString,
 };
 
 /// What a window over its limit does (`GUARDRAILS_MODE`).
@@ -15,6 +16,16 @@ pub enum Mode {
     Shadow,
 }
 
+impl Mode {
+    /// Returns the value of `GUARDRAILS_MODE` that selects this mode.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
 /// Everything the guardrails service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,6 +35,11 @@ pub struct Config {
     pub mode: Mode,
     /// Where the spending ledgers live: Redis in the fleet, memory embedded.
     pub redis: RedisConfig,
+    /// Where per-user limits are kept (durable, unlike the ledgers in memory).
+    pub database: DatabaseConfig,
+    /// `GUARDRAILS_LIMITS_CACHE_TTL`: how long a replica reuses a user's limits before reading them
+    /// again, so how late another replica may see an admin's change. Zero reads them on every check.
+    pub limits_cache_ttl: Duration,
     /// Where guard-rail events go.
     pub nats: NatsConfig,
     /// `INTERNAL_HOST`, `GUARDRAILS_GRPC_PORT`; `None` when only reached in-process.
@@ -52,6 +68,8 @@ impl Config {
                 &[("enforce", Mode::Enforce), ("shadow", Mode::Shadow)],
             ),
             redis: RedisConfig::read(reader),
+            database: DatabaseConfig::read(reader),
+            limits_cache_ttl: reader.duration("GUARDRAILS_LIMITS_CACHE_TTL", Duration::from_secs(5)),
             nats: NatsConfig::read(reader),
             grpc_listen: Some(SocketAddr::new(host, port)),
             internal_token: gpuproxy_config::read_internal_token(reader),

@@ -16,6 +16,9 @@ pub enum Error {
     /// `SERVICE_UNAVAILABLE`: the spending store cannot be reached, so nothing can be allowed.
     #[error("the spending store is unavailable: {0}")]
     Store(#[from] gpuproxy_kv::KvError),
+    /// `SERVICE_UNAVAILABLE`: the database of per-user limits failed, so a user's limits are unknown.
+    #[error("the limits database failed: {0}")]
+    Db(#[from] sqlx::Error),
 }
 
 impl Error {
@@ -32,14 +35,14 @@ impl ServiceError for Error {
     fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidField { .. } => ErrorCode::ValidationFailed,
-            Error::Store(_) => ErrorCode::Unavailable,
+            Error::Store(_) | Error::Db(_) => ErrorCode::Unavailable,
         }
     }
 
     fn field(&self) -> Option<&'static str> {
         match self {
             Error::InvalidField { field, .. } => Some(field),
-            Error::Store(_) => None,
+            Error::Store(_) | Error::Db(_) => None,
         }
     }
 }

@@ -8,13 +8,13 @@ use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
 
 use crate::config::{Config, Mode};
 use crate::error::Error;
+use crate::input::{checked_amount, idempotency, key};
+use crate::limits::Limits;
 
 /// Share of a limit at which `guardrails.warning` is published.
 const WARNING_PERCENT: i64 = 80;
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
-/// The largest single amount accepted: a million dollars.
-const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;
 
 /// One window as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,22 +55,25 @@ pub struct Decision {
     pub spending: Spending,
 }
 
+/// One limit per window, shortest first: a user's effective limits.
+type WindowLimits = Vec<(SpendWindow, UsdMicros)>;
+
 /// The guard rails. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Guardrails {
     kv: KvStore,
-    limits: Vec<(SpendWindow, UsdMicros)>,
+    limits: Limits,
     enabled: bool,
     mode: Mode,
     bus: EventBus,
 }
 
 impl Guardrails {
-    /// Returns the guard rails over `kv`, publishing on `bus`.
-    pub fn new(config: &Config, kv: KvStore, bus: EventBus) -> Self {
+    /// Returns the guard rails over `kv` and `limits`, publishing on `bus`.
+    pub fn new(config: &Config, kv: KvStore, limits: Limits, bus: EventBus) -> Self {
         Guardrails {
             kv,
-            limits: config.limits.limits.clone(),
+            limits,
             enabled: config.limits.enabled,
             mode: config.mode,
             bus,
@@ -82,29 +85,48 @@ impl Guardrails {
         &self.kv
     }
 
+    /// Returns the global limits and the per-user overrides.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Returns whether the guard rails are on (`GUARDRAILS_ENABLED`).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Returns `GUARDRAILS_MODE`.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// Returns the user's spending in every window.
     pub async fn spending(&self, user_id: &str) -> Result<Spending, Error> {
+        let key = key(user_id)?;
+        let limits = self.limits_of(user_id).await?;
         let outcome = self
             .kv
-            .ledger(&key(user_id)?, 0, &self.windows(false), LedgerMode::Check)
+            .ledger(&key, 0, &windows(&limits, false), LedgerMode::Check)
             .await?;
-        Ok(self.spending_from(&outcome.totals, 0))
+        Ok(self.spending_from(&limits, &outcome.totals, 0))
     }
 
     /// Says whether `amount` may be spent now, without counting it.
     pub async fn check(&self, user_id: &str, amount: UsdMicros) -> Result<Decision, Error> {
         let amount = checked_amount(amount)?;
+        let key = key(user_id)?;
+        let limits = self.limits_of(user_id).await?;
         let outcome = self
             .kv
-            .ledger(&key(user_id)?, 0, &self.windows(false), LedgerMode::Check)
+            .ledger(&key, 0, &windows(&limits, false), LedgerMode::Check)
             .await?;
-        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
         let allowed = violations.is_empty() || !self.enforcing();
         Ok(Decision {
             allowed,
             violations,
             would_exceed,
-            spending: self.spending_from(&outcome.totals, 0),
+            spending: self.spending_from(&limits, &outcome.totals, 0),
         })
     }
 
@@ -122,23 +144,28 @@ impl Guardrails {
         if let Some(decision) = self.replayed(user_id, idempotency_key).await? {
             return Ok(decision);
         }
+        let limits = self.limits_of(user_id).await?;
         let enforce = self.enforcing();
         let mode = if enforce {
             LedgerMode::Reserve
         } else {
             LedgerMode::Force
         };
-        let outcome = self.kv.ledger(&key, amount, &self.windows(enforce), mode).await?;
-        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let outcome = self
+            .kv
+            .ledger(&key, amount, &windows(&limits, enforce), mode)
+            .await?;
+        let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
         let counted = if outcome.appended { amount } else { 0 };
         let decision = Decision {
             allowed: outcome.appended,
             violations,
             would_exceed,
-            spending: self.spending_from(&outcome.totals, counted),
+            spending: self.spending_from(&limits, &outcome.totals, counted),
         };
         self.remember(user_id, idempotency_key, decision.allowed).await?;
-        self.announce(user_id, amount, &outcome.totals, &decision).await;
+        self.announce(user_id, amount, &limits, &outcome.totals, &decision)
+            .await;
         Ok(decision)
     }
 
@@ -154,26 +181,38 @@ impl Guardrails {
         if let Some(replayed) = self.replayed(user_id, idempotency_key).await? {
             return Ok(replayed.spending);
         }
+        let limits = self.limits_of(user_id).await?;
         let outcome = self
             .kv
-            .ledger(&key, amount, &self.windows(false), LedgerMode::Force)
+            .ledger(&key, amount, &windows(&limits, false), LedgerMode::Force)
             .await?;
         self.remember(user_id, idempotency_key, true).await?;
-        let (violations, would_exceed) = self.violations(&outcome.totals, amount);
+        let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
         let decision = Decision {
             allowed: true,
             violations,
             would_exceed,
-            spending: self.spending_from(&outcome.totals, amount),
+            spending: self.spending_from(&limits, &outcome.totals, amount),
         };
-        self.announce(user_id, amount, &outcome.totals, &decision).await;
+        self.announce(user_id, amount, &limits, &outcome.totals, &decision)
+            .await;
         Ok(decision.spending)
     }
 
-    /// Forgets the user's spending in every window.
-    pub async fn reset(&self, user_id: &str) -> Result<Spending, Error> {
-        self.kv.delete(&key(user_id)?).await?;
-        tracing::info!(user_id, "guard-rail spending reset");
+    /// Forgets the user's spending in `window`, or in every window when `None`. A window reset alone
+    /// leaves the others holding what they held.
+    pub async fn reset(&self, user_id: &str, window: Option<SpendWindow>) -> Result<Spending, Error> {
+        let key = key(user_id)?;
+        match window {
+            Some(window) => {
+                self.kv.reset_ledger_window(&key, window.duration()).await?;
+                tracing::info!(user_id, window = %window, "guard-rail spending reset in one window");
+            }
+            None => {
+                self.kv.delete(&key).await?;
+                tracing::info!(user_id, "guard-rail spending reset");
+            }
+        }
         self.spending(user_id).await
     }
 
@@ -181,20 +220,18 @@ impl Guardrails {
         self.enabled && self.mode == Mode::Enforce
     }
 
-    /// The 17 windows, with their limits when the ledger is to enforce them.
-    fn windows(&self, with_limits: bool) -> Vec<LedgerWindow> {
-        self.limits
-            .iter()
-            .map(|(window, limit)| LedgerWindow {
-                length: window.duration(),
-                limit: if with_limits { limit.micros() } else { 0 },
-            })
-            .collect()
+    /// The user's limits: the global ones with the user's overrides. With the guard rails off none
+    /// is enforced, so the overrides are not even read.
+    async fn limits_of(&self, user_id: &str) -> Result<WindowLimits, Error> {
+        if !self.enabled {
+            return Ok(self.limits.global().to_vec());
+        }
+        let limits = self.limits.of(user_id.trim()).await?;
+        Ok(limits.iter().map(|limit| (limit.window, limit.limit)).collect())
     }
 
-    fn spending_from(&self, totals: &[i64], added: i64) -> Spending {
-        let windows: Vec<WindowState> = self
-            .limits
+    fn spending_from(&self, limits: &[(SpendWindow, UsdMicros)], totals: &[i64], added: i64) -> Spending {
+        let windows: Vec<WindowState> = limits
             .iter()
             .zip(totals)
             .map(|((window, limit), total)| {
@@ -221,11 +258,16 @@ impl Guardrails {
     }
 
     /// The windows `amount` would take past their limits, as `60min: $45.00 + $25.00 = $70.00 > $50.00 limit`.
-    fn violations(&self, totals: &[i64], amount: i64) -> (Vec<String>, Vec<WindowState>) {
+    fn violations(
+        &self,
+        limits: &[(SpendWindow, UsdMicros)],
+        totals: &[i64],
+        amount: i64,
+    ) -> (Vec<String>, Vec<WindowState>) {
         if !self.enabled {
             return (Vec::new(), Vec::new());
         }
-        let before = self.spending_from(totals, 0);
+        let before = self.spending_from(limits, totals, 0);
         before
             .windows
             .into_iter()
@@ -276,7 +318,14 @@ impl Guardrails {
     /// Publishes `guardrails.exceeded` for violations and `guardrails.warning` for each window this
     /// amount carried across 80 % of its limit. Guard-rail state lives in Redis, not a database, so
     /// these go straight to the bus rather than through an outbox.
-    async fn announce(&self, user_id: &str, amount: i64, totals: &[i64], decision: &Decision) {
+    async fn announce(
+        &self,
+        user_id: &str,
+        amount: i64,
+        limits: &[(SpendWindow, UsdMicros)],
+        totals: &[i64],
+        decision: &Decision,
+    ) {
         let mut events = Vec::new();
         if !decision.violations.is_empty() {
             events.push(Event::new(
@@ -290,7 +339,7 @@ impl Guardrails {
             ));
         }
         if decision.allowed {
-            for ((window, limit), before) in self.limits.iter().zip(totals) {
+            for ((window, limit), before) in limits.iter().zip(totals) {
                 let limit = limit.micros();
                 let after = before.saturating_add(amount);
                 let threshold = limit.saturating_mul(WARNING_PERCENT) / 100;
@@ -315,33 +364,15 @@ impl Guardrails {
     }
 }
 
-fn key(user_id: &str) -> Result<String, Error> {
-    let user_id = user_id.trim();
-    if user_id.is_empty() || user_id.len() > 128 {
-        return Err(Error::invalid("user_id", "is required"));
-    }
-    Ok(format!("guardrails:spend:{user_id}"))
-}
-
-fn idempotency(user_id: &str, idempotency_key: &str) -> Result<String, Error> {
-    if idempotency_key.len() > 256 {
-        return Err(Error::invalid(
-            "idempotency_key",
-            "must be at most 256 characters",
-        ));
-    }
-    Ok(format!("guardrails:idempotency:{user_id}:{idempotency_key}"))
-}
-
-fn checked_amount(amount: UsdMicros) -> Result<i64, Error> {
-    let micros = amount.micros();
-    if micros <= 0 || micros > MAX_AMOUNT_MICROS {
-        return Err(Error::invalid(
-            "amount",
-            "must be more than $0 and at most $1,000,000",
-        ));
-    }
-    Ok(micros)
+/// The 17 windows, with their limits when the ledger is to enforce them.
+fn windows(limits: &[(SpendWindow, UsdMicros)], with_limits: bool) -> Vec<LedgerWindow> {
+    limits
+        .iter()
+        .map(|(window, limit)| LedgerWindow {
+            length: window.duration(),
+            limit: if with_limits { limit.micros() } else { 0 },
+        })
+        .collect()
 }
 
 /// Dollars with cents, rounding half up: `45.00`.

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gpuproxy_errors::ErrorCode;
-use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +17,7 @@ use crate::money::{dollars, positive_micros};
 use crate::rest::envelope::Envelope;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
+use crate::rest::user_lookup::{UserSelector, find_user};
 use crate::{AppState, Error};
 
 /// Guard-rail routes for any authenticated user; `reset` checks the admin role.
@@ -88,13 +88,16 @@ pub struct RecordRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// `POST /spending/reset`: whose spending, by id or email (default: the admin's own).
+/// `POST /spending/reset`: whose spending, by id or email (default: the admin's own), and which window.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResetRequest {
     /// The user's id.
     pub user_id: Option<String>,
     /// The user's email.
     pub email: Option<String>,
+    /// One window (`60min`) to reset, leaving the others as they are; every window when absent.
+    #[schema(example = "60min")]
+    pub window: Option<String>,
 }
 
 fn window(window: &pb::SpendingWindow) -> SpendingWindowDto {
@@ -107,7 +110,8 @@ fn window(window: &pb::SpendingWindow) -> SpendingWindowDto {
     }
 }
 
-fn spending_dto(info: &pb::SpendingInfo) -> SpendingDto {
+/// Converts the service's spending to its REST form.
+pub fn spending_dto(info: &pb::SpendingInfo) -> SpendingDto {
     SpendingDto {
         guard_rails_enabled: info.guard_rails_enabled,
         windows: info.windows.iter().map(window).collect(),
@@ -260,11 +264,12 @@ async fn record(
     Ok((headers, Json(Envelope::new(spending_dto(&info)))).into_response())
 }
 
-/// Forgets a user's spending in every window (admins only).
+/// Forgets a user's spending in every window, or in `window` alone (admins only).
 #[utoipa::path(post, path = "/spending/reset", tag = "guardrails", request_body = ResetRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The user's spending after the reset", body = Envelope<SpendingDto>),
+        (status = 400, description = "Not one of the 17 windows (VALIDATION_FAILED)", body = ErrorBody),
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
@@ -273,20 +278,17 @@ async fn reset(
     AdminUser(admin): AdminUser,
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> Result<Json<Envelope<SpendingDto>>, Error> {
-    let selector = match (body.user_id, body.email) {
-        (Some(user_id), _) => auth::get_user_request::Selector::UserId(user_id),
-        (None, Some(email)) => auth::get_user_request::Selector::Email(email),
-        (None, None) => auth::get_user_request::Selector::UserId(admin.user_id.to_string()),
+    let selector = UserSelector {
+        user_id: body.user_id,
+        email: body.email,
     };
-    let user = state
-        .call(state.auth.clone().get_user(auth::GetUserRequest {
-            selector: Some(selector),
-        }))
-        .await?;
-    tracing::info!(admin = %admin.user_id, user_id = user.user_id, "admin resets guard-rail spending");
+    let user = find_user(&state, selector, Some(admin.user_id.to_string())).await?;
+    let window = body.window.unwrap_or_default();
+    tracing::info!(admin = %admin.user_id, user_id = user.user_id, window, "admin resets guard-rail spending");
     let info = state
         .call(state.guardrails.clone().reset(pb::ResetRequest {
             user_id: user.user_id,
+            window,
         }))
         .await?;
     Ok(Json(Envelope::new(spending_dto(&info))))

@@ -1,11 +1,15 @@
-//! A guardrails service on a fresh store.
+//! A guardrails service on a fresh store and database.
+
+use std::sync::Arc;
 
 use gpuproxy_config::EnvMap;
 use gpuproxy_events::EventBus;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_testkit::TestDatabase;
 
-/// Which store backs the ledgers.
+/// Which store backs the ledgers, and so which database the limits live in: memory with SQLite
+/// (embedded), Redis with PostgreSQL (the fleet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
     Memory,
@@ -15,6 +19,8 @@ pub enum Store {
 pub struct TestApp {
     pub client: GuardrailsServiceClient<GrpcChannel>,
     pub bus: EventBus,
+    config: gpuproxy_guardrails::Config,
+    database: Arc<TestDatabase>,
     tasks: Tasks,
 }
 
@@ -43,20 +49,43 @@ pub async fn spawn_app(store: Store, extra: &[(&str, &str)]) -> TestApp {
     let mut config = gpuproxy_guardrails::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
         .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
     config.grpc_listen = None;
-    if store == Store::Redis {
-        config.redis = gpuproxy_testkit::redis_config();
+    let database = match store {
+        Store::Memory => TestDatabase::sqlite(),
+        Store::Redis => {
+            config.redis = gpuproxy_testkit::redis_config();
+            TestDatabase::postgres().await
+        }
+    };
+    config.database = database.config().clone();
+    start(config, Arc::new(database)).await
+}
+
+impl TestApp {
+    /// Starts another replica over the same database and Redis (a memory store stays its own):
+    /// also what a restart looks like.
+    pub async fn replica(&self) -> TestApp {
+        start(self.config.clone(), self.database.clone()).await
     }
+}
+
+async fn start(config: gpuproxy_guardrails::Config, database: Arc<TestDatabase>) -> TestApp {
     let bus = EventBus::in_process();
-    let app = gpuproxy_guardrails::App::build(config, bus.clone())
+    let app = gpuproxy_guardrails::App::build(config.clone(), bus.clone())
         .await
         .expect("builds");
     let client = GuardrailsServiceClient::new(app.in_process_channel());
     let tasks = Tasks::new();
     app.spawn(&tasks);
-    TestApp { client, bus, tasks }
+    TestApp {
+        client,
+        bus,
+        config,
+        database,
+        tasks,
+    }
 }
 
-/// Runs an `async fn(Store)` on memory and on Redis.
+/// Runs an `async fn(Store)` on memory and SQLite, and on Redis and PostgreSQL.
 #[macro_export]
 macro_rules! on_both_stores {
     ($($test:ident),* $(,)?) => {

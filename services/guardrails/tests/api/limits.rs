@@ -116,7 +116,10 @@ async fn a_refusal_names_each_window_it_would_pass(store: Store) {
         "a refused spend is not counted"
     );
     let reset = client
-        .reset(pb::ResetRequest { user_id: user })
+        .reset(pb::ResetRequest {
+            user_id: user,
+            window: String::new(),
+        })
         .await
         .expect("reset")
         .into_inner();
@@ -226,7 +229,7 @@ async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
     }
 }
 
-fn uuid_like() -> String {
+pub fn uuid_like() -> String {
     format!(
         "{:x}",
         std::time::SystemTime::now()

@@ -1,4 +1,5 @@
-//! The guardrails service over its internal gRPC API, on both stores.
+//! The guardrails service over its internal gRPC API, on both stores (memory and SQLite; Redis and
+//! PostgreSQL).
 
 #![allow(
     clippy::expect_used,
@@ -9,3 +10,4 @@
 
 mod helpers;
 mod limits;
+mod user_limits;
