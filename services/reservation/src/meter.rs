@@ -50,10 +50,14 @@ impl Reservations {
                     client_id: "reservation-meter".to_owned(),
                     started_at_ms: row.running_at + row.metered_minutes * MINUTE_MS,
                     duration_ms: (minutes - row.metered_minutes) * MINUTE_MS,
-                    description: format!("{} minutes of instance {}", minutes - row.metered_minutes, row.id),
+                    description: format!(
+                        "{} minutes of instance {}",
+                        minutes - row.metered_minutes,
+                        row.instance_id
+                    ),
                     idempotency_key: format!("instance:{}:{}", row.id, row.metered_minutes),
                     kind: "instance".to_owned(),
-                    instance_id: row.id.clone(),
+                    instance_id: row.instance_id.clone(),
                     ..billing::RecordUsageRequest::default()
                 })
                 .await?;

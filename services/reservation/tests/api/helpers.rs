@@ -141,6 +141,50 @@ impl Harness {
         app
     }
 
+    /// Rebuilds the service wired to a billing service and guard rails of its own (on this
+    /// harness's database, spending kept in memory), returning the billing use cases. Loops do not run.
+    pub async fn with_spending(&mut self, extra: &[(&str, &str)]) -> (gpuproxy_billing::Billing, Tasks) {
+        let env = EnvMap::from_pairs(extra.iter().copied());
+        let mut billing_config =
+            gpuproxy_billing::Config::from_env_map(&env, false).expect("billing configuration");
+        billing_config.grpc_listen = None;
+        billing_config.database = self.config.database.clone();
+        let billing = gpuproxy_billing::App::build(billing_config, self.bus.clone())
+            .await
+            .expect("billing builds");
+        let mut guardrails_config =
+            gpuproxy_guardrails::Config::from_env_map(&env, false).expect("guard rails configuration");
+        guardrails_config.grpc_listen = None;
+        guardrails_config.database = self.config.database.clone();
+        let guardrails = gpuproxy_guardrails::App::build(guardrails_config, self.bus.clone())
+            .await
+            .expect("guard rails build");
+        let config =
+            gpuproxy_reservation::Config::from_env_map(&env, false).expect("reservation configuration");
+        let spending = gpuproxy_reservation::Spending::new(
+            billing.in_process_channel(),
+            guardrails.in_process_channel(),
+            config.credits_enforced,
+            config.stop_at_cap,
+            Duration::from_secs(5),
+        );
+        let app = App::build_with_spending(
+            self.config.clone(),
+            self.bus.clone(),
+            self.catalog.clone(),
+            Some(spending),
+            &Metrics::new(),
+        )
+        .await
+        .expect("the reservation service builds");
+        self.service = app.service().clone();
+        let handle = billing.billing().clone();
+        let tasks = Tasks::new();
+        billing.spawn(&tasks);
+        guardrails.spawn(&tasks);
+        (handle, tasks)
+    }
+
     /// Returns the cheapest offers matching `filters`.
     pub async fn offers(&self, filters: catalog::OfferFilters, limit: i32) -> Vec<catalog::Offer> {
         let mut client = catalog::catalog_service_client::CatalogServiceClient::new(self.catalog.clone());

@@ -11,6 +11,7 @@ mod balancing;
 mod crash;
 mod helpers;
 mod instances;
+mod metering;
 mod reconcile;
 mod reserve;
 
