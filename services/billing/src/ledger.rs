@@ -363,7 +363,7 @@ fn amount_at_most_max(field: &'static str, amount: i64, least: i64) -> Result<i6
     Ok(amount)
 }
 
-fn page(limit: i64, offset: i64) -> Result<(i64, i64), Error> {
+pub(crate) fn page(limit: i64, offset: i64) -> Result<(i64, i64), Error> {
     if !(0..=1000).contains(&limit) || offset < 0 {
         return Err(Error::invalid(
             "limit",

@@ -312,11 +312,7 @@ impl GpuProxyService for PublicApi {
         let idempotency_key = idempotency_key(&request);
         let request = request.into_inner();
         if gpuproxy_domain::contains_card_number(&request.payment_method) {
-            return Err(Error::new(
-                gpuproxy_errors::ErrorCode::RawCardRejected,
-                "raw card numbers are never accepted; send a Stripe PaymentMethod id (card:pm_…) instead",
-            )
-            .into_status());
+            return Err(crate::rest::raw_card_rejected().into_status());
         }
         let amount_micros = positive_micros("amount", request.amount).map_err(Error::into_status)?;
         let payment = self

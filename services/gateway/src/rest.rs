@@ -39,6 +39,7 @@ use crate::config::CorsOrigins;
 use crate::{AppState, Error};
 
 pub use auth::{LoginDto, UserDto};
+pub(crate) use billing::raw_card_rejected;
 pub use load_balancer::LoadKind;
 pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
 

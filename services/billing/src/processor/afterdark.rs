@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use gpuproxy_config::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::http::error_text;
+use super::http::refused;
 use super::stripe::path_segment;
 use super::{Charge, HttpCalls, Outcome, PaymentProcessor, ProcessorError, cents_to_micros};
 
@@ -54,10 +54,7 @@ impl AfterDark {
         if status.is_success() {
             Ok(outcome_of(&json))
         } else {
-            Err(ProcessorError::Refused(format!(
-                "afterdark answered {status}: {}",
-                error_text(&json)
-            )))
+            Err(refused("afterdark", status, &json))
         }
     }
 
@@ -75,10 +72,7 @@ impl AfterDark {
         if status.is_success() {
             Ok(outcome_of(&json))
         } else {
-            Err(ProcessorError::Refused(format!(
-                "afterdark answered {status}: {}",
-                error_text(&json)
-            )))
+            Err(refused("afterdark", status, &json))
         }
     }
 }

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use gpuproxy_config::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::http::error_text;
+use super::http::refused;
 use super::stripe::path_segment;
 use super::{Charge, HttpCalls, Outcome, PaymentProcessor, ProcessorError};
 use crate::method::PaymentMethod;
@@ -62,17 +62,9 @@ impl Crypto {
             })
             .await?;
         if !status.is_success() {
-            return Err(ProcessorError::Refused(format!(
-                "the crypto processor answered {status}: {}",
-                error_text(&json)
-            )));
+            return Err(refused("the crypto processor", status, &json));
         }
-        Ok(outcome_of(&json).unwrap_or_else(|| Outcome::Pending {
-            reference: id_text(&json["payment_id"]),
-            pay_to: text(&json["pay_address"]),
-            pay_amount: text(&json["pay_amount"]),
-            pay_currency: text(&json["pay_currency"]),
-        }))
+        Ok(outcome_of(&json).unwrap_or_else(|| pending(&json)))
     }
 
     async fn fetch(&self, reference: &str) -> Result<Outcome, ProcessorError> {
@@ -87,17 +79,9 @@ impl Crypto {
             })
             .await?;
         if !status.is_success() {
-            return Err(ProcessorError::Refused(format!(
-                "the crypto processor answered {status}: {}",
-                error_text(&json)
-            )));
+            return Err(refused("the crypto processor", status, &json));
         }
-        Ok(outcome_of(&json).unwrap_or_else(|| Outcome::Pending {
-            reference: id_text(&json["payment_id"]),
-            pay_to: text(&json["pay_address"]),
-            pay_amount: text(&json["pay_amount"]),
-            pay_currency: text(&json["pay_currency"]),
-        }))
+        Ok(outcome_of(&json).unwrap_or_else(|| pending(&json)))
     }
 }
 
@@ -115,7 +99,7 @@ impl PaymentProcessor for Crypto {
 /// `refunded` decline. `None` while the payment is still on its way (`partially_paid` included:
 /// an under-payment is not credited until the rest arrives).
 fn outcome_of(payment: &Value) -> Option<Outcome> {
-    let reference = id_text(&payment["payment_id"]);
+    let reference = text(&payment["payment_id"]);
     match payment["payment_status"].as_str().unwrap_or_default() {
         "finished" => Some(Outcome::Settled {
             reference,
@@ -129,15 +113,17 @@ fn outcome_of(payment: &Value) -> Option<Outcome> {
     }
 }
 
-/// Ids come as strings in some answers and numbers in others (B2).
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => String::new(),
+/// A payment still on its way, with where and how much to pay.
+fn pending(payment: &Value) -> Outcome {
+    Outcome::Pending {
+        reference: text(&payment["payment_id"]),
+        pay_to: text(&payment["pay_address"]),
+        pay_amount: text(&payment["pay_amount"]),
+        pay_currency: text(&payment["pay_currency"]),
     }
 }
 
+/// Ids and amounts come as strings in some answers and numbers in others (B2).
 fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

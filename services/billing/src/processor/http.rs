@@ -118,3 +118,8 @@ pub fn error_text(json: &Value) -> String {
         None => message.to_owned(),
     }
 }
+
+/// A processor's refusal of a request before it acted (4xx other than a decline).
+pub fn refused(processor: &str, status: StatusCode, json: &Value) -> ProcessorError {
+    ProcessorError::Refused(format!("{processor} answered {status}: {}", error_text(json)))
+}

@@ -7,7 +7,7 @@ use gpuproxy_config::{ExposeSecret, SecretString};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::http::error_text;
+use super::http::{error_text, refused};
 use super::{Charge, HttpCalls, Outcome, PaymentProcessor, ProcessorError, cents_to_micros};
 use crate::method::PaymentMethod;
 
@@ -71,10 +71,7 @@ impl Stripe {
                 reason: error_text(&json),
             });
         }
-        Err(ProcessorError::Refused(format!(
-            "stripe answered {status}: {}",
-            error_text(&json)
-        )))
+        Err(refused("stripe", status, &json))
     }
 
     async fn fetch(&self, reference: &str) -> Result<Outcome, ProcessorError> {
@@ -91,10 +88,7 @@ impl Stripe {
         if status.is_success() {
             Ok(outcome_of(&json))
         } else {
-            Err(ProcessorError::Refused(format!(
-                "stripe answered {status}: {}",
-                error_text(&json)
-            )))
+            Err(refused("stripe", status, &json))
         }
     }
 }

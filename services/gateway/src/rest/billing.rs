@@ -98,12 +98,18 @@ fn refuse_card_numbers(headers: &HeaderMap, body: &[u8]) -> Result<(), Error> {
         .values()
         .any(|value| gpuproxy_domain::contains_card_number(&String::from_utf8_lossy(value.as_bytes())));
     if in_headers || gpuproxy_domain::contains_card_number(&String::from_utf8_lossy(body)) {
-        return Err(Error::new(
-            ErrorCode::RawCardRejected,
-            "raw card numbers are never accepted; send a Stripe PaymentMethod id (card:pm_…) instead",
-        ));
+        return Err(raw_card_rejected());
     }
     Ok(())
+}
+
+/// 400 `RAW_CARD_REJECTED`, refused at the edge so that a card number never travels on to the
+/// billing service; the message never repeats the number.
+pub(crate) fn raw_card_rejected() -> Error {
+    Error::new(
+        ErrorCode::RawCardRejected,
+        "raw card numbers are never accepted; send a Stripe PaymentMethod id (card:pm_…) instead",
+    )
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

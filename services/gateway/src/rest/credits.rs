@@ -5,8 +5,6 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use gpuproxy_errors::ErrorCode;
-use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use gpuproxy_proto::gpuproxy::billing::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +17,7 @@ use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
 use crate::rest::timestamps::rfc3339;
+use crate::rest::user_lookup::{UserSelector, find_user};
 use crate::{AppState, Error};
 
 /// The credit routes; the admin ones check the role.
@@ -138,21 +137,9 @@ async fn user_named(
     user_id: Option<String>,
     email: Option<String>,
 ) -> Result<String, Error> {
-    let selector = match (user_id, email) {
-        (Some(user_id), _) => auth::get_user_request::Selector::UserId(user_id),
-        (None, Some(email)) => auth::get_user_request::Selector::Email(email),
-        (None, None) => {
-            return Err(
-                Error::new(ErrorCode::ValidationFailed, "user_id or email is required").with_field("user_id"),
-            );
-        }
-    };
-    let user = state
-        .call(state.auth.clone().get_user(auth::GetUserRequest {
-            selector: Some(selector),
-        }))
-        .await?;
-    Ok(user.user_id)
+    Ok(find_user(state, UserSelector { user_id, email }, None)
+        .await?
+        .user_id)
 }
 
 async fn credits_of(state: &AppState, user_id: String) -> Result<CreditsDto, Error> {
