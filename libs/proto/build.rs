@@ -10,6 +10,7 @@ const INTERNAL_PROTOS: &[&str] = &[
     "gpuproxy/reservation/v1/reservation.proto",
     "gpuproxy/billing/v1/billing.proto",
     "gpuproxy/guardrails/v1/guardrails.proto",
+    "gpuproxy/webhooks/v1/webhooks.proto",
     "gpuproxy/agents/v1/agents.proto",
     "gpuproxy/inference/v1/inference.proto",
     "gpuproxy/events/v1/events.proto",

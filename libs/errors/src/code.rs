@@ -80,11 +80,15 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// A webhook's signature is missing, wrong or too old.
     InvalidSignature,
+    /// A webhook subscription names an event that does not exist.
+    UnknownEvent,
+    /// A WebSocket subscription names a channel that does not exist.
+    UnknownChannel,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -118,6 +122,8 @@ impl ErrorCode {
         ErrorCode::PaymentDeclined,
         ErrorCode::IdempotencyConflict,
         ErrorCode::InvalidSignature,
+        ErrorCode::UnknownEvent,
+        ErrorCode::UnknownChannel,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -156,6 +162,8 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
             ErrorCode::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
+            ErrorCode::UnknownEvent => "UNKNOWN_EVENT",
+            ErrorCode::UnknownChannel => "UNKNOWN_CHANNEL",
         }
     }
 
@@ -189,7 +197,10 @@ impl ErrorCode {
             ErrorCode::NoHealthyInstance => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UpstreamFailed => StatusCode::BAD_GATEWAY,
             ErrorCode::CreditsExhausted | ErrorCode::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
-            ErrorCode::RawCardRejected | ErrorCode::InvalidSignature => StatusCode::BAD_REQUEST,
+            ErrorCode::RawCardRejected
+            | ErrorCode::InvalidSignature
+            | ErrorCode::UnknownEvent
+            | ErrorCode::UnknownChannel => StatusCode::BAD_REQUEST,
             ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
         }
     }
@@ -223,7 +234,10 @@ impl ErrorCode {
             ErrorCode::TargetForbidden => Code::PermissionDenied,
             ErrorCode::NoHealthyInstance | ErrorCode::UpstreamFailed => Code::Unavailable,
             ErrorCode::CreditsExhausted => Code::ResourceExhausted,
-            ErrorCode::RawCardRejected | ErrorCode::InvalidSignature => Code::InvalidArgument,
+            ErrorCode::RawCardRejected
+            | ErrorCode::InvalidSignature
+            | ErrorCode::UnknownEvent
+            | ErrorCode::UnknownChannel => Code::InvalidArgument,
             ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict => Code::FailedPrecondition,
         }
     }

@@ -39,6 +39,26 @@ pub mod names {
     pub const PAYMENT_FAILED: &str = "payment.failed";
     /// A debit took a user's balance below the low-credit threshold (`CreditsLow`).
     pub const CREDITS_LOW: &str = "credits.low";
+
+    /// Every event name, for validating what subscribers ask for.
+    pub const ALL: [&str; 16] = [
+        AUTH_USER_CREATED,
+        AUTH_USER_UPDATED,
+        AUTH_APIKEY_CREATED,
+        AUTH_APIKEY_REVOKED,
+        AUTH_SESSION_REVOKED,
+        CATALOG_PROVIDER_DEGRADED,
+        CATALOG_PROVIDER_RECOVERED,
+        GUARDRAILS_WARNING,
+        GUARDRAILS_EXCEEDED,
+        INSTANCE_CREATED,
+        INSTANCE_DESTROYED,
+        RESERVATION_CREATED,
+        RESERVATION_PARTIAL,
+        PAYMENT_COMPLETED,
+        PAYMENT_FAILED,
+        CREDITS_LOW,
+    ];
 }
 
 /// One domain event, as it travels on the bus and (later) to webhooks:
@@ -64,6 +84,15 @@ impl Event {
             timestamp: Utc::now(),
             data: serde_json::to_value(data)?,
         })
+    }
+
+    /// Returns the user the event concerns (`data.user_id`), or `None` for a fleet-wide event
+    /// (a provider's health), which concerns nobody in particular.
+    pub fn user_id(&self) -> Option<&str> {
+        self.data
+            .get("user_id")
+            .and_then(serde_json::Value::as_str)
+            .filter(|id| !id.is_empty())
     }
 
     /// Returns the payload as a typed message.

@@ -4,10 +4,12 @@
 //! (the subject is `<prefix>.<name>`, e.g. `gpuproxy.auth.apikey.revoked`); `pattern.rs` matches
 //! names against NATS-style patterns (`auth.>`, `*.created`); [`EventBus`] is the bus with exactly two
 //! implementations, NATS JetStream (`nats_bus.rs`) and an in-process broadcast (`in_process_bus.rs`);
-//! `outbox.rs` writes events in the caller's transaction and relays them to the bus after commit, so
+//! `durable.rs` is a
+//! consumer that resumes after a restart and redelivers what was not acknowledged; `outbox.rs` writes events in the caller's transaction and relays them to the bus after commit, so
 //! a crash or a bus outage delays events and never loses them.
 
 mod bus;
+mod durable;
 mod event;
 mod in_process_bus;
 mod nats_bus;
@@ -15,6 +17,7 @@ mod outbox;
 mod pattern;
 
 pub use bus::{BusError, Delivery, EventBus, Subscription};
+pub use durable::{ACK_WAIT, DurableSubscription, Received};
 pub use event::{Event, names};
 pub use outbox::{Outbox, OutboxError, OutboxRelay, RelaySettings};
 pub use pattern::matches;

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use gpuproxy_config::NatsConfig;
 use tokio::sync::{OnceCell, watch};
 
-use crate::{BusError, Delivery, Event as DomainEvent};
+use crate::{BusError, Delivery, Event as DomainEvent, Received};
 
 /// JetStream drops a second message with the same id within this window, so a relay that publishes
 /// an event twice (crash between publish and bookkeeping, two replicas) stores it once.
@@ -36,6 +36,28 @@ struct Inner {
     stream_config: jetstream::stream::Config,
     stream_ready: OnceCell<()>,
 }
+
+/// A JetStream durable pull consumer, (re)opened whenever the server comes back.
+pub struct NatsConsumer {
+    bus: NatsBus,
+    name: String,
+    filter_subject: String,
+    messages: Option<jetstream::consumer::pull::Stream>,
+    backoff: Duration,
+}
+
+impl std::fmt::Debug for NatsConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsConsumer")
+            .field("name", &self.name)
+            .field("filter_subject", &self.filter_subject)
+            .field("open", &self.messages.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest wait between attempts to open a consumer while the server is unreachable.
+const MAX_CONSUMER_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A subscription to NATS subjects.
 #[derive(Debug)]
@@ -132,6 +154,16 @@ impl NatsBus {
         })
     }
 
+    pub(crate) fn consumer(&self, name: &str, pattern: &str) -> NatsConsumer {
+        NatsConsumer {
+            bus: self.clone(),
+            name: name.to_owned(),
+            filter_subject: format!("{}.{pattern}", self.inner.prefix),
+            messages: None,
+            backoff: Duration::ZERO,
+        }
+    }
+
     pub(crate) fn is_connected(&self) -> bool {
         self.inner.client.connection_state() == async_nats::connection::State::Connected
     }
@@ -151,6 +183,71 @@ impl NatsBus {
             })
             .await?;
         Ok(())
+    }
+}
+
+impl NatsConsumer {
+    pub(crate) async fn next(&mut self) -> Received {
+        loop {
+            let Some(messages) = self.messages.as_mut() else {
+                match tokio::time::timeout(PUBLISH_TIMEOUT, self.open()).await {
+                    Ok(Ok(messages)) => {
+                        self.messages = Some(messages);
+                        self.backoff = Duration::ZERO;
+                    }
+                    Ok(Err(error)) => self.wait_after(error.to_string()).await,
+                    Err(_) => self.wait_after("no answer from the server".to_owned()).await,
+                }
+                continue;
+            };
+            match messages.next().await {
+                Some(Ok(message)) => match serde_json::from_slice::<DomainEvent>(&message.payload) {
+                    Ok(event) => return Received::from_nats(event, message),
+                    Err(error) => {
+                        tracing::warn!(subject = %message.subject, %error, "skipping a message that is not an event");
+                        // Acknowledged so that it does not come back forever.
+                        let _ = message.ack().await;
+                    }
+                },
+                Some(Err(error)) => {
+                    self.messages = None;
+                    self.wait_after(error.to_string()).await;
+                }
+                None => self.messages = None,
+            }
+        }
+    }
+
+    async fn wait_after(&mut self, error: String) {
+        self.backoff = (self.backoff * 2).clamp(Duration::from_millis(100), MAX_CONSUMER_BACKOFF);
+        tracing::warn!(consumer = %self.name, %error, retry_in = ?self.backoff, "the durable consumer is not reading");
+        tokio::time::sleep(self.backoff).await;
+    }
+
+    async fn open(&self) -> Result<jetstream::consumer::pull::Stream, BusError> {
+        use jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+        let inner = &self.bus.inner;
+        let stream = inner
+            .jetstream
+            .get_or_create_stream(inner.stream_config.clone())
+            .await
+            .map_err(nats_error)?;
+        let consumer = stream
+            .get_or_create_consumer(
+                &self.name,
+                pull::Config {
+                    durable_name: Some(self.name.clone()),
+                    filter_subject: self.filter_subject.clone(),
+                    ack_policy: AckPolicy::Explicit,
+                    deliver_policy: DeliverPolicy::All,
+                    ack_wait: crate::ACK_WAIT,
+                    max_ack_pending: 1024,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(nats_error)?;
+        consumer.messages().await.map_err(nats_error)
     }
 }
 

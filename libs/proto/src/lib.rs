@@ -54,6 +54,12 @@ pub mod gpuproxy {
             tonic::include_proto!("gpuproxy.guardrails.v1");
         }
     }
+    /// Internal API of the webhooks service.
+    pub mod webhooks {
+        pub mod v1 {
+            tonic::include_proto!("gpuproxy.webhooks.v1");
+        }
+    }
     /// Internal API of the agents service.
     pub mod agents {
         pub mod v1 {

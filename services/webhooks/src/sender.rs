@@ -1,0 +1,352 @@
+//! Sending due deliveries: signed POSTs with a time limit, at most `WEBHOOK_CONCURRENCY` at once
+//! and `WEBHOOK_PER_RECEIVER_CONCURRENCY` per subscription, so that a slow or dead receiver holds
+//! a few slots and never the queue. Failures are retried with exponential backoff and jitter until
+//! `WEBHOOK_MAX_ATTEMPTS`, then dead-lettered; a receiver that answers 404 or 410 (or refuses the
+//! payload with another 4xx) is dead-lettered at once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::{Method, Request, StatusCode, Url, header};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::DeliverySettings;
+use crate::repo::deliveries::{self, DeliveryRow, Finished};
+use crate::repo::subscriptions;
+use crate::service::{Webhooks, now_ms};
+use crate::signature;
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Delivered(u16),
+    /// Worth another try.
+    Failed {
+        status: u16,
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Never worth another try.
+    Refused {
+        status: u16,
+        error: String,
+    },
+}
+
+impl Webhooks {
+    /// Sends due deliveries until `shutdown`, then lets the attempts in flight finish.
+    pub async fn send_deliveries(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let settings = self.delivery().clone();
+        let mut in_flight: JoinSet<String> = JoinSet::new();
+        let mut per_receiver: HashMap<String, usize> = HashMap::new();
+        let mut last_cleanup = tokio::time::Instant::now();
+        loop {
+            let more = self.start_due(&settings, &mut in_flight, &mut per_receiver).await;
+            if last_cleanup.elapsed() > settings.poll_interval * 600 {
+                last_cleanup = tokio::time::Instant::now();
+                self.forget_old(&settings).await;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.deliveries_due() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Ok(subscription) = done {
+                        release(&mut per_receiver, &subscription);
+                    }
+                }
+                () = tokio::time::sleep(settings.poll_interval), if !more => {}
+                () = std::future::ready(()), if more => {}
+            }
+        }
+        let drain = async { while in_flight.join_next().await.is_some() {} };
+        if tokio::time::timeout(settings.timeout + Duration::from_secs(1), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook attempts still running at shutdown are retried after their lease");
+        }
+        Ok(())
+    }
+
+    /// Claims and starts due deliveries while slots are free; returns true when more may be due now.
+    async fn start_due(
+        &self,
+        settings: &DeliverySettings,
+        in_flight: &mut JoinSet<String>,
+        per_receiver: &mut HashMap<String, usize>,
+    ) -> bool {
+        let free = settings.concurrency.saturating_sub(in_flight.len());
+        if free == 0 {
+            return false;
+        }
+        let busy: Vec<String> = per_receiver
+            .iter()
+            .filter(|(_, count)| **count >= settings.per_receiver_concurrency)
+            .map(|(subscription, _)| subscription.clone())
+            .collect();
+        let limit = i64::try_from(free).unwrap_or(i64::MAX);
+        let due = match deliveries::due(self.database().pool(), now_ms(), &busy, limit).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "looking for due webhook deliveries failed");
+                return false;
+            }
+        };
+        let full_page = due.len() == free;
+        let lease =
+            i64::try_from((settings.timeout + Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX);
+        for row in due {
+            let count = per_receiver.entry(row.subscription_id.clone()).or_default();
+            if *count >= settings.per_receiver_concurrency {
+                continue;
+            }
+            match deliveries::claim(self.database().pool(), &row, now_ms().saturating_add(lease)).await {
+                Ok(true) => {
+                    *count += 1;
+                    let webhooks = self.clone();
+                    in_flight.spawn(async move {
+                        let subscription = row.subscription_id.clone();
+                        webhooks.attempt(row).await;
+                        subscription
+                    });
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "claiming a webhook delivery failed"),
+            }
+        }
+        per_receiver.retain(|_, count| *count > 0);
+        full_page && in_flight.len() < settings.concurrency
+    }
+
+    /// Makes one attempt and records its end.
+    async fn attempt(&self, row: DeliveryRow) {
+        let settings = self.delivery();
+        let target = match subscriptions::secret_and_url(self.database().pool(), &row.subscription_id).await {
+            Ok(Some(target)) => target,
+            // Deleted meanwhile: its deliveries went with it.
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "reading a webhook's secret failed; the delivery is retried after its lease");
+                return;
+            }
+        };
+        let (secret, url) = target;
+        let outcome = self.post(&row, &url, &secret, settings.timeout).await;
+        let attempts = row.attempts + 1;
+        let now = now_ms();
+        let (status, last_status, error, next_attempt_at, delivered_at) = match &outcome {
+            Outcome::Delivered(code) => ("delivered", *code, String::new(), now, Some(now)),
+            Outcome::Refused { status, error } => ("dead", *status, error.clone(), now, None),
+            Outcome::Failed { status, error, .. } if attempts >= i64::from(settings.max_attempts) => (
+                "dead",
+                *status,
+                format!("gave up after {attempts} attempts; the last: {error}"),
+                now,
+                None,
+            ),
+            Outcome::Failed {
+                status,
+                error,
+                retry_after,
+            } => {
+                let wait = backoff(settings, attempts).max(retry_after.unwrap_or_default());
+                let wait = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                ("pending", *status, error.clone(), now.saturating_add(wait), None)
+            }
+        };
+        tracing::debug!(delivery = %row.id, event = %row.event, attempts, status, "webhook attempt");
+        if status == "dead" {
+            tracing::warn!(delivery = %row.id, subscription = %row.subscription_id, event = %row.event, %error, "webhook delivery dead-lettered");
+        }
+        let finished = Finished {
+            status,
+            attempts,
+            last_status: i64::from(last_status),
+            last_error: &error,
+            next_attempt_at,
+            delivered_at,
+        };
+        if let Err(error) = deliveries::finish(self.database().pool(), &row.id, &finished).await {
+            tracing::warn!(delivery = %row.id, %error, "recording a webhook attempt failed; it is retried after its lease");
+        }
+    }
+
+    async fn post(&self, row: &DeliveryRow, url: &str, secret: &str, timeout: Duration) -> Outcome {
+        let failed = |error: String| Outcome::Failed {
+            status: 0,
+            error,
+            retry_after: None,
+        };
+        let Ok(url) = Url::parse(url) else {
+            return Outcome::Refused {
+                status: 0,
+                error: "the webhook's URL no longer parses".to_owned(),
+            };
+        };
+        let body = signature::signed_body(&row.payload, secret);
+        let sent_at = chrono::Utc::now().timestamp();
+        let mut request = Request::new(Method::POST, url);
+        *request.timeout_mut() = Some(timeout);
+        let headers = request.headers_mut();
+        let mut add = |name: &'static str, value: &str| {
+            if let Ok(value) = header::HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        };
+        add("content-type", "application/json");
+        add(
+            "user-agent",
+            concat!("gpuproxy-webhooks/", env!("CARGO_PKG_VERSION")),
+        );
+        add("x-gpuproxy-event", &row.event);
+        add("x-gpuproxy-event-id", &row.event_id);
+        add("x-gpuproxy-delivery", &row.id);
+        add("x-gpuproxy-timestamp", &sent_at.to_string());
+        add(
+            signature::SIGNATURE_HEADER,
+            &signature::header_value(&body, secret, sent_at),
+        );
+        *request.body_mut() = Some(body.into());
+        let response = match tokio::time::timeout(timeout, self.client().send(request)).await {
+            Err(_) => return failed(format!("no answer within {}s", timeout.as_secs_f64())),
+            Ok(Err(error @ gpuproxy_egress::EgressError::Forbidden { .. })) => {
+                return Outcome::Refused {
+                    status: 0,
+                    error: error
+                        .to_string()
+                        .replace("the proxy only reaches", "webhooks only reach"),
+                };
+            }
+            Ok(Err(error)) => return failed(describe(&error)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // The answer's body is not needed; reading a little lets the connection be reused.
+        let _ = tokio::time::timeout(Duration::from_secs(1), response.bytes()).await;
+        classify(status, retry_after)
+    }
+
+    async fn forget_old(&self, settings: &DeliverySettings) {
+        let retention = i64::try_from(settings.retention.as_millis()).unwrap_or(i64::MAX);
+        match deliveries::delete_finished_before(self.database().pool(), now_ms().saturating_sub(retention))
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "old webhook deliveries left the log"),
+            Err(error) => tracing::warn!(%error, "deleting old webhook deliveries failed"),
+        }
+    }
+}
+
+fn release(per_receiver: &mut HashMap<String, usize>, subscription: &str) {
+    if let Some(count) = per_receiver.get_mut(subscription) {
+        *count = count.saturating_sub(1);
+    }
+}
+
+fn describe(error: &gpuproxy_egress::EgressError) -> String {
+    use std::error::Error as _;
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// 2xx delivered; 404 and 410 mean the endpoint is gone, and other 4xx that the payload is
+/// refused, so neither is retried — except 408, 425 and 429, which ask for a retry like 5xx do.
+fn classify(status: StatusCode, retry_after: Option<Duration>) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        return Outcome::Delivered(code);
+    }
+    let error = format!("the receiver answered {status}");
+    let retryable = status.is_server_error() || matches!(code, 408 | 425 | 429) || !status.is_client_error();
+    if retryable {
+        Outcome::Failed {
+            status: code,
+            error,
+            retry_after,
+        }
+    } else {
+        Outcome::Refused { status: code, error }
+    }
+}
+
+/// The wait after the `attempts`-th failure: `WEBHOOK_RETRY_BASE`·2^(attempts−1), at most
+/// `WEBHOOK_RETRY_MAX_BACKOFF`, of which a random half is taken off so that deliveries failed
+/// together do not retry together.
+fn backoff(settings: &DeliverySettings, attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let full = settings
+        .retry_base
+        .saturating_mul(2u32.saturating_pow(doublings))
+        .min(settings.retry_max_backoff);
+    let millis = u64::try_from(full.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(millis / 2 + rand::random_range(0..=millis / 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> DeliverySettings {
+        DeliverySettings {
+            allowed_hosts: gpuproxy_egress::EgressPolicy::default(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 15,
+            retry_base: Duration::from_secs(10),
+            retry_max_backoff: Duration::from_secs(3600),
+            concurrency: 64,
+            per_receiver_concurrency: 4,
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(86_400),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_jitter_and_stops_at_the_cap() {
+        let settings = settings();
+        for attempts in 1..=15 {
+            let full = (10u64 << (attempts - 1).min(20)).min(3600);
+            for _ in 0..50 {
+                let wait = backoff(&settings, attempts).as_secs_f64();
+                assert!(
+                    wait >= full as f64 / 2.0 - 0.001 && wait <= full as f64 + 0.001,
+                    "{attempts}: {wait}"
+                );
+            }
+        }
+        let total: u64 = (1..15).map(|attempts| (10u64 << (attempts - 1)).min(3600)).sum();
+        assert!(
+            total / 2 > 3 * 3600,
+            "fifteen attempts span hours: {total}s at most, half at least"
+        );
+    }
+
+    #[test]
+    fn gone_receivers_are_dead_lettered_and_busy_ones_retried() {
+        assert_eq!(classify(StatusCode::NO_CONTENT, None), Outcome::Delivered(204));
+        for gone in [StatusCode::GONE, StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST] {
+            assert!(matches!(classify(gone, None), Outcome::Refused { .. }), "{gone}");
+        }
+        for busy in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::REQUEST_TIMEOUT,
+        ] {
+            assert!(matches!(classify(busy, None), Outcome::Failed { .. }), "{busy}");
+        }
+    }
+}
