@@ -76,6 +76,12 @@ async fn fleet() -> Fleet {
         .expect("a lazy channel"),
         billing: gpuproxy_server::connect_lazy("http://127.0.0.1:9", std::time::Duration::from_secs(1), None)
             .expect("a lazy channel"),
+        webhooks: gpuproxy_server::connect_lazy(
+            "http://127.0.0.1:9",
+            std::time::Duration::from_secs(1),
+            None,
+        )
+        .expect("a lazy channel"),
         bus,
         metrics: Metrics::new(),
     };

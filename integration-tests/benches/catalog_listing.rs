@@ -90,6 +90,8 @@ async fn start() -> Bench {
             .expect("a lazy channel"),
         billing: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
             .expect("a lazy channel"),
+        webhooks: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
+            .expect("a lazy channel"),
         bus,
         metrics,
     };

@@ -106,6 +106,11 @@ impl TestFleet {
             ("GUARDRAILS_GRPC_PORT".into(), "0".into()),
             ("RESERVATION_GRPC_PORT".into(), "0".into()),
             ("BILLING_GRPC_PORT".into(), "0".into()),
+            ("WEBHOOKS_GRPC_PORT".into(), "0".into()),
+            ("WEBHOOK_POLL_INTERVAL".into(), "50ms".into()),
+            ("WEBHOOK_RETRY_BASE".into(), "200ms".into()),
+            ("WEBHOOK_RETRY_MAX_BACKOFF".into(), "1s".into()),
+            ("WEBHOOK_ALLOWED_HOSTS".into(), "localhost".into()),
             ("INSTANCE_POLL_INTERVAL".into(), "100ms".into()),
             ("LB_HEALTH_PROBE_INTERVAL".into(), "1s".into()),
             ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
@@ -164,6 +169,7 @@ impl TestFleet {
         config.reservation.database = database.config().clone();
         config.billing.database = database.config().clone();
         config.guardrails.database = database.config().clone();
+        config.webhooks.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
@@ -203,6 +209,11 @@ impl TestFleet {
                 config.gateway.billing_service_url = format!("http://{billing_addr}");
                 config.reservation.billing_service_url = format!("http://{billing_addr}");
                 config.reservation.guardrails_service_url = format!("http://{guardrails_addr}");
+                let webhooks = gpuproxy_daemon::start(Role::Webhooks, config.clone())
+                    .await
+                    .expect("the webhooks service starts");
+                let webhooks_addr = webhooks.webhooks_grpc_addr.expect("the webhooks service listens");
+                config.gateway.webhooks_service_url = format!("http://{webhooks_addr}");
                 let reservation = gpuproxy_daemon::start(Role::Reservation, config.clone())
                     .await
                     .expect("the reservation service starts");
@@ -218,7 +229,16 @@ impl TestFleet {
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
                 (
-                    vec![auth, catalog, guardrails, billing, reservation, first, second],
+                    vec![
+                        auth,
+                        catalog,
+                        guardrails,
+                        billing,
+                        webhooks,
+                        reservation,
+                        first,
+                        second,
+                    ],
                     gateways,
                 )
             }

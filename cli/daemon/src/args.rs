@@ -20,6 +20,8 @@ pub enum Role {
     Reservation,
     /// The billing service alone (internal gRPC on BILLING_GRPC_PORT).
     Billing,
+    /// The webhooks service alone (internal gRPC on WEBHOOKS_GRPC_PORT): subscriptions and delivery.
+    Webhooks,
 }
 
 /// aiserve-gpuproxyd: the GPU Proxy server.

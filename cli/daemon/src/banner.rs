@@ -17,6 +17,7 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
         Role::Guardrails => "guard rails",
         Role::Reservation => "reservation service",
         Role::Billing => "billing service",
+        Role::Webhooks => "webhooks service",
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -54,6 +55,9 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
     }
     if let Some(addr) = running.billing_grpc_addr {
         let _ = writeln!(text, "  billing   {addr} (gpuproxy.billing.v1.BillingService)");
+    }
+    if let Some(addr) = running.webhooks_grpc_addr {
+        let _ = writeln!(text, "  webhooks  {addr} (gpuproxy.webhooks.v1.WebhookService)");
     }
     if let Some(addr) = running.metrics_addr {
         let _ = writeln!(text, "  metrics   http://{addr}/metrics");

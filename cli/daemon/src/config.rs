@@ -21,6 +21,8 @@ pub struct DaemonConfig {
     pub reservation: gpuproxy_reservation::Config,
     /// The billing service (`STRIPE_*`, `CRYPTO_*`, `AFTERDARK_*`, `CREDITS_*`, `PAYMENT_*`).
     pub billing: gpuproxy_billing::Config,
+    /// The webhooks service (`WEBHOOK_*`).
+    pub webhooks: gpuproxy_webhooks::Config,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
@@ -54,6 +56,7 @@ impl DaemonConfig {
             guardrails: gpuproxy_guardrails::Config::read(reader, developer_mode),
             reservation: gpuproxy_reservation::Config::read(reader, developer_mode),
             billing: gpuproxy_billing::Config::read(reader, developer_mode),
+            webhooks: gpuproxy_webhooks::Config::read(reader, developer_mode),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
@@ -139,6 +142,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", from_example.billing),
             format!("{:?}", from_nothing.billing)
+        );
+        assert_eq!(
+            format!("{:?}", from_example.webhooks),
+            format!("{:?}", from_nothing.webhooks)
         );
     }
 

@@ -42,6 +42,8 @@ pub struct Running {
     pub reservation_grpc_addr: Option<SocketAddr>,
     /// The billing service's internal gRPC, when it runs alone here.
     pub billing_grpc_addr: Option<SocketAddr>,
+    /// The webhooks service's internal gRPC, when it runs alone here.
+    pub webhooks_grpc_addr: Option<SocketAddr>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
     /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
@@ -69,12 +71,15 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         guardrails_grpc_addr: None,
         reservation_grpc_addr: None,
         billing_grpc_addr: None,
+        webhooks_grpc_addr: None,
         simulator_url: None,
         metrics_addr: None,
         first_admin: None,
     };
-    if let (Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation | Role::Billing, Some(port)) =
-        (role, config.metrics_port)
+    if let (
+        Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation | Role::Billing | Role::Webhooks,
+        Some(port),
+    ) = (role, config.metrics_port)
     {
         let host = config
             .catalog
@@ -147,6 +152,12 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             running.billing_grpc_addr = billing.grpc_addr();
             billing.spawn(&tasks);
         }
+        Role::Webhooks => {
+            let bus = EventBus::connect(&config.webhooks.nats).await?;
+            let webhooks = gpuproxy_webhooks::App::build(config.webhooks, bus).await?;
+            running.webhooks_grpc_addr = webhooks.grpc_addr();
+            webhooks.spawn(&tasks);
+        }
         Role::Gateway => {
             let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
             let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
@@ -172,6 +183,8 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus.clone()).await?;
             config.billing.grpc_listen = None;
             let billing = gpuproxy_billing::App::build(config.billing, bus.clone()).await?;
+            config.webhooks.grpc_listen = None;
+            let webhooks = gpuproxy_webhooks::App::build(config.webhooks, bus.clone()).await?;
             config.reservation.grpc_listen = None;
             let spending = gpuproxy_reservation::Spending::new(
                 billing.in_process_channel(),
@@ -191,6 +204,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             let dependencies = Dependencies {
                 auth: auth.in_process_channel(),
                 billing: billing.in_process_channel(),
+                webhooks: webhooks.in_process_channel(),
                 catalog: catalog.in_process_channel(),
                 guardrails: guardrails.in_process_channel(),
                 reservation: reservation.in_process_channel(),
@@ -205,6 +219,7 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
             guardrails.spawn(&tasks);
             reservation.spawn(&tasks);
             billing.spawn(&tasks);
+            webhooks.spawn(&tasks);
             gateway.spawn(&tasks);
         }
     }

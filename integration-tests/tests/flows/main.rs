@@ -22,6 +22,7 @@ mod rentals;
 mod rest_flow;
 mod revocation;
 mod tls;
+mod webhooks;
 
 /// Runs each `async fn(Mode)` twice, as `embedded::<name>` and `fleet::<name>`.
 #[macro_export]

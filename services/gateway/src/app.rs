@@ -17,6 +17,8 @@ use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::SERVICE
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::SERVICE_NAME as RESERVATION_SERVICE;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
+use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
+use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_server::SERVICE_NAME as WEBHOOKS_SERVICE;
 use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
 use gpuproxy_telemetry::Metrics;
 use tokio::net::TcpListener;
@@ -46,6 +48,8 @@ pub struct Dependencies {
     pub reservation: GrpcChannel,
     /// The billing service.
     pub billing: GrpcChannel,
+    /// The webhooks service.
+    pub webhooks: GrpcChannel,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -79,6 +83,11 @@ impl Dependencies {
             )?,
             billing: gpuproxy_server::connect_lazy(
                 &config.billing_service_url,
+                Duration::from_secs(5),
+                config.internal_token.as_ref(),
+            )?,
+            webhooks: gpuproxy_server::connect_lazy(
+                &config.webhooks_service_url,
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
@@ -136,6 +145,11 @@ impl App {
                 grpc_service: BILLING_SERVICE,
                 channel: dependencies.billing.clone(),
             },
+            ServiceProbe {
+                name: "webhooks",
+                grpc_service: WEBHOOKS_SERVICE,
+                channel: dependencies.webhooks.clone(),
+            },
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
@@ -149,6 +163,7 @@ impl App {
             guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
             reservation,
             billing: BillingServiceClient::new(dependencies.billing),
+            webhooks: WebhookServiceClient::new(dependencies.webhooks),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
             results,
             metrics: dependencies.metrics,

@@ -107,6 +107,8 @@ pub struct Config {
     pub reservation_service_url: String,
     /// `BILLING_SERVICE_URL`.
     pub billing_service_url: String,
+    /// `WEBHOOKS_SERVICE_URL`.
+    pub webhooks_service_url: String,
     /// `PROXY_*`: where the proxy may go and for how long.
     pub proxy: ProxyConfig,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
@@ -189,6 +191,7 @@ impl Config {
             guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
             reservation_service_url: reader.string("RESERVATION_SERVICE_URL", "http://127.0.0.1:50053"),
             billing_service_url: reader.string("BILLING_SERVICE_URL", "http://127.0.0.1:50055"),
+            webhooks_service_url: reader.string("WEBHOOKS_SERVICE_URL", "http://127.0.0.1:50056"),
             proxy: ProxyConfig::read(reader),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             internal_token: gpuproxy_config::read_internal_token(reader),

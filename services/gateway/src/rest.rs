@@ -20,6 +20,7 @@ mod reservations;
 mod route;
 mod timestamps;
 mod user_lookup;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
         (name = "gpu", description = "GPU offers of vast.ai and io.net, rented instances, reservations and proxying"),
         (name = "billing", description = "Credits, usage, payments and the processors' webhooks"),
         (name = "guardrails", description = "Spending limits over 17 sliding windows"),
+        (name = "webhooks", description = "Signed deliveries of events to users' URLs, with retries and a dead-letter"),
         (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
         (name = "operations", description = "Health, metrics and this document"),
     )
@@ -104,6 +106,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/loadbalancer", load_balancer::router())
         .nest("/api/v1/billing", billing::router())
         .merge(credits::router())
+        .merge(webhooks::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

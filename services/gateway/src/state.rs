@@ -7,6 +7,7 @@ use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServic
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
+use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
 use gpuproxy_server::GrpcChannel;
 use gpuproxy_telemetry::Metrics;
 
@@ -54,6 +55,8 @@ pub struct SharedState {
     pub reservation: ReservationServiceClient<GrpcChannel>,
     /// The billing service: credits, payments, usage.
     pub billing: BillingServiceClient<GrpcChannel>,
+    /// The webhooks service: subscriptions and their delivery logs.
+    pub webhooks: WebhookServiceClient<GrpcChannel>,
     /// The way out to GPU instances and allow-listed hosts.
     pub proxy: crate::proxy::Proxy,
     /// Where proxied requests' results go, batched, to the load balancer.
