@@ -23,6 +23,7 @@ mod rest_flow;
 mod revocation;
 mod tls;
 mod webhooks;
+mod websocket;
 
 /// Runs each `async fn(Mode)` twice, as `embedded::<name>` and `fleet::<name>`.
 #[macro_export]

@@ -166,6 +166,8 @@ impl App {
             webhooks: WebhookServiceClient::new(dependencies.webhooks),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
             results,
+            hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
+            ws: config.ws,
             metrics: dependencies.metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
@@ -254,6 +256,10 @@ impl App {
             Ok(())
         });
         tasks.spawn("gateway-grpc", grpc.serve(grpc_listener, grpc_tls, tasks.token()));
+        tasks.spawn(
+            "gateway-ws-hub",
+            state.hub.clone().follow(bus.clone(), tasks.token()),
+        );
         tasks.spawn(
             "gateway-auth-invalidation",
             state

@@ -35,6 +35,17 @@ pub enum CorsOrigins {
     List(Vec<String>),
 }
 
+/// The `/ws` event stream's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsConfig {
+    /// `WS_BUFFER`: events one connection may fall behind by before it is dropped (close 1013).
+    pub buffer: usize,
+    /// `WS_PING_INTERVAL`: how often the server pings; a connection silent for two is closed.
+    pub ping_interval: Duration,
+    /// `WS_MAX_CONNECTIONS`: connections one gateway holds at most.
+    pub max_connections: usize,
+}
+
 /// What the proxy may reach, and its bounds.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -131,6 +142,8 @@ pub struct Config {
     /// nearest proxy appended) instead of the connection. Only behind a proxy that sets the header:
     /// otherwise any client could pick its own address and dodge per-address limits.
     pub trust_forwarded_for: bool,
+    /// `WS_*`.
+    pub ws: WsConfig,
 }
 
 impl Config {
@@ -204,6 +217,11 @@ impl Config {
             max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),
+            ws: WsConfig {
+                buffer: reader.number("WS_BUFFER", 256usize, 1..=65_536),
+                ping_interval: reader.duration("WS_PING_INTERVAL", Duration::from_secs(30)),
+                max_connections: reader.number("WS_MAX_CONNECTIONS", 10_000usize, 1..=1_000_000),
+            },
             trust_forwarded_for: reader.bool("TRUST_FORWARDED_FOR", false),
         }
     }

@@ -6,6 +6,7 @@
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
 //! with an event-invalidated cache; `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
 //! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
+//! `hub.rs` fans bus events out to `/ws` connections (`rest/ws.rs`);
 //! `proxy/` sends proxied traffic to GPU instances (load-balanced) and SSRF-checked hosts;
 //! `money.rs` converts USD amounts at the edges; `offers.rs` shapes GPU offers and their listing parameters for both fronts;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
@@ -20,6 +21,7 @@ mod credentials;
 mod error;
 mod gatekeeper;
 mod health;
+mod hub;
 mod money;
 mod offers;
 mod proxy;
@@ -31,11 +33,12 @@ mod state;
 
 pub use app::{App, Dependencies};
 pub use authenticator::Authenticator;
-pub use config::{Config, CorsOrigins, ProxyConfig, RateLimitConfig, TlsFiles};
+pub use config::{Config, CorsOrigins, ProxyConfig, RateLimitConfig, TlsFiles, WsConfig};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorBody};
 pub use gatekeeper::{Admission, Gatekeeper, Refusal};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
+pub use hub::{Channel, Hub};
 pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use state::{AppState, SharedState};

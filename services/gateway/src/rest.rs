@@ -21,6 +21,7 @@ mod route;
 mod timestamps;
 mod user_lookup;
 mod webhooks;
+mod ws;
 
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
-    paths(route::route, proxy_ws::proxy_ws),
+    paths(route::route, proxy_ws::proxy_ws, ws::events_ws),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),
@@ -60,6 +61,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
         (name = "gpu", description = "GPU offers of vast.ai and io.net, rented instances, reservations and proxying"),
         (name = "billing", description = "Credits, usage, payments and the processors' webhooks"),
         (name = "guardrails", description = "Spending limits over 17 sliding windows"),
+        (name = "events", description = "Live events over the WebSocket /ws"),
         (name = "webhooks", description = "Signed deliveries of events to users' URLs, with retries and a dead-letter"),
         (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
         (name = "operations", description = "Health, metrics and this document"),
@@ -113,6 +115,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         ));
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
+        .route("/ws", axum::routing::get(ws::events_ws))
         .nest("/api/v1/billing", billing::webhook_router())
         .merge(anonymous)
         .merge(authenticated)

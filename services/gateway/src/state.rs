@@ -65,6 +65,10 @@ pub struct SharedState {
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.
     pub health: HealthChecker,
+    /// The `/ws` connections of this gateway.
+    pub hub: crate::hub::Hub,
+    /// Their bounds.
+    pub ws: crate::config::WsConfig,
     /// The Prometheus registry.
     pub metrics: Metrics,
     /// The package version, reported by `/health`.
