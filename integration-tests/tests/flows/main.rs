@@ -9,6 +9,7 @@
 mod bad_input;
 mod billing;
 mod events;
+mod export;
 mod gpu_catalog;
 mod gpu_rentals;
 mod grpc_api;

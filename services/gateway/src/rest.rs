@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod credits;
 pub mod envelope;
+mod export;
 mod gpu;
 mod guardrails;
 mod instances;
@@ -61,6 +62,7 @@ pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
         (name = "gpu", description = "GPU offers of vast.ai and io.net, rented instances, reservations and proxying"),
         (name = "billing", description = "Credits, usage, payments and the processors' webhooks"),
         (name = "guardrails", description = "Spending limits over 17 sliding windows"),
+        (name = "export", description = "Account and user data, streamed as one JSON document"),
         (name = "events", description = "Live events over the WebSocket /ws"),
         (name = "webhooks", description = "Signed deliveries of events to users' URLs, with retries and a dead-letter"),
         (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
@@ -109,6 +111,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/billing", billing::router())
         .merge(credits::router())
         .merge(webhooks::router())
+        .merge(export::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

@@ -236,21 +236,22 @@ async fn transactions(
         )
         .await?;
     Ok(Json(ListEnvelope::new(
-        listed
-            .transactions
-            .into_iter()
-            .map(|transaction| TransactionDto {
-                id: transaction.transaction_id,
-                kind: transaction.r#type,
-                amount: dollars(transaction.amount_micros),
-                currency: transaction.currency,
-                status: transaction.status,
-                description: transaction.description,
-                provider: transaction.provider,
-                timestamp: rfc3339(transaction.created_at_ms).unwrap_or_default(),
-            })
-            .collect(),
+        listed.transactions.into_iter().map(transaction_dto).collect(),
     )))
+}
+
+/// Converts the service's transaction.
+pub(super) fn transaction_dto(transaction: pb::Transaction) -> TransactionDto {
+    TransactionDto {
+        id: transaction.transaction_id,
+        kind: transaction.r#type,
+        amount: dollars(transaction.amount_micros),
+        currency: transaction.currency,
+        status: transaction.status,
+        description: transaction.description,
+        provider: transaction.provider,
+        timestamp: rfc3339(transaction.created_at_ms).unwrap_or_default(),
+    }
 }
 
 /// What a webhook did.

@@ -163,21 +163,7 @@ async fn usage_of(state: &AppState, user_id: String, selector: &Selector) -> Res
         }))
         .await?;
     Ok(UsagePageDto {
-        usage: listed
-            .usage
-            .into_iter()
-            .map(|usage| UsageDto {
-                id: usage.usage_id,
-                kind: usage.kind,
-                client_id: usage.client_id,
-                client_ip: usage.client_ip,
-                instance_id: usage.instance_id,
-                started_at: rfc3339(usage.started_at_ms).unwrap_or_default(),
-                duration_ms: usage.duration_ms,
-                cost: dollars(usage.cost_micros),
-                description: usage.description,
-            })
-            .collect(),
+        usage: listed.usage.into_iter().map(usage_dto).collect(),
         total_count: listed.total_count,
         total_cost: dollars(listed.total_cost_micros),
     })
@@ -222,20 +208,36 @@ async fn history(
         )
         .await?;
     Ok(Json(ListEnvelope::new(
-        listed
-            .entries
-            .into_iter()
-            .map(|entry| CreditEntryDto {
-                id: entry.entry_id,
-                kind: entry.kind,
-                amount: dollars(entry.amount_micros),
-                balance_after: dollars(entry.balance_after_micros),
-                reference: entry.reference,
-                description: entry.description,
-                created_at: rfc3339(entry.created_at_ms).unwrap_or_default(),
-            })
-            .collect(),
+        listed.entries.into_iter().map(credit_entry_dto).collect(),
     )))
+}
+
+/// Converts the service's usage record.
+pub(super) fn usage_dto(usage: pb::UsageRecord) -> UsageDto {
+    UsageDto {
+        id: usage.usage_id,
+        kind: usage.kind,
+        client_id: usage.client_id,
+        client_ip: usage.client_ip,
+        instance_id: usage.instance_id,
+        started_at: rfc3339(usage.started_at_ms).unwrap_or_default(),
+        duration_ms: usage.duration_ms,
+        cost: dollars(usage.cost_micros),
+        description: usage.description,
+    }
+}
+
+/// Converts the service's credit entry.
+pub(super) fn credit_entry_dto(entry: pb::CreditEntry) -> CreditEntryDto {
+    CreditEntryDto {
+        id: entry.entry_id,
+        kind: entry.kind,
+        amount: dollars(entry.amount_micros),
+        balance_after: dollars(entry.balance_after_micros),
+        reference: entry.reference,
+        description: entry.description,
+        created_at: rfc3339(entry.created_at_ms).unwrap_or_default(),
+    }
 }
 
 /// The caller's usage records (client, IP, start, duration, cost), newest first.
