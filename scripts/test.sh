@@ -60,8 +60,10 @@ ensure_redis() {
 }
 
 ensure_nats() {
-  listening 4222 && return 0
+  # The outage tests start (and kill) a server of their own, so the binary must be here even when
+  # something else already serves 4222.
   command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  listening 4222 && return 0
   local server; server=$(command -v nats-server || echo /usr/sbin/nats-server)
   say "starting NATS with JetStream"
   as_root mkdir -p /var/lib/nats-server
