@@ -21,11 +21,11 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 impl Webhooks {
     /// Queues `event` for every subscription that should receive it; returns how many were queued
     /// (an event seen again queues nothing new).
-    pub async fn fan_out(&self, event: &Event) -> Result<usize, Error> {
+    pub async fn fan_out(&self, event: &Event) -> Result<u64, Error> {
         let audience = subscriptions::audience(self.database().pool(), event.user_id()).await?;
         let event_ms = event.timestamp.timestamp_millis();
         let mut payload = None;
-        let mut queued = 0;
+        let mut rows = Vec::new();
         for subscription in audience {
             // Subscribing does not replay history: the stream may hold days of events.
             if event_ms < subscription.created_at || !topics::wants(&subscription.topics(), &event.event) {
@@ -50,9 +50,11 @@ impl Webhooks {
                 next_attempt_at: now,
                 delivered_at: None,
             };
-            if deliveries::insert_once(self.database().pool(), &row).await? {
-                queued += 1;
-            }
+            rows.push(row);
+        }
+        let mut queued = 0;
+        for batch in rows.chunks(deliveries::INSERT_BATCH) {
+            queued += deliveries::insert_once(self.database().pool(), batch).await?;
         }
         if queued > 0 {
             self.wake_sender();

@@ -96,24 +96,35 @@ impl Webhooks {
         let full_page = due.len() == free;
         let lease =
             i64::try_from((settings.timeout + Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX);
+        let mut chosen = Vec::with_capacity(due.len());
         for row in due {
             let count = per_receiver.entry(row.subscription_id.clone()).or_default();
-            if *count >= settings.per_receiver_concurrency {
+            if *count < settings.per_receiver_concurrency {
+                *count += 1;
+                chosen.push(row);
+            }
+        }
+        let now = now_ms();
+        let ids: Vec<&str> = chosen.iter().map(|row| row.id.as_str()).collect();
+        let claimed =
+            match deliveries::claim(self.database().pool(), &ids, now, now.saturating_add(lease)).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming webhook deliveries failed");
+                    Vec::new()
+                }
+            };
+        for row in chosen {
+            if !claimed.contains(&row.id) {
+                release(per_receiver, &row.subscription_id);
                 continue;
             }
-            match deliveries::claim(self.database().pool(), &row, now_ms().saturating_add(lease)).await {
-                Ok(true) => {
-                    *count += 1;
-                    let webhooks = self.clone();
-                    in_flight.spawn(async move {
-                        let subscription = row.subscription_id.clone();
-                        webhooks.attempt(row).await;
-                        subscription
-                    });
-                }
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "claiming a webhook delivery failed"),
-            }
+            let webhooks = self.clone();
+            in_flight.spawn(async move {
+                let subscription = row.subscription_id.clone();
+                webhooks.attempt(row).await;
+                subscription
+            });
         }
         per_receiver.retain(|_, count| *count > 0);
         full_page && in_flight.len() < settings.concurrency

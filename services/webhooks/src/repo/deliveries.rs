@@ -59,33 +59,47 @@ macro_rules! columns {
     };
 }
 
-/// Inserts a pending delivery unless the subscription already has one for this event; returns
-/// whether it was inserted.
+/// Rows per `INSERT`: 12 parameters each stays far below both databases' limits.
+pub const INSERT_BATCH: usize = 100;
+
+/// Inserts pending deliveries (at most [`INSERT_BATCH`]) in one statement, leaving out those whose
+/// subscription already has one for the event; returns how many were inserted.
 pub async fn insert_once<'e>(
     executor: impl Executor<'e, Database = Any>,
-    row: &DeliveryRow,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(concat!(
-        "INSERT INTO webhook_deliveries (",
-        columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (subscription_id, event_id) DO NOTHING"
-    ))
-    .bind(&row.id)
-    .bind(&row.subscription_id)
-    .bind(&row.event_id)
-    .bind(&row.event)
-    .bind(&row.payload)
-    .bind(&row.status)
-    .bind(row.attempts)
-    .bind(row.last_status)
-    .bind(&row.last_error)
-    .bind(row.created_at)
-    .bind(row.next_attempt_at)
-    .bind(row.delivered_at)
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    rows: &[DeliveryRow],
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let values = (0..rows.len())
+        .map(|row| {
+            let first = row * 12;
+            let placeholders: Vec<String> = (1..=12).map(|column| format!("${}", first + column)).collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let columns = columns!();
+    let sql = format!(
+        "INSERT INTO webhook_deliveries ({columns}) VALUES {values} ON CONFLICT (subscription_id, event_id) DO NOTHING"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in rows {
+        query = query
+            .bind(&row.id)
+            .bind(&row.subscription_id)
+            .bind(&row.event_id)
+            .bind(&row.event)
+            .bind(&row.payload)
+            .bind(&row.status)
+            .bind(row.attempts)
+            .bind(row.last_status)
+            .bind(&row.last_error)
+            .bind(row.created_at)
+            .bind(row.next_attempt_at)
+            .bind(row.delivered_at);
+    }
+    Ok(query.execute(executor).await?.rows_affected())
 }
 
 /// Returns up to `limit` pending deliveries due at `now`, oldest due first, leaving out the
@@ -118,22 +132,32 @@ pub async fn due<'e>(
     query.fetch_all(executor).await
 }
 
-/// Takes a due delivery for one attempt, until `lease_until`; false when somebody else took it.
+/// Takes due deliveries for one attempt each, until `lease_until`; returns the ids taken (those
+/// another replica took first are left out).
 pub async fn claim<'e>(
     executor: impl Executor<'e, Database = Any>,
-    row: &DeliveryRow,
+    ids: &[&str],
+    now: i64,
     lease_until: i64,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+) -> Result<Vec<String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (0..ids.len())
+        .map(|index| format!("${}", index + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "UPDATE webhook_deliveries SET next_attempt_at = $1 \
-         WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
-    )
-    .bind(lease_until)
-    .bind(&row.id)
-    .bind(row.next_attempt_at)
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected() == 1)
+         WHERE status = 'pending' AND next_attempt_at <= $2 AND id IN ({placeholders}) RETURNING id"
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease_until)
+        .bind(now);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(executor).await
 }
 
 /// Records the end of an attempt.
