@@ -22,8 +22,8 @@ pub struct HookRequest {
     pub headers: HeaderMap,
     /// Its raw body.
     pub body: String,
-    /// When it arrived.
-    pub at: std::time::Instant,
+    /// When it arrived, in microseconds since the Unix epoch.
+    pub at_unix_us: i64,
 }
 
 impl HookRequest {
@@ -125,7 +125,7 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     shared.received.lock().unwrap().push(HookRequest {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
-        at: std::time::Instant::now(),
+        at_unix_us: chrono::Utc::now().timestamp_micros(),
     });
     *shared.status.lock().unwrap()
 }
