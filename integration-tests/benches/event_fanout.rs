@@ -125,7 +125,8 @@ async fn main() {
     let per_tick = (rate / 100).max(1);
     let started = Instant::now();
     let mut next_tick = tokio::time::Instant::now();
-    let mut acks = Vec::with_capacity(events);
+    // The client holds a bounded number of unacknowledged publishes; wait for the oldest beyond 1,000.
+    let mut acks = std::collections::VecDeque::with_capacity(1024);
     for n in 0..events {
         let event = json!({"id": uuid::Uuid::now_v7().to_string(), "event": "catalog.provider.degraded",
                            "timestamp": chrono::Utc::now().to_rfc3339(),
@@ -134,12 +135,17 @@ async fn main() {
         let message = async_nats::jetstream::message::PublishMessage::build()
             .payload(event.to_string().into())
             .message_id(id);
-        acks.push(
+        acks.push_back(
             jetstream
                 .send_publish(subject.clone(), message)
                 .await
                 .expect("published"),
         );
+        if acks.len() >= 1000
+            && let Some(ack) = acks.pop_front()
+        {
+            ack.await.expect("stored by JetStream");
+        }
         if n % per_tick == per_tick - 1 {
             next_tick += tick;
             tokio::time::sleep_until(next_tick).await;
@@ -162,7 +168,7 @@ async fn main() {
     let ws_done = started.elapsed();
 
     let deadline = Instant::now() + Duration::from_secs(600);
-    while hooks.iter().any(|hook| hook.received().len() < events) && Instant::now() < deadline {
+    while hooks.iter().any(|hook| hook.count() < events) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let hooks_done = started.elapsed();

@@ -98,6 +98,11 @@ impl HookReceiver {
         *self.shared.status.lock().unwrap() = status;
     }
 
+    /// How many requests arrived so far.
+    pub fn count(&self) -> usize {
+        self.shared.received.lock().unwrap().len()
+    }
+
     /// What arrived so far.
     pub fn received(&self) -> Vec<HookRequest> {
         self.shared.received.lock().unwrap().clone()

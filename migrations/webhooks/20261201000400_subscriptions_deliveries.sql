@@ -39,5 +39,8 @@ CREATE TABLE webhook_deliveries (
 );
 
 CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (subscription_id, event_id);
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+-- A subscription's due deliveries: the sender's one question, always asked per subscription. There
+-- is deliberately no index on status alone: during a backlog, with statistics not yet caught up,
+-- PostgreSQL would pick it for the claim's UPDATE … WHERE id IN (…) and scan every pending row.
+CREATE INDEX webhook_deliveries_due_by_subscription ON webhook_deliveries (subscription_id, status, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_subscription ON webhook_deliveries (subscription_id, created_at);

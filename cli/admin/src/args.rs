@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 
 /// aiserve-gpuproxy-admin: manage a GPU Proxy database (DB_TYPE, DB_HOST, DB_NAME, … as for the
-/// server); the `guardrails-*` commands call a running gateway with an admin's API key instead.
+/// server); the `guardrails-*`, `credits` and `usage` commands call a running gateway with an
+/// admin's API key instead.
 #[derive(Debug, Parser)]
 #[command(name = "aiserve-gpuproxy-admin", version)]
 pub struct Args {
@@ -29,6 +30,31 @@ pub struct Args {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A user's credits; with --add, credit them first (through the gateway).
+    Credits {
+        /// The user's email.
+        email: String,
+        /// USD to add to the user's credits.
+        #[arg(long, value_name = "USD")]
+        add: Option<f64>,
+        /// Shown in the user's credit history.
+        #[arg(long, requires = "add")]
+        reason: Option<String>,
+        /// Credits once per key, however often the command is repeated.
+        #[arg(long, requires = "add")]
+        idempotency_key: Option<String>,
+    },
+    /// A user's usage records: client, address, instance, start, duration, cost (through the gateway).
+    Usage {
+        /// The user's email.
+        email: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: i32,
+    },
     /// Apply every pending migration.
     Migrate,
     /// List users.
@@ -108,6 +134,8 @@ impl Command {
                 | Command::GuardrailsSpending { .. }
                 | Command::GuardrailsReset { .. }
                 | Command::GuardrailsLimits { .. }
+                | Command::Credits { .. }
+                | Command::Usage { .. }
         )
     }
 }

@@ -1,5 +1,6 @@
-//! Running commands: on the database here, through the gateway in `guardrails.rs`.
+//! Running commands: on the database here, through the gateway in `guardrails.rs` and `credits.rs`.
 
+mod credits;
 mod guardrails;
 
 use comfy_table::Table;
@@ -15,6 +16,9 @@ use crate::{Args, Command};
 /// Runs the command in `args` against the database the environment names; returns what to print.
 pub async fn run(args: Args) -> anyhow::Result<String> {
     if args.command.uses_gateway() {
+        if matches!(args.command, Command::Credits { .. } | Command::Usage { .. }) {
+            return credits::run(args.command, &args.url, args.api_key, args.json).await;
+        }
         return guardrails::run(args.command, &args.url, args.api_key, args.json).await;
     }
     let env = EnvMap::load()?;
@@ -90,7 +94,9 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         Command::GuardrailsStatus
         | Command::GuardrailsSpending { .. }
         | Command::GuardrailsReset { .. }
-        | Command::GuardrailsLimits { .. } => anyhow::bail!("the guardrails commands use the gateway"),
+        | Command::GuardrailsLimits { .. }
+        | Command::Credits { .. }
+        | Command::Usage { .. } => anyhow::bail!("this command uses the gateway"),
     };
     Ok(output)
 }
@@ -101,6 +107,7 @@ async fn migrate(database: &Database) -> anyhow::Result<()> {
     gpuproxy_guardrails::migrations().run(database).await?;
     gpuproxy_reservation::migrations().run(database).await?;
     gpuproxy_billing::migrations().run(database).await?;
+    gpuproxy_webhooks::migrations().run(database).await?;
     Ok(())
 }
 

@@ -201,6 +201,35 @@ async fn an_operator_reads_and_changes_a_users_guard_rails_from_the_terminal() {
             assert!(String::from_utf8_lossy(&not_admin.stderr).contains("FORBIDDEN"));
             let no_key = admin(&dir, &url, None, &["guardrails-status"]);
             assert!(String::from_utf8_lossy(&no_key.stderr).contains("GPUPROXY_API_KEY"));
+
+            // Credits and usage, also through the gateway: an idempotency key credits once.
+            for _ in 0..2 {
+                let credits = json_of(&run(&[
+                    "--json",
+                    "credits",
+                    USER,
+                    "--add",
+                    "25",
+                    "--reason",
+                    "welcome",
+                    "--idempotency-key",
+                    "welcome-1",
+                ]));
+                assert_eq!(
+                    (credits["email"].as_str(), credits["credits_total"].as_f64()),
+                    (Some(USER), Some(25.0))
+                );
+            }
+            let table = stdout(&run(&["credits", USER]));
+            assert!(table.contains("25.00") && table.contains("REMAINING"), "{table}");
+            let usage = json_of(&run(&["--json", "usage", USER]));
+            assert_eq!(
+                (usage["email"].as_str(), usage["total_count"].as_i64()),
+                (Some(USER), Some(0))
+            );
+            assert!(stdout(&run(&["usage", USER])).contains("0 records"));
+            let refused = admin(&dir, &url, Some(&user_key), &["credits", USER, "--add", "1000"]);
+            assert!(String::from_utf8_lossy(&refused.stderr).contains("FORBIDDEN"));
         })
         .await
     };

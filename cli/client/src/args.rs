@@ -100,6 +100,26 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Show the server's health.
     Health,
+    /// Show your credits (remaining, total, overage, cap).
+    Credits,
+    /// Show your usage records, newest first.
+    Usage {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: i32,
+    },
+    /// Show your payments, newest first.
+    Transactions {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: i32,
+    },
 }
 
 /// Filters, sort and page of `list`.

@@ -2,8 +2,9 @@
 //!
 //! The account, key, offer and health commands live here; `instance.rs` (`create`, `destroy`,
 //! `instances`), `reservation.rs` (`reserve`), `load_balancer.rs` (`lb-strategy`, `load`) and
-//! `proxy.rs` hold the others. Each returns the answer and how to render it for a human.
+//! `proxy.rs` and `billing.rs` (`credits`, `usage`, `transactions`) hold the others. Each returns the answer and how to render it for a human.
 
+mod billing;
 mod instance;
 mod load_balancer;
 mod proxy;
@@ -106,6 +107,9 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         Command::LbStrategy(strategy) => load_balancer::strategy(&client, &strategy).await?,
         Command::Load(load) => load_balancer::load(&client, &load).await?,
         Command::Proxy(proxy) => proxy::send(&client, &proxy).await?,
+        Command::Credits => billing::credits(&client).await?,
+        Command::Usage { limit, offset } => billing::usage(&client, limit, offset).await?,
+        Command::Transactions { limit, offset } => billing::transactions(&client, limit, offset).await?,
     };
     let output = if args.json {
         answer.to_string()

@@ -74,6 +74,24 @@ async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
         let health = json(&client(server, &["--json", "health"]));
         assert_eq!(health["status"], "ok");
 
+        let credits = json(&client(server, &["--json", "-key", &key, "credits"]));
+        assert_eq!(
+            (
+                credits["credits_total"].as_f64(),
+                credits["credits_auto_renew"].as_bool()
+            ),
+            (Some(0.0), Some(false))
+        );
+        let usage = json(&client(
+            server,
+            &["--json", "-key", &key, "usage", "--limit", "5"],
+        ));
+        assert_eq!(usage["total_count"], 0);
+        let transactions = json(&client(server, &["--json", "-key", &key, "transactions"]));
+        assert_eq!(transactions, serde_json::json!([]));
+        let table = client(server, &["-key", &key, "usage"]);
+        assert!(String::from_utf8_lossy(&table.stdout).contains("0 records"));
+
         // No provider key: the embedded server lists the simulator's market.
         let listing = json(&client(
             server,

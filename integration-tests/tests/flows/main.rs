@@ -21,6 +21,7 @@ mod load_balancing;
 mod proxying;
 mod rate_limits;
 mod rentals;
+mod request_cost;
 mod rest_flow;
 mod revocation;
 mod tls;

@@ -60,6 +60,9 @@ pub struct ProxyConfig {
     /// `PROXY_MAX_RESPONSE_BYTES`: the largest upstream answer `POST /gpu/proxy` buffers (the
     /// streaming route buffers nothing).
     pub max_response_bytes: usize,
+    /// `PROXY_REQUEST_COST` (USD, 0 = free): what each proxied request costs, debited from the
+    /// caller's credits (refused at the cap) and counted by the guard rails before it is sent.
+    pub request_cost_micros: i64,
 }
 
 impl ProxyConfig {
@@ -82,8 +85,21 @@ impl ProxyConfig {
                 "must be more than 0s and at most PROXY_MAX_TIMEOUT",
             );
         }
+        let cost = reader.string("PROXY_REQUEST_COST", "0");
+        let request_cost_micros = match gpuproxy_domain::UsdMicros::parse_dollars(&cost) {
+            Ok(amount) if amount.micros() >= 0 => amount.micros(),
+            Ok(_) => {
+                reader.invalid("PROXY_REQUEST_COST", Some(&cost), "must not be negative");
+                0
+            }
+            Err(error) => {
+                reader.invalid("PROXY_REQUEST_COST", Some(&cost), error.to_string());
+                0
+            }
+        };
         ProxyConfig {
             allowed_hosts,
+            request_cost_micros,
             default_timeout,
             max_timeout,
             max_response_bytes: reader.number(

@@ -1,10 +1,12 @@
 //! Proxying to GPU instances and allow-listed hosts: choosing the target, SSRF checks, time limits
 //! and feeding the load balancer. Shared by `POST /gpu/proxy`, the streaming route and gRPC.
 //!
-//! Layout: `protocol.rs` shapes a request per protocol; `target.rs` picks or checks the target;
+//! Layout: `charge.rs` bills a request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs`
+//! shapes a request per protocol; `target.rs` picks or checks the target;
 //! `forward.rs` sends it and reads (or streams) the answer; `reporter.rs` batches the results
 //! the load balancer learns from.
 
+mod charge;
 pub mod forward;
 mod protocol;
 mod reporter;
@@ -103,6 +105,7 @@ mod tests {
             default_timeout: Duration::from_secs(60),
             max_timeout: Duration::from_secs(600),
             max_response_bytes: 1 << 20,
+            request_cost_micros: 0,
         })
         .expect("clients build")
     }

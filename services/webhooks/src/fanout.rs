@@ -57,7 +57,7 @@ impl Webhooks {
             queued += deliveries::insert_once(self.database().pool(), batch).await?;
         }
         if queued > 0 {
-            self.wake_sender();
+            self.wake_sender(rows.iter().map(|row| row.subscription_id.as_str()));
         }
         Ok(queued)
     }

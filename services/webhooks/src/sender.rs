@@ -4,7 +4,7 @@
 //! `WEBHOOK_MAX_ATTEMPTS`, then dead-lettered; a receiver that answers 404 or 410 (or refuses the
 //! payload with another 4xx) is dead-lettered at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use reqwest::{Method, Request, StatusCode, Url, header};
@@ -34,32 +34,65 @@ enum Outcome {
     },
 }
 
+/// The attempts in flight, in all and per subscription.
+struct Slots {
+    in_flight: JoinSet<String>,
+    per_receiver: HashMap<String, usize>,
+    /// Subscriptions with due deliveries that found every slot taken; served as slots free up.
+    waiting: VecDeque<String>,
+}
+
 impl Webhooks {
     /// Sends due deliveries until `shutdown`, then lets the attempts in flight finish.
+    ///
+    /// New deliveries arrive with their subscription's id (from the fan-out), so the common path
+    /// asks the database only for that subscription's due rows; every `WEBHOOK_POLL_INTERVAL` a
+    /// scan finds the retries that came due and anything left behind.
     pub async fn send_deliveries(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let settings = self.delivery().clone();
-        let mut in_flight: JoinSet<String> = JoinSet::new();
-        let mut per_receiver: HashMap<String, usize> = HashMap::new();
+        let mut slots = Slots {
+            in_flight: JoinSet::new(),
+            per_receiver: HashMap::new(),
+            waiting: VecDeque::new(),
+        };
+        let mut ticks = tokio::time::interval(settings.poll_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_cleanup = tokio::time::Instant::now();
         loop {
-            let more = self.start_due(&settings, &mut in_flight, &mut per_receiver).await;
-            if last_cleanup.elapsed() > settings.poll_interval * 600 {
-                last_cleanup = tokio::time::Instant::now();
-                self.forget_old(&settings).await;
-            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.deliveries_due() => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(subscription) = done {
-                        release(&mut per_receiver, &subscription);
+                () = self.deliveries_due() => {
+                    for subscription in self.take_due_subscriptions() {
+                        self.start_for(&settings, &mut slots, &subscription).await;
                     }
                 }
-                () = tokio::time::sleep(settings.poll_interval), if !more => {}
-                () = std::future::ready(()), if more => {}
+                Some(done) = slots.in_flight.join_next(), if !slots.in_flight.is_empty() => {
+                    if let Ok(subscription) = done {
+                        release(&mut slots.per_receiver, &subscription);
+                        self.start_for(&settings, &mut slots, &subscription).await;
+                    }
+                    while slots.in_flight.len() < settings.concurrency {
+                        let Some(subscription) = slots.waiting.pop_front() else { break };
+                        self.start_for(&settings, &mut slots, &subscription).await;
+                    }
+                }
+                _ = ticks.tick() => {
+                    match deliveries::due_subscriptions(self.database().pool(), now_ms()).await {
+                        Ok(subscriptions) => {
+                            for subscription in subscriptions {
+                                self.start_for(&settings, &mut slots, &subscription).await;
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "looking for due webhook deliveries failed"),
+                    }
+                    if last_cleanup.elapsed() > settings.poll_interval * 600 {
+                        last_cleanup = tokio::time::Instant::now();
+                        self.forget_old(&settings).await;
+                    }
+                }
             }
         }
-        let drain = async { while in_flight.join_next().await.is_some() {} };
+        let drain = async { while slots.in_flight.join_next().await.is_some() {} };
         if tokio::time::timeout(settings.timeout + Duration::from_secs(1), drain)
             .await
             .is_err()
@@ -69,65 +102,53 @@ impl Webhooks {
         Ok(())
     }
 
-    /// Claims and starts due deliveries while slots are free; returns true when more may be due now.
-    async fn start_due(
-        &self,
-        settings: &DeliverySettings,
-        in_flight: &mut JoinSet<String>,
-        per_receiver: &mut HashMap<String, usize>,
-    ) -> bool {
-        let free = settings.concurrency.saturating_sub(in_flight.len());
-        if free == 0 {
-            return false;
+    /// Claims and starts the subscription's due deliveries, as many as its share of slots and the
+    /// free slots allow; a subscription that finds every slot taken waits for one.
+    async fn start_for(&self, settings: &DeliverySettings, slots: &mut Slots, subscription: &str) {
+        let running = slots.per_receiver.get(subscription).copied().unwrap_or(0);
+        let free = settings.concurrency.saturating_sub(slots.in_flight.len());
+        let wanted = settings.per_receiver_concurrency.saturating_sub(running);
+        if wanted == 0 {
+            // Its own attempts are running; each one's end serves it again.
+            return;
         }
-        let busy: Vec<String> = per_receiver
-            .iter()
-            .filter(|(_, count)| **count >= settings.per_receiver_concurrency)
-            .map(|(subscription, _)| subscription.clone())
-            .collect();
-        let limit = i64::try_from(free).unwrap_or(i64::MAX);
-        let due = match deliveries::due(self.database().pool(), now_ms(), &busy, limit).await {
+        if free == 0 {
+            if !slots.waiting.iter().any(|waiting| waiting == subscription) {
+                slots.waiting.push_back(subscription.to_owned());
+            }
+            return;
+        }
+        let limit = i64::try_from(wanted.min(free)).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let due = match deliveries::due_for(self.database().pool(), subscription, now, limit).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "looking for due webhook deliveries failed");
-                return false;
+                return;
             }
         };
-        let full_page = due.len() == free;
         let lease =
             i64::try_from((settings.timeout + Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX);
-        let mut chosen = Vec::with_capacity(due.len());
-        for row in due {
-            let count = per_receiver.entry(row.subscription_id.clone()).or_default();
-            if *count < settings.per_receiver_concurrency {
-                *count += 1;
-                chosen.push(row);
+        let ids: Vec<&str> = due.iter().map(|row| row.id.as_str()).collect();
+        let claimed = match self.claim(&ids, now, now.saturating_add(lease)).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "claiming webhook deliveries failed");
+                return;
             }
-        }
-        let now = now_ms();
-        let ids: Vec<&str> = chosen.iter().map(|row| row.id.as_str()).collect();
-        let claimed =
-            match deliveries::claim(self.database().pool(), &ids, now, now.saturating_add(lease)).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "claiming webhook deliveries failed");
-                    Vec::new()
-                }
-            };
-        for row in chosen {
+        };
+        for row in due {
             if !claimed.contains(&row.id) {
-                release(per_receiver, &row.subscription_id);
                 continue;
             }
+            *slots.per_receiver.entry(row.subscription_id.clone()).or_default() += 1;
             let webhooks = self.clone();
-            in_flight.spawn(async move {
+            slots.in_flight.spawn(async move {
                 let subscription = row.subscription_id.clone();
                 webhooks.attempt(row).await;
                 subscription
             });
         }
-        per_receiver.retain(|_, count| *count > 0);
-        full_page && in_flight.len() < settings.concurrency
     }
 
     /// Makes one attempt and records its end.
@@ -178,7 +199,7 @@ impl Webhooks {
             next_attempt_at,
             delivered_at,
         };
-        if let Err(error) = deliveries::finish(self.database().pool(), &row.id, &finished).await {
+        if let Err(error) = self.finish(&row.id, &finished).await {
             tracing::warn!(delivery = %row.id, %error, "recording a webhook attempt failed; it is retried after its lease");
         }
     }
@@ -244,6 +265,36 @@ impl Webhooks {
         classify(status, retry_after)
     }
 
+    /// Claims with an asynchronous commit on PostgreSQL: a claim lost in a database crash only
+    /// means the delivery is taken again, so it need not wait for the disk.
+    async fn claim(&self, ids: &[&str], now: i64, lease_until: i64) -> Result<Vec<String>, sqlx::Error> {
+        let mut transaction = self.relaxed_transaction().await?;
+        let claimed = deliveries::claim(&mut *transaction, ids, now, lease_until).await?;
+        transaction.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records an attempt with an asynchronous commit on PostgreSQL: an end lost in a database
+    /// crash means the delivery is sent again, which at-least-once delivery allows (receivers
+    /// deduplicate on the event id); the fan-out's inserts, which must not be lost, commit normally.
+    async fn finish(&self, id: &str, finished: &Finished<'_>) -> Result<(), sqlx::Error> {
+        let mut transaction = self.relaxed_transaction().await?;
+        deliveries::finish(&mut *transaction, id, finished).await?;
+        transaction.commit().await
+    }
+
+    async fn relaxed_transaction(
+        &self,
+    ) -> Result<gpuproxy_db::Transaction<'static, gpuproxy_db::Any>, sqlx::Error> {
+        let mut transaction = self.database().pool().begin().await?;
+        if self.database().backend() == gpuproxy_db::Backend::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *transaction)
+                .await?;
+        }
+        Ok(transaction)
+    }
+
     async fn forget_old(&self, settings: &DeliverySettings) {
         let retention = i64::try_from(settings.retention.as_millis()).unwrap_or(i64::MAX);
         match deliveries::delete_finished_before(self.database().pool(), now_ms().saturating_sub(retention))
@@ -259,6 +310,9 @@ impl Webhooks {
 fn release(per_receiver: &mut HashMap<String, usize>, subscription: &str) {
     if let Some(count) = per_receiver.get_mut(subscription) {
         *count = count.saturating_sub(1);
+        if *count == 0 {
+            per_receiver.remove(subscription);
+        }
     }
 }
 

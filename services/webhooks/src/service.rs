@@ -1,6 +1,7 @@
 //! The webhooks service's shared state.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use gpuproxy_db::Database;
 use gpuproxy_egress::EgressClient;
@@ -22,6 +23,8 @@ struct Inner {
     max_per_user: usize,
     /// Wakes the sender when deliveries became due.
     due: Notify,
+    /// The subscriptions those deliveries belong to.
+    due_subscriptions: Mutex<HashSet<String>>,
 }
 
 impl Webhooks {
@@ -45,6 +48,7 @@ impl Webhooks {
                 delivery: config.delivery.clone(),
                 max_per_user: config.max_per_user,
                 due: Notify::new(),
+                due_subscriptions: Mutex::default(),
             }),
         })
     }
@@ -66,8 +70,26 @@ impl Webhooks {
         self.inner.max_per_user
     }
 
-    pub(crate) fn wake_sender(&self) {
+    /// Tells the sender that `subscriptions` have deliveries due now.
+    pub(crate) fn wake_sender<'a>(&self, subscriptions: impl IntoIterator<Item = &'a str>) {
+        let mut due = self
+            .inner
+            .due_subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        due.extend(subscriptions.into_iter().map(str::to_owned));
+        drop(due);
         self.inner.due.notify_one();
+    }
+
+    /// Takes the subscriptions the sender was told about.
+    pub(crate) fn take_due_subscriptions(&self) -> Vec<String> {
+        let mut due = self
+            .inner
+            .due_subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        due.drain().collect()
     }
 
     pub(crate) async fn deliveries_due(&self) {

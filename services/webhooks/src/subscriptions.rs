@@ -176,7 +176,7 @@ impl Webhooks {
         let row = deliveries::redeliver(self.database().pool(), subscription_id, delivery_id, now_ms())
             .await?
             .ok_or_else(|| not_found("dead-lettered delivery", delivery_id))?;
-        self.wake_sender();
+        self.wake_sender([subscription_id]);
         Ok(row)
     }
 

@@ -99,12 +99,12 @@ fn parse_limits(pairs: &[String]) -> anyhow::Result<BTreeMap<String, f64>> {
         .collect()
 }
 
-fn data(mut answer: Value) -> Value {
+pub(super) fn data(mut answer: Value) -> Value {
     answer["data"].take()
 }
 
 /// Percent-encodes a query value (an email's `+` would otherwise arrive as a space).
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
@@ -195,7 +195,7 @@ fn limits_table(limits: &Value) -> String {
     format!("{}\n{table}", text(&limits["email"]))
 }
 
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 

@@ -86,6 +86,8 @@ impl AppState {
             None => self.pick_instance(user_id, &call.shaped.default_path).await?,
         };
         let mut ticket = self.ticket(&target);
+        // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
+        self.charge_request(user_id, "proxied request").await?;
         let outcome =
             tokio::time::timeout(call.timeout, self.send_and_read(&target, &call, &mut ticket)).await;
         let outcome = outcome.unwrap_or_else(|_| {
@@ -128,6 +130,8 @@ impl AppState {
             None => self.pick_instance(user_id, &call.shaped.default_path).await?,
         };
         let mut ticket = self.ticket(&target);
+        // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
+        self.charge_request(user_id, "proxied request").await?;
         match tokio::time::timeout(call.timeout, self.send(&target, call)).await {
             Ok(Ok(response)) => {
                 ticket.answered(response.status());

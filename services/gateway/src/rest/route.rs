@@ -48,10 +48,11 @@ pub async fn route(
         Some(query) => format!("{path}?{query}"),
         None => path.to_owned(),
     };
-    let target = state
-        .pick_instance(&user.user_id.to_string(), &path_and_query)
-        .await?;
+    let user_id = user.user_id.to_string();
+    let target = state.pick_instance(&user_id, &path_and_query).await?;
     let mut ticket = state.ticket(&target);
+    // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
+    state.charge_request(&user_id, "routed request").await?;
     let (parts, body) = request.into_parts();
     let mut upstream = reqwest::Request::new(parts.method, target.url.clone());
     for (name, value) in &parts.headers {

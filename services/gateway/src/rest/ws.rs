@@ -95,8 +95,9 @@ pub async fn events_ws(
     if let Ok(connect_info) = connect_info {
         extensions.insert(connect_info);
     }
-    let presented = match credentials(query.api_key, query.token) {
-        Some(credentials) => Some(credentials),
+    let from_query = credentials(query.api_key, query.token);
+    let presented = match &from_query {
+        Some(credentials) => Some(credentials.clone()),
         None => Credentials::from_headers(&headers)?,
     };
     let caller = match presented {
@@ -104,7 +105,7 @@ pub async fn events_ws(
         None => None,
     };
     let connection = Connection {
-        credentials: None,
+        credentials: from_query,
         headers,
         extensions,
     };
@@ -144,7 +145,7 @@ async fn admit(
 
 /// What the connection needs to re-check its credentials.
 struct Connection {
-    /// Given in a message; otherwise those of the upgrade.
+    /// Given in the query or a message; otherwise those of the upgrade's headers.
     credentials: Option<Credentials>,
     headers: HeaderMap,
     extensions: http::Extensions,
@@ -342,8 +343,6 @@ async fn still_admitted(state: &AppState, connection: &Connection, principal: Op
         None => Credentials::from_headers(&connection.headers).ok().flatten(),
     };
     let Some(credentials) = presented else {
-        // Query credentials are not kept; the cache's revocations still reach the auth check
-        // of the next connection.
         return true;
     };
     match admit(state, &credentials, &connection.headers, &connection.extensions).await {

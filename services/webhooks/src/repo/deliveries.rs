@@ -102,34 +102,41 @@ pub async fn insert_once<'e>(
     Ok(query.execute(executor).await?.rows_affected())
 }
 
-/// Returns up to `limit` pending deliveries due at `now`, oldest due first, leaving out the
-/// subscriptions in `busy` (those already at their share of attempts in flight), so that one slow
-/// receiver's backlog never hides other receivers' deliveries.
-pub async fn due<'e>(
+/// Returns up to `limit` of the subscription's pending deliveries due at `now`, oldest due first.
+pub async fn due_for<'e>(
     executor: impl Executor<'e, Database = Any>,
+    subscription_id: &str,
     now: i64,
-    busy: &[String],
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-    let excluded = (0..busy.len())
-        .map(|index| format!("${}", index + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let filter = if busy.is_empty() {
-        String::new()
-    } else {
-        format!(" AND subscription_id NOT IN ({excluded})")
-    };
-    let columns = columns!();
-    let sql = format!(
-        "SELECT {columns} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1{filter} \
-         ORDER BY next_attempt_at, id LIMIT $2"
-    );
-    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit);
-    for subscription in busy {
-        query = query.bind(subscription);
-    }
-    query.fetch_all(executor).await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at LIMIT $3"
+    ))
+    .bind(subscription_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}
+
+/// Returns the subscriptions that have pending deliveries due at `now`: one index probe per
+/// subscription, however long the backlog.
+pub async fn due_subscriptions<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        // A scalar subquery with LIMIT stays a per-subscription index probe; PostgreSQL would turn
+        // EXISTS into a join over every due row.
+        "SELECT s.id FROM webhook_subscriptions s WHERE (SELECT d.id FROM webhook_deliveries d \
+         WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= $1 LIMIT 1) IS NOT NULL",
+    )
+    .bind(now)
+    .fetch_all(executor)
+    .await
 }
 
 /// Takes due deliveries for one attempt each, until `lease_until`; returns the ids taken (those

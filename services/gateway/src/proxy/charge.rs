@@ -1,0 +1,54 @@
+//! `PROXY_REQUEST_COST`: a price per proxied request, paid before the request goes out. The guard
+//! rails reserve it first (atomically against every window), then billing debits it with the cap
+//! enforced in the same statement; either refusal is a 402 and nothing is sent. A request refused
+//! by billing after the guard rails counted it stays counted there: the guard rails err towards
+//! stopping spending, never towards letting it through.
+
+use gpuproxy_proto::gpuproxy::{billing::v1 as billing, guardrails::v1 as guardrails};
+
+use crate::{AppState, Error};
+
+impl AppState {
+    /// Charges `user_id` for one proxied request; does nothing when requests are free.
+    pub async fn charge_request(&self, user_id: &str, what: &str) -> Result<(), Error> {
+        let cost = self.proxy.config.request_cost_micros;
+        if cost == 0 {
+            return Ok(());
+        }
+        let key = format!("request:{}", uuid::Uuid::now_v7());
+        let reserved = self
+            .call(
+                self.guardrails
+                    .clone()
+                    .reserve_spend(guardrails::ReserveSpendRequest {
+                        user_id: user_id.to_owned(),
+                        amount_micros: cost,
+                        idempotency_key: key.clone(),
+                    }),
+            )
+            .await?;
+        if !reserved.allowed {
+            return Err(Error::new(
+                gpuproxy_errors::ErrorCode::SpendingLimitExceeded,
+                format!(
+                    "this request's ${:.6} would pass a guard-rail limit: {}",
+                    crate::money::dollars(cost),
+                    reserved.reason
+                ),
+            ));
+        }
+        self.call(self.billing.clone().record_usage(billing::RecordUsageRequest {
+            user_id: user_id.to_owned(),
+            cost_micros: cost,
+            client_id: user_id.to_owned(),
+            started_at_ms: chrono::Utc::now().timestamp_millis(),
+            description: what.to_owned(),
+            idempotency_key: key,
+            kind: "request".to_owned(),
+            enforce_cap: true,
+            ..Default::default()
+        }))
+        .await?;
+        Ok(())
+    }
+}
