@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use gpuproxy_config::EnvMap;
-use gpuproxy_integration_tests::{Auth, HookReceiver, Mode, TestFleet, expect_status};
-use reqwest::StatusCode;
+use gpuproxy_integration_tests::{HookReceiver, Mode, TestFleet};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -62,18 +61,10 @@ async fn main() {
         let (_, token) = fleet.rest.new_user().await;
         let (_, key) = fleet.rest.create_key(&token).await;
         let hook = HookReceiver::start().await;
-        expect_status(
-            fleet
-                .rest
-                .post(
-                    "/api/v1/webhooks",
-                    Auth::Key(&key),
-                    &json!({"url": hook.url, "events": ["catalog.provider.degraded"]}),
-                )
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        fleet
+            .rest
+            .subscribe_webhook(&key, &hook.url, &["catalog.provider.degraded"])
+            .await;
         hooks.push(hook);
     }
 

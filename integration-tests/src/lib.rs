@@ -4,11 +4,10 @@
 //! and hands back addresses and typed helpers. Tests talk to it only over REST and gRPC.
 
 mod fleet;
-mod hook_receiver;
 mod private_nats;
 mod rest_client;
 
 pub use fleet::{Gateway, JWT_SECRET, Mode, TestFleet};
-pub use hook_receiver::{HookReceiver, HookRequest, verify_signature};
+pub use gpuproxy_testkit::{HookReceiver, HookRequest, verify_signature};
 pub use private_nats::PrivateNats;
 pub use rest_client::{Auth, PASSWORD, RestClient, expect_status, fresh_email};

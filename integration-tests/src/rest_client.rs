@@ -106,6 +106,14 @@ impl RestClient {
         )
     }
 
+    /// Subscribes `url` to `events` with the user's API key; returns the answer's `data`.
+    pub async fn subscribe_webhook(&self, key: &str, url: &str, events: &[&str]) -> Value {
+        let body = json!({"url": url, "events": events});
+        let response = self.post("/api/v1/webhooks", Auth::Key(key), &body).await;
+        let mut answer = expect_status(response, StatusCode::OK).await;
+        answer["data"].take()
+    }
+
     /// Registers and logs in a fresh user; returns `(email, token)`.
     pub async fn new_user(&self) -> (String, String) {
         let email = fresh_email();

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use gpuproxy_config::EnvMap;
-use gpuproxy_integration_tests::{Auth, HookReceiver, Mode, PrivateNats, TestFleet, expect_status};
-use reqwest::StatusCode;
-use serde_json::json;
+use gpuproxy_integration_tests::{HookReceiver, Mode, PrivateNats, TestFleet};
 
 #[tokio::test]
 async fn an_event_produced_while_nats_is_down_reaches_the_webhook_once_nats_is_back() {
@@ -15,18 +13,10 @@ async fn an_event_produced_while_nats_is_down_reaches_the_webhook_once_nats_is_b
     let (_, token) = fleet.rest.new_user().await;
     let (_, key) = fleet.rest.create_key(&token).await;
     let hook = HookReceiver::start().await;
-    expect_status(
-        fleet
-            .rest
-            .post(
-                "/api/v1/webhooks",
-                Auth::Key(&key),
-                &json!({"url": hook.url, "events": ["auth.apikey.*"]}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    fleet
+        .rest
+        .subscribe_webhook(&key, &hook.url, &["auth.apikey.*"])
+        .await;
     let (before, _) = fleet.rest.create_key(&token).await;
     let first = hook.wait_for(1, Duration::from_secs(15)).await.remove(0);
     assert_eq!(first.json()["data"]["key_id"], before.as_str());

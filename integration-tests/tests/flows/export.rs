@@ -40,18 +40,10 @@ async fn an_account_exports_everything_it_holds_streamed_and_without_secrets(mod
         }
     }
     let hook = HookReceiver::start().await;
-    expect_status(
-        fleet
-            .rest
-            .post(
-                "/api/v1/webhooks",
-                Auth::Key(&key),
-                &json!({"url": hook.url, "events": ["instance.*"]}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    fleet
+        .rest
+        .subscribe_webhook(&key, &hook.url, &["instance.*"])
+        .await;
     reserve(&fleet, &key, 1, "").await;
     running(&fleet, &key, 1).await;
     destroy_all(&fleet, &key).await;

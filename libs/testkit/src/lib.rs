@@ -4,7 +4,8 @@
 //!
 //! Layout: `config.rs` reads where the test servers are (`TEST_DATABASE_URL`, `TEST_REDIS_HOST`,
 //! `TEST_REDIS_PORT`, `TEST_NATS_URL`, `TEST_LOG`); `database.rs` creates and drops databases;
-//! `isolation.rs` hands out Redis and NATS configurations under unique names. The
+//! `isolation.rs` hands out Redis and NATS configurations under unique names; `hook_receiver.rs` is a
+//! webhook receiver that verifies signatures on its own. The
 //! `gpuproxy-test-janitor` binary removes what crashed tests left behind.
 
 #![allow(
@@ -15,10 +16,12 @@
 
 mod config;
 mod database;
+mod hook_receiver;
 mod isolation;
 
 pub use config::TestServers;
 pub use database::TestDatabase;
+pub use hook_receiver::{HookReceiver, HookRequest, verify_signature};
 pub use isolation::{TEST_NAME_PREFIX, nats_config, redis_config, unique_name};
 
 /// Installs test logging once; silent unless `TEST_LOG=1`.

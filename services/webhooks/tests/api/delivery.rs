@@ -7,7 +7,7 @@ use gpuproxy_proto::gpuproxy::webhooks::v1 as pb;
 
 use crate::helpers::{Backend, Harness, SECRET, fresh_user, instance_created};
 use crate::on_both_databases;
-use crate::receiver::{Receiver, verify};
+use gpuproxy_testkit::{HookReceiver as Receiver, verify_signature as verify};
 
 on_both_databases!(
     a_delivery_is_signed_so_an_independent_receiver_can_verify_it,

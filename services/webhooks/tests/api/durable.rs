@@ -5,7 +5,7 @@ use std::time::Duration;
 use gpuproxy_events::EventBus;
 
 use crate::helpers::{Backend, Harness, fresh_user, instance_created};
-use crate::receiver::Receiver;
+use gpuproxy_testkit::HookReceiver as Receiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_published_while_the_service_is_down_are_delivered_after_it_restarts() {

@@ -10,7 +10,6 @@ mod bad_input;
 mod delivery;
 mod durable;
 mod helpers;
-mod receiver;
 
 /// Runs each `async fn(Backend)` twice, as `sqlite::<name>` and `postgres::<name>`.
 #[macro_export]

@@ -1,13 +1,7 @@
-//! A webhook receiver written from the README alone: it records what arrives, answers as told, and
-//! checks signatures with its own HMAC code (not the server's).
+//! A webhook receiver written from the README alone: it records what arrives, answers as told
+//! (status, delay), and checks signatures with its own HMAC code, not the server's.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    reason = "test fixtures fail the test that uses them, loudly"
-)]
-
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -41,102 +35,124 @@ impl HookRequest {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Behaviour {
+    status: StatusCode,
+    delay: Duration,
+}
+
 #[derive(Debug, Clone)]
 struct Shared {
     received: Arc<Mutex<Vec<HookRequest>>>,
-    status: Arc<Mutex<StatusCode>>,
+    behaviour: Arc<Mutex<Behaviour>>,
 }
 
-/// A receiver listening on loopback, addressed as `http://localhost:<port>/hook` (the test
-/// fleets allow-list `localhost`, so `127.0.0.1` stays forbidden).
+/// A receiver on loopback, addressed as `http://localhost:<port>/hook` (test configurations
+/// allow-list `localhost`, so `127.0.0.1` stays forbidden). Stops when dropped.
 #[derive(Debug)]
 pub struct HookReceiver {
     /// Where to subscribe.
     pub url: String,
     shared: Shared,
-    shutdown: tokio_util::sync::CancellationToken,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for HookReceiver {
     fn drop(&mut self) {
-        self.shutdown.cancel();
+        self.server.abort();
     }
 }
 
 impl HookReceiver {
-    /// Starts a receiver that answers 200.
+    /// Starts a receiver that answers 200 at once.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// Listens on `port` (0: any; or one a test reserved and released, to come back on).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .expect("a port");
+            .expect("the port is free");
         let port = listener.local_addr().expect("an address").port();
         let shared = Shared {
             received: Arc::default(),
-            status: Arc::new(Mutex::new(StatusCode::OK)),
+            behaviour: Arc::new(Mutex::new(Behaviour {
+                status: StatusCode::OK,
+                delay: Duration::ZERO,
+            })),
         };
         let router = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
             .with_state(shared.clone());
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let stop = shutdown.clone();
-        let tasks = gpuproxy_server::Tasks::new();
-        tasks.spawn("test-hook-receiver", async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await?;
-            Ok(())
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a test server that the receiver aborts when dropped"
+        )]
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
         });
         HookReceiver {
             url: format!("http://localhost:{port}/hook"),
             shared,
-            shutdown,
+            server,
         }
     }
 
     /// Answers `status` from now on.
     pub fn answer(&self, status: StatusCode) {
-        *self.shared.status.lock().unwrap() = status;
+        lock(&self.shared.behaviour).status = status;
+    }
+
+    /// Waits `delay` before answering, from now on.
+    pub fn delay(&self, delay: Duration) {
+        lock(&self.shared.behaviour).delay = delay;
     }
 
     /// How many requests arrived so far.
     pub fn count(&self) -> usize {
-        self.shared.received.lock().unwrap().len()
+        lock(&self.shared.received).len()
     }
 
     /// What arrived so far.
     pub fn received(&self) -> Vec<HookRequest> {
-        self.shared.received.lock().unwrap().clone()
+        lock(&self.shared.received).clone()
     }
 
     /// Waits until `count` requests arrived, and returns them.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<HookRequest> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let received = self.received();
-            if received.len() >= count {
-                return received;
+            if self.count() >= count {
+                return self.received();
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "{} of {count} webhook requests within {within:?}",
-                received.len()
+                self.count()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    shared.received.lock().unwrap().push(HookRequest {
+    let behaviour = *lock(&shared.behaviour);
+    tokio::time::sleep(behaviour.delay).await;
+    lock(&shared.received).push(HookRequest {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         at_unix_us: chrono::Utc::now().timestamp_micros(),
     });
-    *shared.status.lock().unwrap()
+    behaviour.status
 }
 
 fn hmac_sha256_hex(secret: &str, message: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(message);
     hex::encode(mac.finalize().into_bytes())
 }
