@@ -306,20 +306,7 @@ impl Hub {
 
     /// Relays the bus to the connections until `shutdown`.
     pub async fn follow(self, bus: EventBus, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut wait = std::time::Duration::from_millis(100);
-        let mut subscription = loop {
-            match bus.subscribe(">").await {
-                Ok(subscription) => break subscription,
-                Err(error) => {
-                    tracing::warn!(%error, retry_in = ?wait, "the WebSocket hub cannot subscribe to the bus yet");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    wait = (wait * 2).min(std::time::Duration::from_secs(5));
-                }
-            }
-        };
+        let mut subscription = bus.subscribe(">").await?;
         loop {
             let delivery = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),

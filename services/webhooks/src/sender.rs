@@ -242,15 +242,14 @@ impl Webhooks {
         *request.body_mut() = Some(body.into());
         let response = match tokio::time::timeout(timeout, self.client().send(request)).await {
             Err(_) => return failed(format!("no answer within {}s", timeout.as_secs_f64())),
-            Ok(Err(error @ gpuproxy_egress::EgressError::Forbidden { .. })) => {
+            Ok(Err(gpuproxy_egress::EgressError::Forbidden { target, reason })) => {
                 return Outcome::Refused {
                     status: 0,
-                    error: error
-                        .to_string()
-                        .replace("the proxy only reaches", "webhooks only reach"),
+                    error: crate::target::forbidden(&target, &reason),
                 };
             }
-            Ok(Err(error)) => return failed(describe(&error)),
+            // The alternate form lists the causes: "outbound request failed: …: connection refused".
+            Ok(Err(error)) => return failed(format!("{:#}", anyhow::Error::new(error))),
             Ok(Ok(response)) => response,
         };
         let status = response.status();
@@ -314,18 +313,6 @@ fn release(per_receiver: &mut HashMap<String, usize>, subscription: &str) {
             per_receiver.remove(subscription);
         }
     }
-}
-
-fn describe(error: &gpuproxy_egress::EgressError) -> String {
-    use std::error::Error as _;
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// 2xx delivered; 404 and 410 mean the endpoint is gone, and other 4xx that the payload is

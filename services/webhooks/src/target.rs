@@ -41,18 +41,22 @@ pub async fn check(client: &EgressClient, text: &str) -> Result<Url, Error> {
         .into_iter()
         .find(|address| is_forbidden_address(*address))
     {
-        return Err(Error::TargetForbidden(format!(
-            "{host} resolves to {address}, which is not a public address; webhooks only reach public addresses and allow-listed hosts"
+        return Err(Error::TargetForbidden(forbidden(
+            host,
+            &format!("resolves to {address}, which is not a public address"),
         )));
     }
     Ok(url)
 }
 
+/// Says why a webhook may not reach `target` (the egress client's own words are the proxy's).
+pub(crate) fn forbidden(target: &str, reason: &str) -> String {
+    format!("{target} {reason}; webhooks only reach public addresses and allow-listed hosts")
+}
+
 fn refusal(error: EgressError) -> Error {
     match error {
-        EgressError::Forbidden { .. } => Error::TargetForbidden(
-            format!("{error}").replace("the proxy only reaches", "webhooks only reach"),
-        ),
+        EgressError::Forbidden { target, reason } => Error::TargetForbidden(forbidden(&target, &reason)),
         other => Error::invalid("url", other.to_string()),
     }
 }
