@@ -1,8 +1,17 @@
-//! Sliding-window ledgers: amounts appended with their time, summed over windows that end now.
+//! Sliding-window ledgers: amounts counted with their time, summed over windows that end now.
 //! The guard rails keep spending in one per user.
+//!
+//! Each window keeps its amounts in [`STEPS_PER_WINDOW`] buckets of a 60th of its length and a
+//! running total, so a call costs the same whether the user spent twice or a million times (a
+//! ledger of single entries grows with the spending and every call sums it all). A window slides a
+//! bucket at a time: an amount leaves it between its length and its length plus one step after it
+//! was spent, never earlier, since over-counting is the safe side of a limit.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+
+/// How many steps a window slides in over its length: 5 s for 5 minutes, 72 minutes for 72 hours.
+pub const STEPS_PER_WINDOW: i64 = 60;
 
 /// One window of a ledger call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +34,23 @@ pub enum LedgerMode {
     Force,
 }
 
+/// Makes a ledger call happen at most once per key: a second call with the same key appends
+/// nothing and answers what the first one decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Once<'a> {
+    /// The store key remembering the first call's decision.
+    pub key: &'a str,
+    /// How long it is remembered.
+    pub ttl: Duration,
+}
+
 /// The outcome of a ledger call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerOutcome {
-    /// Whether the amount was appended.
+    /// Whether the amount was appended (by this call, or by the first one with its [`Once`] key).
     pub appended: bool,
+    /// Whether an earlier call with the same [`Once`] key decided, so this one appended nothing.
+    pub replayed: bool,
     /// Each window's total before the append, in the order the windows were given.
     pub totals: Vec<i64>,
 }
@@ -45,29 +66,47 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
-/// A ledger in memory: the amounts with their times, and when each window was last reset.
+/// The length of one bucket of a window, in milliseconds.
+fn step(length: i64) -> i64 {
+    (length / STEPS_PER_WINDOW).max(1)
+}
+
+/// A ledger in memory: the buckets of each window length it was called with.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
-    /// `(time, amount)`, oldest first.
-    entries: VecDeque<(i64, i64)>,
-    /// `(window length, time)`: the window forgets every entry from before that time.
-    resets: Vec<(i64, i64)>,
+    windows: HashMap<i64, Buckets>,
+}
+
+/// One window's buckets (index = time / step) and their running total.
+#[derive(Debug, Default)]
+struct Buckets {
+    total: i64,
+    amounts: BTreeMap<i64, i64>,
+}
+
+impl Buckets {
+    /// Drops the buckets wholly before the window that ends `now` and returns the total left.
+    fn slide(&mut self, now: i64, length: i64) -> i64 {
+        let first = (now - length).div_euclid(step(length));
+        let live = self.amounts.split_off(&first);
+        self.total -= self.amounts.values().sum::<i64>();
+        self.amounts = live;
+        self.total
+    }
 }
 
 impl Ledger {
-    /// Returns whether the ledger holds no amount (its reset marks alone forget nothing).
+    /// Returns whether the ledger holds no amount.
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.windows.values().all(|buckets| buckets.amounts.is_empty())
     }
 
-    /// Makes the window of `length` forget every entry from before `now`; the other windows keep theirs.
-    pub(crate) fn reset_window(&mut self, now: i64, length: Duration) {
-        let length = millis(length);
-        self.resets.retain(|(window, _)| *window != length);
-        self.resets.push((length, now));
+    /// Makes the window of `length` forget every amount; the other windows keep theirs.
+    pub(crate) fn reset_window(&mut self, length: Duration) {
+        self.windows.remove(&millis(length));
     }
 
-    /// The memory implementation of a ledger call: prunes, sums, decides and appends, under the
+    /// The memory implementation of a ledger call: slides, sums, decides and appends, under the
     /// caller's lock.
     pub(crate) fn apply(
         &mut self,
@@ -76,24 +115,13 @@ impl Ledger {
         windows: &[LedgerWindow],
         mode: LedgerMode,
     ) -> LedgerOutcome {
-        let longest = windows
-            .iter()
-            .map(|window| millis(window.length))
-            .max()
-            .unwrap_or(1);
-        while self.entries.front().is_some_and(|(at, _)| *at <= now - longest) {
-            self.entries.pop_front();
-        }
-        self.resets.retain(|(_, at)| *at > now - longest);
         let totals: Vec<i64> = windows
             .iter()
             .map(|window| {
-                let start = window_start(now, millis(window.length), &self.resets);
-                self.entries
-                    .iter()
-                    .filter(|(at, _)| *at > start)
-                    .map(|(_, value)| *value)
-                    .sum()
+                let length = millis(window.length);
+                self.windows
+                    .get_mut(&length)
+                    .map_or(0, |buckets| buckets.slide(now, length))
             })
             .collect();
         let fits = windows
@@ -106,20 +134,79 @@ impl Ledger {
             LedgerMode::Force => true,
         };
         if appended {
-            self.entries.push_back((now, amount));
+            for window in windows {
+                let length = millis(window.length);
+                let buckets = self.windows.entry(length).or_default();
+                buckets.total += amount;
+                *buckets.amounts.entry(now.div_euclid(step(length))).or_default() += amount;
+            }
         }
-        LedgerOutcome { appended, totals }
+        self.windows.retain(|_, buckets| !buckets.amounts.is_empty());
+        LedgerOutcome {
+            appended,
+            replayed: false,
+            totals,
+        }
     }
 }
 
-/// Entries after this time count in the window of `length`: its length back from now, or just before
-/// its last reset when that is later. Entries of the reset's own millisecond still count: they may
-/// have come after it, and over-counting is the safe side of a limit.
-fn window_start(now: i64, length: i64, resets: &[(i64, i64)]) -> i64 {
-    let start = now - length;
-    resets
-        .iter()
-        .filter(|(window, _)| *window == length)
-        .map(|(_, at)| at - 1)
-        .fold(start, i64::max)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+
+    fn five_minutes(limit: i64) -> Vec<LedgerWindow> {
+        vec![LedgerWindow {
+            length: Duration::from_secs(300),
+            limit,
+        }]
+    }
+
+    #[test]
+    fn an_amount_leaves_its_window_within_one_step_after_its_length() {
+        let mut ledger = Ledger::default();
+        let spent_at = 10 * MINUTE + 2_500;
+        ledger.apply(spent_at, 7, &five_minutes(0), LedgerMode::Force);
+        let total_at =
+            |ledger: &mut Ledger, at: i64| ledger.apply(at, 0, &five_minutes(0), LedgerMode::Check).totals[0];
+        assert_eq!(
+            total_at(&mut ledger, spent_at + 5 * MINUTE - 1),
+            7,
+            "still inside its length"
+        );
+        // The bucket [10:00, 10:05) leaves once the window starts at 10:05.
+        assert_eq!(
+            total_at(&mut ledger, spent_at + 5 * MINUTE + 2_499),
+            7,
+            "within one step"
+        );
+        assert_eq!(
+            total_at(&mut ledger, spent_at + 5 * MINUTE + 2_500),
+            0,
+            "a step later it is gone"
+        );
+        assert!(ledger.is_empty());
+    }
+
+    #[test]
+    fn a_busy_ledger_keeps_a_bounded_number_of_buckets() {
+        let mut ledger = Ledger::default();
+        for second in 0..3_600 {
+            ledger.apply(second * 1_000, 1, &five_minutes(0), LedgerMode::Force);
+        }
+        let buckets = ledger
+            .windows
+            .values()
+            .map(|buckets| buckets.amounts.len())
+            .sum::<usize>();
+        assert!(buckets <= 61, "{buckets} buckets");
+        let total = ledger
+            .apply(3_600_000, 0, &five_minutes(0), LedgerMode::Check)
+            .totals[0];
+        assert!(
+            (300..=305).contains(&total),
+            "five minutes of one a second, give or take a step: {total}"
+        );
+    }
 }

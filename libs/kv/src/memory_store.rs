@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::WindowCount;
-use crate::ledger::{Ledger, LedgerMode, LedgerOutcome, LedgerWindow};
+use crate::ledger::{Ledger, LedgerMode, LedgerOutcome, LedgerWindow, Once};
 
 /// After this many writes, expired entries are swept, so keys nobody reads again do not pile up.
 const SWEEP_EVERY: u64 = 1024;
@@ -84,25 +84,54 @@ impl MemoryStore {
     pub(crate) fn ledger(
         &self,
         key: &str,
+        once: Option<Once<'_>>,
         now: i64,
         amount: i64,
         windows: &[LedgerWindow],
         mode: LedgerMode,
     ) -> LedgerOutcome {
+        let clock = Instant::now();
         self.with_inner(|inner| {
+            let decided = once.and_then(|once| inner.live(once.key, clock).map(|entry| entry.value == "1"));
+            let mode = if decided.is_some() {
+                LedgerMode::Check
+            } else {
+                mode
+            };
             let ledger = inner.ledgers.entry(key.to_owned()).or_default();
-            let outcome = ledger.apply(now, amount, windows, mode);
+            let mut outcome = ledger.apply(now, amount, windows, mode);
             if ledger.is_empty() {
                 inner.ledgers.remove(key);
+            }
+            match (decided, once) {
+                (Some(appended), _) => {
+                    outcome.appended = appended;
+                    outcome.replayed = true;
+                }
+                (None, Some(once)) => {
+                    inner.note_write(clock);
+                    let value = if outcome.appended { "1" } else { "0" };
+                    inner.entries.insert(
+                        once.key.to_owned(),
+                        Entry {
+                            value: value.to_owned(),
+                            expires_at: clock + once.ttl,
+                        },
+                    );
+                }
+                (None, None) => {}
             }
             outcome
         })
     }
 
-    pub(crate) fn reset_ledger_window(&self, key: &str, now: i64, length: Duration) {
+    pub(crate) fn reset_ledger_window(&self, key: &str, length: Duration) {
         self.with_inner(|inner| {
             if let Some(ledger) = inner.ledgers.get_mut(key) {
-                ledger.reset_window(now, length);
+                ledger.reset_window(length);
+                if ledger.is_empty() {
+                    inner.ledgers.remove(key);
+                }
             }
         });
     }

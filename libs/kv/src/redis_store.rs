@@ -8,11 +8,8 @@ use fred::prelude::{
 };
 use gpuproxy_config::{ExposeSecret, RedisServer};
 
-use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
+use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow, Once};
 use crate::{KvError, WindowCount};
-
-/// Per-process counter for ledger member nonces.
-static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Increments a window counter, opening the window on the first increment, and returns the count
 /// and the milliseconds until the window closes. One script, so the increment and the expiry can
@@ -27,67 +24,102 @@ end
 return {count, ttl}
 ";
 
-/// Sums a sliding-window ledger (a sorted set scored by time, members `<time>:<nonce>:<amount>`)
-/// over each window and appends the amount when the mode and the limits allow, in one step.
-/// A member `reset:<window ms>` scored with a time makes that window forget entries from before then;
-/// entries of that very millisecond still count, since over-counting is the safe side of a limit.
-/// ARGV: now, amount, mode (check|reserve|force), member, then (window ms, limit) pairs.
+/// A sliding-window ledger in one hash (see [`crate::ledger`] for the buckets), summed and
+/// appended to in one step. Per window of `L` ms: `t<L>` its running total, `o<L>` the index of
+/// its oldest bucket that may hold an amount, `b<L>:<index>` the buckets (index = time / step).
+/// Buckets that fell out of the window are subtracted and deleted as the window passes them, at
+/// most a window's worth per call, so a call costs the same however much the user spent.
+/// KEYS[1] the ledger; KEYS[2], when given, remembers the decision ('1' appended, '0' not) so a
+/// second call with it appends nothing and answers the first decision.
+/// ARGV: now, amount, mode (check|reserve|force), once ttl ms, then (window ms, limit) pairs.
+/// Returns {appended, replayed, totals before the append…}.
 const LEDGER: &str = r"
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local mode = ARGV[3]
-local longest = 1
-for i = 5, #ARGV, 2 do longest = math.max(longest, tonumber(ARGV[i])) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
-local entries = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - longest), '+inf', 'WITHSCORES')
-local resets = {}
-for j = 1, #entries, 2 do
-  local length = string.match(entries[j], '^reset:(%d+)$')
-  if length then resets[tonumber(length)] = tonumber(entries[j + 1]) end
+local decided = false
+if KEYS[2] then
+  decided = redis.call('GET', KEYS[2])
+  if decided then mode = 'check' end
 end
-local totals = {}
-local starts = {}
+local fields = {}
 for i = 5, #ARGV, 2 do
-  local length = tonumber(ARGV[i])
-  local start = now - length
-  if resets[length] and resets[length] - 1 > start then start = resets[length] - 1 end
-  totals[#totals + 1] = 0
-  starts[#starts + 1] = start
+  fields[#fields + 1] = 't' .. ARGV[i]
+  fields[#fields + 1] = 'o' .. ARGV[i]
 end
-for j = 1, #entries, 2 do
-  if string.sub(entries[j], 1, 6) ~= 'reset:' then
-    local value = tonumber(string.match(entries[j], ':(%-?%d+)$'))
-    local at = tonumber(entries[j + 1])
-    for k = 1, #starts do
-      if at > starts[k] then totals[k] = totals[k] + value end
+local stored = redis.call('HMGET', KEYS[1], unpack(fields))
+local totals, oldest, steps, changed = {}, {}, {}, {}
+local fits = true
+local longest = 1
+for k = 1, #fields / 2 do
+  local length = tonumber(ARGV[3 + 2 * k])
+  local limit = tonumber(ARGV[4 + 2 * k])
+  local step = math.max(1, math.floor(length / 60))
+  local span = math.floor(length / step) + 1
+  local first = math.floor((now - length) / step)
+  local total = tonumber(stored[2 * k - 1]) or 0
+  local from = tonumber(stored[2 * k])
+  if from and from < first then
+    local last = math.min(first - 1, from + span)
+    for index = from, last do
+      local field = 'b' .. length .. ':' .. string.format('%d', index)
+      local value = redis.call('HGET', KEYS[1], field)
+      if value then
+        total = total - tonumber(value)
+        redis.call('HDEL', KEYS[1], field)
+      end
     end
+    if last < first - 1 then total = 0 end
+    changed[k] = true
+  end
+  if not from or from < first then from = first end
+  totals[k], oldest[k], steps[k] = total, from, step
+  if limit > 0 and total + amount > limit then fits = false end
+  longest = math.max(longest, length + step)
+end
+local appended = mode == 'force' or (mode == 'reserve' and fits)
+local updates = {}
+for k = 1, #totals do
+  local length = ARGV[3 + 2 * k]
+  if appended then
+    local index = math.max(math.floor(now / steps[k]), oldest[k])
+    redis.call('HINCRBY', KEYS[1], 'b' .. length .. ':' .. string.format('%d', index), ARGV[2])
+  end
+  if appended or changed[k] then
+    updates[#updates + 1] = 't' .. length
+    updates[#updates + 1] = string.format('%d', totals[k] + (appended and amount or 0))
+    updates[#updates + 1] = 'o' .. length
+    updates[#updates + 1] = string.format('%d', oldest[k])
   end
 end
-local fits = true
-local k = 1
-for i = 5, #ARGV, 2 do
-  local limit = tonumber(ARGV[i + 1])
-  if limit > 0 and totals[k] + amount > limit then fits = false end
-  k = k + 1
+if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
+if appended then redis.call('PEXPIRE', KEYS[1], longest) end
+if KEYS[2] and not decided then
+  redis.call('SET', KEYS[2], appended and '1' or '0', 'PX', ARGV[4])
 end
-local appended = 0
-if mode == 'force' or (mode == 'reserve' and fits) then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], longest)
-  appended = 1
+local result = {}
+if decided then
+  result[1], result[2] = (decided == '1') and 1 or 0, 1
+else
+  result[1], result[2] = appended and 1 or 0, 0
 end
-local result = {appended}
-for i = 1, #totals do result[#result + 1] = totals[i] end
+for k = 1, #totals do result[#result + 1] = totals[k] end
 return result
 ";
 
-/// Marks one window of a ledger as reset now (see [`LEDGER`]). A ledger that is gone holds nothing
-/// to forget, so none is created; the key lives at least as long as the mark matters.
+/// Empties one window of a ledger (see [`LEDGER`]), leaving the other windows as they are.
 /// ARGV: now, window ms.
 const RESET_LEDGER_WINDOW: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], 'reset:' .. ARGV[2])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local now = tonumber(ARGV[1])
+local length = ARGV[2]
+local from = tonumber(redis.call('HGET', KEYS[1], 'o' .. length))
+if not from then return 0 end
+local step = math.max(1, math.floor(tonumber(length) / 60))
+local last = math.max(math.floor(now / step), from + math.floor(tonumber(length) / step) + 1)
+for index = from, last do
+  redis.call('HDEL', KEYS[1], 'b' .. length .. ':' .. string.format('%d', index))
+end
+redis.call('HDEL', KEYS[1], 't' .. length, 'o' .. length)
 return 1
 ";
 
@@ -171,9 +203,14 @@ impl RedisStore {
         })
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one script call, its arguments as the script takes them"
+    )]
     pub(crate) async fn ledger(
         &self,
         key: &str,
+        once: Option<Once<'_>>,
         now: i64,
         amount: i64,
         windows: &[LedgerWindow],
@@ -184,23 +221,28 @@ impl RedisStore {
             LedgerMode::Reserve => "reserve",
             LedgerMode::Force => "force",
         };
-        // The nonce keeps two equal amounts in the same millisecond from collapsing into one member.
-        let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut keys = vec![self.key(key)];
+        keys.extend(once.map(|once| self.key(once.key)));
+        let once_ttl = once.map_or(1, |once| crate::ledger::millis(once.ttl));
         let mut args: Vec<String> = vec![
             now.to_string(),
             amount.to_string(),
             mode_name.to_owned(),
-            format!("{now}:{}-{nonce}:{amount}", std::process::id()),
+            once_ttl.to_string(),
         ];
         for window in windows {
             args.push(crate::ledger::millis(window.length).to_string());
             args.push(window.limit.to_string());
         }
-        let reply: Vec<i64> = self.pool.eval(LEDGER, vec![self.key(key)], args).await?;
-        let (appended, totals) = reply
-            .split_first()
-            .map_or((false, Vec::new()), |(first, rest)| (*first == 1, rest.to_vec()));
-        Ok(LedgerOutcome { appended, totals })
+        let reply: Vec<i64> = self.pool.eval(LEDGER, keys, args).await?;
+        match reply.as_slice() {
+            [appended, replayed, totals @ ..] => Ok(LedgerOutcome {
+                appended: *appended == 1,
+                replayed: *replayed == 1,
+                totals: totals.to_vec(),
+            }),
+            _ => Err(KvError::Reply("the ledger script answered too little".to_owned())),
+        }
     }
 
     pub(crate) async fn reset_ledger_window(

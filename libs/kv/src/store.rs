@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gpuproxy_config::RedisConfig;
 
-use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow};
+use crate::ledger::{LedgerMode, LedgerOutcome, LedgerWindow, Once};
 use crate::memory_store::MemoryStore;
 use crate::redis_store::RedisStore;
 
@@ -14,6 +14,9 @@ pub enum KvError {
     /// Redis refused the command or could not be reached.
     #[error("redis: {0}")]
     Redis(#[from] fred::error::Error),
+    /// Redis answered something this store never asks for.
+    #[error("redis answered unexpectedly: {0}")]
+    Reply(String),
 }
 
 /// The count of a fixed window after an increment.
@@ -107,7 +110,6 @@ impl KvStore {
 
     /// Sums the amounts appended to the ledger `key` within each window ending now and, as `mode`
     /// says, appends `amount` in the same atomic step (one script in Redis, one lock in memory).
-    /// Entries older than the longest window are dropped.
     pub async fn ledger(
         &self,
         key: &str,
@@ -115,10 +117,34 @@ impl KvStore {
         windows: &[LedgerWindow],
         mode: LedgerMode,
     ) -> Result<LedgerOutcome, KvError> {
+        self.ledger_call(key, None, amount, windows, mode).await
+    }
+
+    /// [`KvStore::ledger`] at most once per `once` key, decided in the same atomic step: of
+    /// concurrent calls with one key exactly one may append, and every later one answers its decision.
+    pub async fn ledger_once(
+        &self,
+        key: &str,
+        once: Once<'_>,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> Result<LedgerOutcome, KvError> {
+        self.ledger_call(key, Some(once), amount, windows, mode).await
+    }
+
+    async fn ledger_call(
+        &self,
+        key: &str,
+        once: Option<Once<'_>>,
+        amount: i64,
+        windows: &[LedgerWindow],
+        mode: LedgerMode,
+    ) -> Result<LedgerOutcome, KvError> {
         let now = crate::ledger::now_millis();
         match self {
-            KvStore::Redis(store) => store.ledger(key, now, amount, windows, mode).await,
-            KvStore::Memory(store) => Ok(store.ledger(key, now, amount, windows, mode)),
+            KvStore::Redis(store) => store.ledger(key, once, now, amount, windows, mode).await,
+            KvStore::Memory(store) => Ok(store.ledger(key, once, now, amount, windows, mode)),
         }
     }
 
@@ -129,7 +155,7 @@ impl KvStore {
         match self {
             KvStore::Redis(store) => store.reset_ledger_window(key, now, length).await,
             KvStore::Memory(store) => {
-                store.reset_ledger_window(key, now, length);
+                store.reset_ledger_window(key, length);
                 Ok(())
             }
         }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
+use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow, Once};
 
 async fn redis() -> KvStore {
     KvStore::connect(&gpuproxy_testkit::redis_config())
@@ -260,4 +260,123 @@ async fn resetting_one_ledger_window_leaves_the_others() {
             .expect("a reset of an empty ledger is a no-op");
         assert_eq!(store.get("spend:nobody").await.expect("get"), None);
     }
+}
+
+#[tokio::test]
+async fn of_concurrent_calls_with_one_once_key_exactly_one_appends() {
+    for store in [KvStore::memory(), redis().await] {
+        let kind = store.kind();
+        let ledger = format!("spend:once-{kind}-{}", std::process::id());
+        let once_key = format!("once:{ledger}");
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let (store, ledger, once_key) = (store.clone(), ledger.clone(), once_key.clone());
+            calls.spawn(async move {
+                let once = Once {
+                    key: &once_key,
+                    ttl: Duration::from_secs(60),
+                };
+                store
+                    .ledger_once(&ledger, once, 7, &windows(350), LedgerMode::Reserve)
+                    .await
+                    .expect("ledger")
+            });
+        }
+        let outcomes = calls.join_all().await;
+        let first: Vec<_> = outcomes.iter().filter(|outcome| !outcome.replayed).collect();
+        assert_eq!(first.len(), 1, "one call decided ({kind})");
+        assert!(
+            outcomes.iter().all(|outcome| outcome.appended),
+            "every answer is the first decision"
+        );
+        let check = store
+            .ledger(&ledger, 0, &windows(350), LedgerMode::Check)
+            .await
+            .expect("ledger");
+        assert_eq!(check.totals, vec![7, 7], "counted once ({kind})");
+
+        // A refusal is remembered as a refusal, even once there is room.
+        let refused_key = format!("{once_key}:refused");
+        let once = Once {
+            key: &refused_key,
+            ttl: Duration::from_secs(60),
+        };
+        let refused = store
+            .ledger_once(&ledger, once, 400, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!((refused.appended, refused.replayed), (false, false));
+        let again = store
+            .ledger_once(&ledger, once, 1, &windows(350), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!(
+            (again.appended, again.replayed, again.totals),
+            (false, true, vec![7, 7])
+        );
+    }
+}
+
+/// A ledger's size does not grow with the spending: a user who spends thousands of times holds a
+/// window's worth of buckets, so a call costs the same on the ten-thousandth spend as on the first.
+#[tokio::test]
+async fn a_busy_ledger_stays_small_in_redis() {
+    let config = gpuproxy_testkit::redis_config();
+    let store = KvStore::connect(&config).await.expect("redis is running");
+    let key = "spend:busy";
+    let windows = [
+        LedgerWindow {
+            length: Duration::from_millis(600),
+            limit: 0,
+        },
+        LedgerWindow {
+            length: Duration::from_secs(3600),
+            limit: 0,
+        },
+    ];
+    let started = std::time::Instant::now();
+    let mut appended = 0;
+    while started.elapsed() < Duration::from_millis(1_500) {
+        store
+            .ledger(key, 1, &windows, LedgerMode::Force)
+            .await
+            .expect("ledger");
+        appended += 1;
+    }
+    let totals = store
+        .ledger(key, 0, &windows, LedgerMode::Check)
+        .await
+        .expect("ledger")
+        .totals;
+    assert_eq!(totals[1], appended, "the hour holds every amount");
+    assert!(
+        totals[0] > 0 && totals[0] < appended,
+        "the short window slid: {totals:?} of {appended}"
+    );
+    let fields = hash_length(&format!("{}{key}", config.key_prefix)).await;
+    // Per window its total, its oldest index and at most a window and two steps of buckets.
+    assert!(
+        fields <= 2 * 2 + 62 + 2,
+        "{fields} fields after {appended} amounts"
+    );
+    assert!(store.delete(key).await.expect("delete"));
+}
+
+/// `HLEN key` over a plain connection, so the test sees what Redis holds rather than what the store says.
+async fn hash_length(key: &str) -> i64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let servers = gpuproxy_testkit::TestServers::from_env();
+    let mut stream = tokio::net::TcpStream::connect((servers.redis_host.as_str(), servers.redis_port))
+        .await
+        .expect("redis");
+    let command = format!("*2\r\n$4\r\nHLEN\r\n${}\r\n{key}\r\n", key.len());
+    stream.write_all(command.as_bytes()).await.expect("sent");
+    let mut reply = [0u8; 64];
+    let read = stream.read(&mut reply).await.expect("read");
+    let reply = String::from_utf8_lossy(&reply[..read]);
+    reply
+        .trim()
+        .trim_start_matches(':')
+        .parse()
+        .expect("an integer reply")
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gpuproxy_domain::{SpendWindow, UsdMicros};
 use gpuproxy_events::{Event, EventBus, names};
-use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow};
+use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow, Once};
 
 use crate::config::{Config, Mode};
 use crate::error::Error;
@@ -133,40 +133,20 @@ impl Guardrails {
     /// Checks every window and, when all allow it, counts `amount` as spent, in one atomic step:
     /// concurrent reservations can never take a window past its limit together. In shadow mode (or
     /// with the guard rails off) the amount is always counted and violations are only reported.
+    /// With an idempotency key the call counts at most once, decided in that same step.
     pub async fn reserve(
         &self,
         user_id: &str,
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Decision, Error> {
-        let amount = checked_amount(amount)?;
-        let key = key(user_id)?;
-        if let Some(decision) = self.replayed(user_id, idempotency_key).await? {
-            return Ok(decision);
-        }
-        let limits = self.limits_of(user_id).await?;
         let enforce = self.enforcing();
         let mode = if enforce {
             LedgerMode::Reserve
         } else {
             LedgerMode::Force
         };
-        let outcome = self
-            .kv
-            .ledger(&key, amount, &windows(&limits, enforce), mode)
-            .await?;
-        let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
-        let counted = if outcome.appended { amount } else { 0 };
-        let decision = Decision {
-            allowed: outcome.appended,
-            violations,
-            would_exceed,
-            spending: self.spending_from(&limits, &outcome.totals, counted),
-        };
-        self.remember(user_id, idempotency_key, decision.allowed).await?;
-        self.announce(user_id, amount, &limits, &outcome.totals, &decision)
-            .await;
-        Ok(decision)
+        self.count(user_id, amount, idempotency_key, enforce, mode).await
     }
 
     /// Counts `amount` as spent whatever the limits: spending that already happened.
@@ -176,27 +156,55 @@ impl Guardrails {
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Spending, Error> {
+        let decision = self
+            .count(user_id, amount, idempotency_key, false, LedgerMode::Force)
+            .await?;
+        Ok(decision.spending)
+    }
+
+    /// One ledger call that may append `amount`, with the limits when `enforce`, then the events.
+    async fn count(
+        &self,
+        user_id: &str,
+        amount: UsdMicros,
+        idempotency_key: &str,
+        enforce: bool,
+        mode: LedgerMode,
+    ) -> Result<Decision, Error> {
         let amount = checked_amount(amount)?;
         let key = key(user_id)?;
-        if let Some(replayed) = self.replayed(user_id, idempotency_key).await? {
-            return Ok(replayed.spending);
-        }
         let limits = self.limits_of(user_id).await?;
-        let outcome = self
-            .kv
-            .ledger(&key, amount, &windows(&limits, false), LedgerMode::Force)
-            .await?;
-        self.remember(user_id, idempotency_key, true).await?;
+        let windows = windows(&limits, enforce);
+        let outcome = if idempotency_key.is_empty() {
+            self.kv.ledger(&key, amount, &windows, mode).await?
+        } else {
+            let once = idempotency(user_id, idempotency_key)?;
+            let once = Once {
+                key: &once,
+                ttl: IDEMPOTENCY_WINDOW,
+            };
+            self.kv.ledger_once(&key, once, amount, &windows, mode).await?
+        };
+        if outcome.replayed {
+            // The first call reported its violations and published its events.
+            return Ok(Decision {
+                allowed: outcome.appended,
+                violations: Vec::new(),
+                would_exceed: Vec::new(),
+                spending: self.spending_from(&limits, &outcome.totals, 0),
+            });
+        }
         let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
+        let counted = if outcome.appended { amount } else { 0 };
         let decision = Decision {
-            allowed: true,
+            allowed: outcome.appended,
             violations,
             would_exceed,
-            spending: self.spending_from(&limits, &outcome.totals, amount),
+            spending: self.spending_from(&limits, &outcome.totals, counted),
         };
         self.announce(user_id, amount, &limits, &outcome.totals, &decision)
             .await;
-        Ok(decision.spending)
+        Ok(decision)
     }
 
     /// Forgets the user's spending in `window`, or in every window when `None`. A window reset alone
@@ -286,33 +294,6 @@ impl Guardrails {
                 (line, state)
             })
             .unzip()
-    }
-
-    async fn replayed(&self, user_id: &str, idempotency_key: &str) -> Result<Option<Decision>, Error> {
-        if idempotency_key.is_empty() {
-            return Ok(None);
-        }
-        let Some(stored) = self.kv.get(&idempotency(user_id, idempotency_key)?).await? else {
-            return Ok(None);
-        };
-        let spending = self.spending(user_id).await?;
-        Ok(Some(Decision {
-            allowed: stored == "allowed",
-            violations: Vec::new(),
-            would_exceed: Vec::new(),
-            spending,
-        }))
-    }
-
-    async fn remember(&self, user_id: &str, idempotency_key: &str, allowed: bool) -> Result<(), Error> {
-        if idempotency_key.is_empty() {
-            return Ok(());
-        }
-        let value = if allowed { "allowed" } else { "refused" };
-        self.kv
-            .set_if_absent(&idempotency(user_id, idempotency_key)?, value, IDEMPOTENCY_WINDOW)
-            .await?;
-        Ok(())
     }
 
     /// Publishes `guardrails.exceeded` for violations and `guardrails.warning` for each window this

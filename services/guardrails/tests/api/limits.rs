@@ -190,26 +190,73 @@ async fn crossing_eighty_percent_warns_once(store: Store) {
 
 async fn a_retried_spend_with_one_key_counts_once(store: Store) {
     let app = spawn_app(store, &[]).await;
-    let mut client = app.client.clone();
     let user = format!("user-{}", uuid_like());
-    for _ in 0..3 {
-        let answer = client
-            .reserve_spend(pb::ReserveSpendRequest {
-                user_id: user.clone(),
-                amount_micros: 10 * DOLLAR,
-                idempotency_key: "request-7".to_owned(),
-            })
-            .await
-            .expect("answered")
-            .into_inner();
-        assert!(answer.allowed);
+    // Retries that race each other, as a client timing out and retrying at once sends them.
+    let mut retries = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let mut client = app.client.clone();
+        let user = user.clone();
+        retries.spawn(async move {
+            client
+                .reserve_spend(pb::ReserveSpendRequest {
+                    user_id: user,
+                    amount_micros: 10 * DOLLAR,
+                    idempotency_key: "request-7".to_owned(),
+                })
+                .await
+                .expect("answered")
+                .into_inner()
+                .allowed
+        });
     }
+    assert!(retries.join_all().await.into_iter().all(|allowed| allowed));
+    let mut client = app.client.clone();
     let info = client
-        .get_spending_info(pb::GetSpendingInfoRequest { user_id: user })
+        .get_spending_info(pb::GetSpendingInfoRequest {
+            user_id: user.clone(),
+        })
         .await
         .expect("info")
         .into_inner();
     assert_eq!(window(&info, "60min").spent_micros, 10 * DOLLAR);
+
+    // A refused spend stays refused under its key, even after room is made.
+    let refused = |key: &'static str| pb::ReserveSpendRequest {
+        user_id: user.clone(),
+        amount_micros: 45 * DOLLAR,
+        idempotency_key: key.to_owned(),
+    };
+    assert!(
+        !client
+            .reserve_spend(refused("big-1"))
+            .await
+            .expect("answered")
+            .into_inner()
+            .allowed
+    );
+    client
+        .reset(pb::ResetRequest {
+            user_id: user.clone(),
+            window: String::new(),
+        })
+        .await
+        .expect("reset");
+    assert!(
+        !client
+            .reserve_spend(refused("big-1"))
+            .await
+            .expect("answered")
+            .into_inner()
+            .allowed
+    );
+    assert!(
+        client
+            .reserve_spend(refused("big-2"))
+            .await
+            .expect("answered")
+            .into_inner()
+            .allowed
+    );
 }
 
 async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
