@@ -102,6 +102,16 @@ pub enum Command {
     Health,
     /// Show your credits (remaining, total, overage, cap).
     Credits,
+    /// Turn auto-renewal on or off (auto-renew on --amount 20): a debit that takes your balance
+    /// below the low-credit threshold charges your latest card payment's method that much.
+    AutoRenew {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// USD each renewal adds (at least 0.50); required the first time it is turned on.
+        #[arg(long)]
+        amount: Option<f64>,
+    },
     /// Show your usage records, newest first.
     Usage {
         /// At most this many.

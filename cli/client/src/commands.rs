@@ -108,6 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         Command::Load(load) => load_balancer::load(&client, &load).await?,
         Command::Proxy(proxy) => proxy::send(&client, &proxy).await?,
         Command::Credits => billing::credits(&client).await?,
+        Command::AutoRenew { state, amount } => billing::auto_renew(&client, state == "on", amount).await?,
         Command::Usage { limit, offset } => billing::usage(&client, limit, offset).await?,
         Command::Transactions { limit, offset } => billing::transactions(&client, limit, offset).await?,
     };

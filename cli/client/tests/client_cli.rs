@@ -82,6 +82,22 @@ async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
             ),
             (Some(0.0), Some(false))
         );
+        let refused = client(server, &["--json", "-key", &key, "auto-renew", "on"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("VALIDATION_FAILED"));
+        let renewing = json(&client(
+            server,
+            &["--json", "-key", &key, "auto-renew", "on", "--amount", "20"],
+        ));
+        assert_eq!(
+            (
+                renewing["credits_auto_renew"].as_bool(),
+                renewing["auto_renew_amount"].as_f64()
+            ),
+            (Some(true), Some(20.0))
+        );
+        let off = json(&client(server, &["--json", "-key", &key, "auto-renew", "off"]));
+        assert_eq!(off["credits_auto_renew"], false);
         let usage = json(&client(
             server,
             &["--json", "-key", &key, "usage", "--limit", "5"],

@@ -2,7 +2,9 @@
 //! charged once), Stripe webhooks through the public route, credits, admin credits, transactions
 //! over REST and gRPC — against a local fake Stripe.
 
-use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
+use std::time::Duration;
+
+use gpuproxy_integration_tests::{Auth, HookReceiver, Mode, TestFleet, expect_status};
 use gpuproxy_payment_sim::{FakeStripe, SendOptions};
 use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_client::GpuProxyServiceClient;
@@ -13,21 +15,23 @@ const STRIPE_KEY: &str = "sk_test_fleet";
 const WEBHOOK_SECRET: &str = "whsec_fleet";
 
 async fn fleet_with_stripe(mode: Mode) -> (TestFleet, FakeStripe) {
+    fleet_with_stripe_and(mode, &[]).await
+}
+
+async fn fleet_with_stripe_and(mode: Mode, extra: &[(&str, &str)]) -> (TestFleet, FakeStripe) {
     let stripe = FakeStripe::start(STRIPE_KEY, WEBHOOK_SECRET)
         .await
         .expect("fake stripe");
     let url = stripe.base_url();
-    let fleet = TestFleet::start_with(
-        mode,
-        &[
-            ("STRIPE_SECRET_KEY", STRIPE_KEY),
-            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-            ("STRIPE_API_URL", url.as_str()),
-            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
-        ],
-    )
-    .await;
+    let mut settings = vec![
+        ("STRIPE_SECRET_KEY", STRIPE_KEY),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("STRIPE_API_URL", url.as_str()),
+        ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+        ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
+    ];
+    settings.extend_from_slice(extra);
+    let fleet = TestFleet::start_with(mode, &settings).await;
     stripe.set_webhook_url(&format!(
         "{}/api/v1/billing/webhooks/stripe",
         fleet.gateways[0].http
@@ -258,7 +262,99 @@ async fn bad_payment_input_gets_codes(mode: Mode) {
     assert_eq!(stripe.executed_count(), 0);
 }
 
+/// Seed 002's billing webhook, as written, receives the renewal that turning auto-renewal on below
+/// the low-credit threshold charges at once.
+async fn auto_renewal_charges_the_saved_card_and_tells_the_billing_webhook(mode: Mode) {
+    let (fleet, stripe) = fleet_with_stripe_and(mode, &[("CREDITS_LOW_THRESHOLD", "50")]).await;
+    let (_, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    let hook = HookReceiver::start().await;
+    let subscribed = expect_status(
+        fleet
+            .rest
+            .post(
+                "/api/v1/webhooks/billing",
+                Auth::Key(&key),
+                &json!({
+                    "url": hook.url,
+                    "events": ["payment.success", "payment.failed", "subscription.renewed"]
+                }),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        subscribed["data"]["events"],
+        json!(["payment.completed", "payment.failed", "subscription.renewed"])
+    );
+    expect_status(
+        pay(&fleet, &key, "card:pm_card_visa", "first", 10.0).await,
+        StatusCode::OK,
+    )
+    .await;
+    hook.wait_for(1, Duration::from_secs(10)).await;
+
+    let renew = |body: serde_json::Value| {
+        let fleet = &fleet;
+        let key = key.clone();
+        async move {
+            fleet
+                .rest
+                .request(Method::PUT, "/api/v1/user/credits/auto-renew", Auth::Key(&key))
+                .json(&body)
+                .send()
+                .await
+                .expect("the gateway answers")
+        }
+    };
+    for (body, field) in [
+        (json!({"enabled": true}), "auto_renew_amount"),
+        (json!({"enabled": true, "amount": 0.2}), "auto_renew_amount"),
+        (json!({"enabled": true, "amount": -3}), "amount"),
+    ] {
+        let refused = expect_status(renew(body.clone()).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(refused["code"], "VALIDATION_FAILED", "{body}");
+        assert_eq!(refused["field"], field, "{body}: {refused}");
+    }
+    let refused = expect_status(
+        fleet
+            .rest
+            .request(Method::PUT, "/api/v1/user/credits/auto-renew", Auth::None)
+            .json(&json!({"enabled": true, "amount": 20}))
+            .send()
+            .await
+            .expect("the gateway answers"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(refused["code"], "UNAUTHENTICATED");
+    assert_eq!(stripe.executed_count(), 1, "nothing charged by refused requests");
+
+    let on = expect_status(
+        renew(json!({"enabled": true, "amount": 20})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(on["data"]["credits_auto_renew"], true);
+    assert_eq!(on["data"]["auto_renew_amount"], 20.0);
+    // The payment and then the renewal: payment.completed and subscription.renewed.
+    let received = hook.wait_for(3, Duration::from_secs(10)).await;
+    let renewed = received
+        .iter()
+        .map(|request| request.json())
+        .find(|body| body["event"] == "subscription.renewed")
+        .expect("subscription.renewed delivered");
+    assert_eq!(renewed["data"]["amount_micros"], 20_000_000);
+    assert_eq!(renewed["data"]["balance_micros"], 30_000_000);
+    assert_eq!(credits(&fleet, &key).await["data"]["balance"], 30.0);
+    assert_eq!(stripe.executed_count(), 2);
+    let off = expect_status(renew(json!({"enabled": false})).await, StatusCode::OK).await;
+    assert_eq!(off["data"]["credits_auto_renew"], false);
+}
+
 crate::in_both_modes!(
     payments_credit_once_and_webhooks_settle_the_rest,
-    bad_payment_input_gets_codes
+    bad_payment_input_gets_codes,
+    auto_renewal_charges_the_saved_card_and_tells_the_billing_webhook
 );

@@ -39,9 +39,11 @@ pub mod names {
     pub const PAYMENT_FAILED: &str = "payment.failed";
     /// A debit took a user's balance below the low-credit threshold (`CreditsLow`).
     pub const CREDITS_LOW: &str = "credits.low";
+    /// Auto-renewal charged the user's saved payment method and credited it (`SubscriptionRenewed`).
+    pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
 
     /// Every event name, for validating what subscribers ask for.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         AUTH_USER_CREATED,
         AUTH_USER_UPDATED,
         AUTH_APIKEY_CREATED,
@@ -58,6 +60,7 @@ pub mod names {
         PAYMENT_COMPLETED,
         PAYMENT_FAILED,
         CREDITS_LOW,
+        SUBSCRIPTION_RENEWED,
     ];
 }
 

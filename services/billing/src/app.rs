@@ -121,6 +121,24 @@ impl App {
                 Ok(())
             }
         });
+        tasks.spawn("billing-auto-renew", {
+            let token = tasks.token();
+            let renewer = billing.clone();
+            let interval = config.auto_renew_interval;
+            async move {
+                loop {
+                    if let Err(error) = renewer.renew_due().await {
+                        tracing::warn!(%error, "auto-renewal round failed");
+                    }
+                    tokio::select! {
+                        () = token.cancelled() => break,
+                        () = renewer.renewal_marked() => {}
+                        () = tokio::time::sleep(interval) => {}
+                    }
+                }
+                Ok(())
+            }
+        });
         tasks.spawn("billing-health", async move {
             loop {
                 tokio::select! {

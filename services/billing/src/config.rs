@@ -36,6 +36,9 @@ pub struct Config {
     pub nats: NatsConfig,
     /// `OUTBOX_POLL_INTERVAL`.
     pub outbox_poll_interval: Duration,
+    /// `CREDITS_AUTO_RENEW_INTERVAL`: how often due renewals are looked for besides when a debit
+    /// marks one (another replica's, or one whose processor was unreachable).
+    pub auto_renew_interval: Duration,
     /// The processors' credentials and endpoints (`STRIPE_*`, `CRYPTO_*`, `AFTERDARK_*`).
     pub processors: BillingConfig,
     /// `BILLING_WEBHOOK_BASE_URL`: the gateway's public URL, which the crypto processor's
@@ -68,6 +71,7 @@ impl Config {
             database: DatabaseConfig::read(reader),
             nats: NatsConfig::read(reader),
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
+            auto_renew_interval: reader.duration("CREDITS_AUTO_RENEW_INTERVAL", Duration::from_secs(30)),
             processors: BillingConfig::read(reader),
             webhook_base_url: reader
                 .optional_string("BILLING_WEBHOOK_BASE_URL")

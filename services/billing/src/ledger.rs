@@ -5,6 +5,7 @@ use gpuproxy_events::{Event, names};
 use gpuproxy_proto::gpuproxy::events::v1 as events;
 
 use crate::error::Error;
+use crate::payments::MIN_PAYMENT_MICROS;
 use crate::repo::ledger::{self as repo, AccountRow, EntryRow};
 use crate::repo::usage::{self, UsageRow};
 use crate::service::{Billing, new_id, now_ms, usd};
@@ -132,8 +133,20 @@ impl Billing {
         }
         if let Some(amount) = auto_renew_amount {
             amount_at_most_max("auto_renew_amount", amount, 0)?;
+            if amount != 0 && (amount < MIN_PAYMENT_MICROS || amount % 10_000 != 0) {
+                return Err(Error::invalid(
+                    "auto_renew_amount",
+                    "must be whole cents, at least $0.50 (the smallest charge)",
+                ));
+            }
         }
         let account = self.credits(user_id).await?;
+        if auto_renew == Some(true) && auto_renew_amount.unwrap_or(account.auto_renew_amount_micros) == 0 {
+            return Err(Error::invalid(
+                "auto_renew_amount",
+                "is required to turn auto-renewal on: how much each renewal adds",
+            ));
+        }
         repo::update_settings(
             self.database().pool(),
             &account.user_id,
@@ -143,6 +156,13 @@ impl Billing {
             now_ms(),
         )
         .await?;
+        // Turned on while already low: the renewal a debit would have marked is due now.
+        if (auto_renew == Some(true) || auto_renew_amount.is_some())
+            && account.balance_micros < self.credit_settings().low_threshold.micros()
+            && repo::mark_renewal_due(self.database().pool(), &account.user_id, &new_id()).await?
+        {
+            self.wake_renewer();
+        }
         self.credits(&account.user_id).await
     }
 
@@ -214,6 +234,9 @@ impl Billing {
         match written {
             Ok((account, events)) => {
                 self.outbox().commit(transaction, &events).await?;
+                if account.auto_renew != 0 && events.iter().any(|event| event.event == names::CREDITS_LOW) {
+                    self.wake_renewer();
+                }
                 Ok(UsageRecorded {
                     account,
                     usage: row,
@@ -310,6 +333,7 @@ impl Billing {
         let before = account.balance_micros - amount;
         let mut events = Vec::new();
         if amount < 0 && before >= threshold && account.balance_micros < threshold {
+            repo::mark_renewal_due(&mut **transaction, user_id, &new_id()).await?;
             events.push(
                 Event::new(
                     names::CREDITS_LOW,

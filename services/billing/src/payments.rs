@@ -12,7 +12,7 @@ use crate::repo::webhooks;
 use crate::service::{Billing, new_id, now_ms};
 
 /// Stripe's smallest charge (A1), applied to every processor.
-const MIN_PAYMENT_MICROS: i64 = 500_000;
+pub(crate) const MIN_PAYMENT_MICROS: i64 = 500_000;
 /// The largest payment accepted.
 const MAX_PAYMENT_MICROS: i64 = 1_000_000_000_000;
 
@@ -31,6 +31,25 @@ pub struct NewPayment {
     pub payment_method: String,
     /// One payment per key; empty makes a fresh one.
     pub idempotency_key: String,
+}
+
+/// Why a payment is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The user asked for it.
+    Payment,
+    /// Auto-renewal started it when the balance fell below the low-credit threshold.
+    Renewal,
+}
+
+impl Purpose {
+    /// The stored name, also the kind of the credit entry a settled payment writes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Payment => "payment",
+            Purpose::Renewal => "renewal",
+        }
+    }
 }
 
 /// What a webhook did.
@@ -63,6 +82,16 @@ impl Billing {
     /// only when the first attempt never got an answer, with the same processor idempotency key).
     /// A declined payment answers `PAYMENT_DECLINED` every time its key is used.
     pub async fn create_payment(&self, request: NewPayment) -> Result<PaymentRow, Error> {
+        self.start_payment(request, Purpose::Payment).await
+    }
+
+    /// [`Billing::create_payment`] for `purpose`: a renewal is charged off-session (the user is
+    /// not there to confirm it) and credited as a renewal.
+    pub(crate) async fn start_payment(
+        &self,
+        request: NewPayment,
+        purpose: Purpose,
+    ) -> Result<PaymentRow, Error> {
         if gpuproxy_domain::contains_card_number(&request.payment_method)
             || gpuproxy_domain::contains_card_number(&request.idempotency_key)
         {
@@ -121,6 +150,7 @@ impl Billing {
                     fingerprint: fingerprint.clone(),
                     created_at: now_ms(),
                     settled_at: None,
+                    purpose: purpose.as_str().to_owned(),
                 };
                 match repo::insert(self.database().pool(), &row).await {
                     Ok(()) => row,
@@ -152,6 +182,7 @@ impl Billing {
             currency: &currency,
             method: &method,
             callback_url: self.crypto_callback_url(),
+            off_session: purpose == Purpose::Renewal,
         };
         match processor.charge(charge).await {
             Ok(outcome) => {
@@ -262,12 +293,17 @@ impl Billing {
                 )
                 .await?
                 {
-                    let description = format!("{} payment", payment.provider);
+                    let renewal = payment.purpose == Purpose::Renewal.as_str();
+                    let description = if renewal {
+                        format!("{} auto-renewal", payment.provider)
+                    } else {
+                        format!("{} payment", payment.provider)
+                    };
                     let (account, _) = self
                         .append(
                             &mut transaction,
                             &payment.user_id,
-                            "payment",
+                            if renewal { "renewal" } else { "payment" },
                             *received_micros,
                             false,
                             &payment.id,
@@ -287,6 +323,19 @@ impl Billing {
                             balance_micros: account.balance_micros,
                         },
                     )?);
+                    if renewal {
+                        events.push(event(
+                            names::SUBSCRIPTION_RENEWED,
+                            &events::SubscriptionRenewed {
+                                user_id: payment.user_id.clone(),
+                                payment_id: payment.id.clone(),
+                                provider: payment.provider.clone(),
+                                amount_micros: *received_micros,
+                                currency: payment.currency.clone(),
+                                balance_micros: account.balance_micros,
+                            },
+                        )?);
+                    }
                     Applied::Settled
                 } else {
                     Applied::Unchanged

@@ -32,6 +32,8 @@ pub struct Charge<'a> {
     pub method: &'a PaymentMethod,
     /// Where the processor should send its callbacks, when it sends any.
     pub callback_url: Option<&'a str>,
+    /// The user is not there to confirm (auto-renewal): a charge that needs them fails instead.
+    pub off_session: bool,
 }
 
 /// Where a charge stands at the processor.

@@ -27,6 +27,8 @@ struct Inner {
     stripe_webhook_secret: Option<SecretString>,
     crypto_ipn_secret: Option<SecretString>,
     crypto_callback_url: Option<String>,
+    /// Woken when a renewal is marked due, so it is charged without waiting for the next round.
+    renewals: tokio::sync::Notify,
 }
 
 impl Billing {
@@ -65,6 +67,7 @@ impl Billing {
                     .webhook_base_url
                     .as_ref()
                     .map(|base| format!("{base}/api/v1/billing/webhooks/crypto")),
+                renewals: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -100,6 +103,15 @@ impl Billing {
 
     pub(crate) fn crypto_callback_url(&self) -> Option<&str> {
         self.inner.crypto_callback_url.as_deref()
+    }
+
+    pub(crate) fn wake_renewer(&self) {
+        self.inner.renewals.notify_one();
+    }
+
+    /// Resolves when a renewal was marked due since the last call.
+    pub(crate) async fn renewal_marked(&self) {
+        self.inner.renewals.notified().await;
     }
 }
 

@@ -67,6 +67,7 @@ impl Channel {
                 names::PAYMENT_COMPLETED,
                 names::PAYMENT_FAILED,
                 names::CREDITS_LOW,
+                names::SUBSCRIPTION_RENEWED,
             ],
             Channel::ReservationEvents => &[
                 names::RESERVATION_CREATED,

@@ -3,8 +3,9 @@
 mod admin;
 mod admin_guardrails;
 mod auth;
+mod auto_renew;
 mod billing;
-mod credits;
+pub(crate) mod credits;
 pub mod envelope;
 mod export;
 mod gpu;
@@ -110,6 +111,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .nest("/api/v1/loadbalancer", load_balancer::router())
         .nest("/api/v1/billing", billing::router())
         .merge(credits::router())
+        .merge(auto_renew::router())
         .merge(webhooks::router())
         .merge(export::router())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -5,10 +5,11 @@ use gpuproxy_events::names;
 use crate::error::Error;
 
 /// The events `POST /webhooks/billing` subscriptions are limited to.
-pub const BILLING_EVENTS: [&str; 3] = [
+pub const BILLING_EVENTS: [&str; 4] = [
     names::PAYMENT_COMPLETED,
     names::PAYMENT_FAILED,
     names::CREDITS_LOW,
+    names::SUBSCRIPTION_RENEWED,
 ];
 
 /// Most names or patterns one subscription may list.

@@ -13,6 +13,22 @@ pub async fn credits(client: &ApiClient) -> anyhow::Result<(Value, Render)> {
     Ok((answer["data"].take(), fields))
 }
 
+/// Turns the caller's auto-renewal on or off; returns their credits after it.
+pub async fn auto_renew(
+    client: &ApiClient,
+    enabled: bool,
+    amount: Option<f64>,
+) -> anyhow::Result<(Value, Render)> {
+    let mut body = serde_json::json!({ "enabled": enabled });
+    if let Some(amount) = amount {
+        body["amount"] = amount.into();
+    }
+    let mut answer = client
+        .call(Method::PUT, "/api/v1/user/credits/auto-renew", Some(&body))
+        .await?;
+    Ok((answer["data"].take(), fields))
+}
+
 /// Returns a page of the caller's usage records.
 pub async fn usage(client: &ApiClient, limit: i32, offset: i32) -> anyhow::Result<(Value, Render)> {
     let path = format!("/api/v1/user/usage?limit={limit}&offset={offset}");

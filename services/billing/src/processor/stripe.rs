@@ -35,16 +35,21 @@ impl Stripe {
                 "Stripe takes card:pm_… payment methods".to_owned(),
             ));
         };
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("amount", &charge.amount_cents.to_string())
-            .append_pair("currency", charge.currency)
-            .append_pair("payment_method", payment_method)
-            .append_pair("confirm", "true")
-            .append_pair("payment_method_types[]", "card")
-            .append_pair("description", "GPU Proxy credits")
-            .append_pair("metadata[user_id]", charge.user_id)
-            .append_pair("metadata[payment_id]", charge.payment_id)
-            .finish();
+        let form = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("amount", &charge.amount_cents.to_string())
+                .append_pair("currency", charge.currency)
+                .append_pair("payment_method", payment_method)
+                .append_pair("confirm", "true")
+                .append_pair("payment_method_types[]", "card")
+                .append_pair("description", "GPU Proxy credits")
+                .append_pair("metadata[user_id]", charge.user_id)
+                .append_pair("metadata[payment_id]", charge.payment_id);
+            if charge.off_session {
+                form.append_pair("off_session", "true");
+            }
+            form.finish()
+        };
         let url = format!("{}/v1/payment_intents", self.api_url);
         let (status, json) = self
             .calls

@@ -209,3 +209,48 @@ pub async fn update_settings<'e>(
     .await?;
     Ok(())
 }
+
+/// Marks a renewal due for the user unless one already is; returns whether this call marked it.
+pub async fn mark_renewal_due<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    mark: &str,
+) -> Result<bool, sqlx::Error> {
+    let marked = sqlx::query(
+        "UPDATE billing_accounts SET renewal_due = $2 WHERE user_id = $1 AND renewal_due IS NULL \
+         AND auto_renew = 1 AND auto_renew_amount_micros > 0",
+    )
+    .bind(user_id)
+    .bind(mark)
+    .execute(executor)
+    .await?;
+    Ok(marked.rows_affected() > 0)
+}
+
+/// Clears the user's renewal mark if it is still `mark` (a newer one stays).
+pub async fn clear_renewal_due<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    mark: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE billing_accounts SET renewal_due = NULL WHERE user_id = $1 AND renewal_due = $2")
+        .bind(user_id)
+        .bind(mark)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Accounts with a renewal due: `(user, mark, amount)`, at most `limit`.
+pub async fn renewals_due<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    limit: i64,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, renewal_due, auto_renew_amount_micros FROM billing_accounts \
+         WHERE renewal_due IS NOT NULL ORDER BY user_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}

@@ -40,12 +40,15 @@ pub struct PaymentRow {
     pub created_at: i64,
     /// Unix ms, once completed or failed.
     pub settled_at: Option<i64>,
+    /// `payment` (asked for by the user) or `renewal` (started by auto-renewal).
+    pub purpose: String,
 }
 
 macro_rules! columns {
     () => {
         "id, user_id, provider, amount_micros, currency, payment_method, status, provider_reference, \
-         pay_to, pay_amount, pay_currency, failure_reason, idempotency_key, fingerprint, created_at, settled_at"
+         pay_to, pay_amount, pay_currency, failure_reason, idempotency_key, fingerprint, created_at, settled_at, \
+         purpose"
     };
 }
 
@@ -57,7 +60,7 @@ pub async fn insert<'e>(
     sqlx::query(concat!(
         "INSERT INTO payments (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&row.id)
     .bind(&row.user_id)
@@ -75,6 +78,7 @@ pub async fn insert<'e>(
     .bind(&row.fingerprint)
     .bind(row.created_at)
     .bind(row.settled_at)
+    .bind(&row.purpose)
     .execute(executor)
     .await?;
     Ok(())
@@ -218,5 +222,20 @@ pub async fn pending_before<'e>(
     .bind(before)
     .bind(limit)
     .fetch_all(executor)
+    .await
+}
+
+/// The provider and method of the user's latest completed payment that can be charged again
+/// without them (Stripe PaymentMethods and AfterDark accounts; a crypto payment needs its payer).
+pub async fn reusable_method<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT provider, payment_method FROM payments WHERE user_id = $1 AND status = 'completed' \
+         AND provider IN ('stripe', 'afterdark') ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(executor)
     .await
 }

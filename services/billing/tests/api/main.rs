@@ -9,6 +9,7 @@
 mod helpers;
 mod ledger;
 mod payments;
+mod renewal;
 mod webhooks;
 
 /// Runs each `async fn(Backend)` twice, as `sqlite::<name>` and `postgres::<name>`.

@@ -46,8 +46,11 @@ pub struct CreditsDto {
     pub credits_overage: f64,
     /// The most overage allowed; at the cap, new spending is refused (402 `CREDITS_EXHAUSTED`).
     pub credits_cap: f64,
-    /// Automatic renewal.
+    /// Automatic renewal: a debit that takes the balance below the low-credit threshold charges the
+    /// saved payment method `auto_renew_amount`.
     pub credits_auto_renew: bool,
+    /// USD added by each renewal.
+    pub auto_renew_amount: f64,
     /// The balance: the sum of every credit-history entry.
     pub balance: f64,
 }
@@ -61,6 +64,7 @@ pub fn credits_dto(credits: &pb::Credits) -> CreditsDto {
         credits_overage: dollars(credits.credits_overage_micros),
         credits_cap: dollars(credits.credits_cap_micros),
         credits_auto_renew: credits.credits_auto_renew,
+        auto_renew_amount: dollars(credits.auto_renew_amount_micros),
         balance: dollars(credits.balance_micros),
     }
 }
@@ -316,6 +320,8 @@ pub struct SettingsRequest {
     pub credits_cap: Option<f64>,
     /// Automatic renewal.
     pub credits_auto_renew: Option<bool>,
+    /// USD added by each renewal (at least 0.50).
+    pub auto_renew_amount: Option<f64>,
 }
 
 /// Sets a user's overage cap and auto-renewal (admins only).
@@ -336,6 +342,10 @@ async fn settings(
         Some(cap) => Some(positive_micros("credits_cap", cap)?),
         None => None,
     };
+    let auto_renew_amount = body
+        .auto_renew_amount
+        .map(|amount| positive_micros("auto_renew_amount", amount))
+        .transpose()?;
     let user_id = user_named(&state, body.user_id, body.email).await?;
     tracing::info!(admin = %admin.user_id, user_id, "admin sets credit settings");
     let credits = state
@@ -347,7 +357,7 @@ async fn settings(
                     user_id,
                     credits_cap_micros: cap,
                     credits_auto_renew: body.credits_auto_renew,
-                    auto_renew_amount_micros: None,
+                    auto_renew_amount_micros: auto_renew_amount,
                 }),
         )
         .await?;

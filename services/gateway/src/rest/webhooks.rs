@@ -196,7 +196,8 @@ async fn create(
     Ok(Json(Envelope::new(subscribe(&state, &user, "all", body).await?)))
 }
 
-/// Subscribes a URL to billing events only (`payment.completed`, `payment.failed`, `credits.low`).
+/// Subscribes a URL to billing events only (`payment.completed`, `payment.failed`, `credits.low`,
+/// `subscription.renewed`).
 #[utoipa::path(post, path = "/api/v1/webhooks/billing", tag = "webhooks", request_body = CreateWebhookRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(

@@ -135,7 +135,12 @@ async fn bad_subscriptions_are_refused_with_a_code(backend: Backend) {
     );
     assert_eq!(
         made.events,
-        ["payment.completed", "payment.failed", "credits.low"]
+        [
+            "payment.completed",
+            "payment.failed",
+            "credits.low",
+            "subscription.renewed"
+        ]
     );
     let other = fresh_user();
     let hidden = harness
