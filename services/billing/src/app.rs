@@ -20,6 +20,8 @@ pub const SERVICE_NAME: &str = "gpuproxy.billing.v1.BillingService";
 /// How old a pending payment must be before it is looked up at its processor: its webhook
 /// normally arrives well within this.
 const SETTLE_AFTER: Duration = Duration::from_secs(60);
+/// How often expired credit holds are looked for.
+const HOLD_SWEEP: Duration = Duration::from_secs(30);
 
 /// Returns the billing service's migrations.
 pub fn migrations() -> gpuproxy_db::Migrations {
@@ -116,6 +118,24 @@ impl App {
                     let older_than = i64::try_from(SETTLE_AFTER.as_millis()).unwrap_or(i64::MAX);
                     if let Err(error) = settler.settle_pending(older_than).await {
                         tracing::warn!(%error, "settling pending payments failed");
+                    }
+                }
+                Ok(())
+            }
+        });
+        tasks.spawn("billing-expire-holds", {
+            let token = tasks.token();
+            let sweeper = billing.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        () = token.cancelled() => break,
+                        () = tokio::time::sleep(HOLD_SWEEP) => {}
+                    }
+                    match sweeper.expire_holds().await {
+                        Ok(0) => {}
+                        Ok(released) => tracing::info!(released, "expired credit holds released"),
+                        Err(error) => tracing::warn!(%error, "releasing expired credit holds failed"),
                     }
                 }
                 Ok(())

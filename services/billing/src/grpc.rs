@@ -140,6 +140,7 @@ impl BillingService for GrpcBilling {
                 description: request.description,
                 idempotency_key: request.idempotency_key,
                 enforce_cap: request.enforce_cap,
+                hold_id: request.hold_id,
             })
             .await?;
         Ok(Response::new(pb::RecordUsageResponse {
@@ -147,7 +148,40 @@ impl BillingService for GrpcBilling {
             credits: Some(credits_message(&recorded.account)),
             usage: Some(usage_message(recorded.usage)),
             replayed: recorded.replayed,
+            hold_consumed_micros: recorded.hold_consumed,
         }))
+    }
+
+    async fn hold_credits(
+        &self,
+        request: Request<pb::HoldCreditsRequest>,
+    ) -> Result<Response<pb::HoldCreditsResponse>, Status> {
+        let request = request.into_inner();
+        let (allowed, account) = self
+            .billing
+            .hold(
+                &request.user_id,
+                &request.hold_id,
+                request.amount_micros,
+                request.ttl_ms,
+            )
+            .await?;
+        Ok(Response::new(pb::HoldCreditsResponse {
+            allowed,
+            credits: Some(credits_message(&account)),
+        }))
+    }
+
+    async fn release_hold(
+        &self,
+        request: Request<pb::ReleaseHoldRequest>,
+    ) -> Result<Response<pb::Credits>, Status> {
+        let request = request.into_inner();
+        let account = self
+            .billing
+            .release_hold(&request.user_id, &request.hold_id, request.amount_micros)
+            .await?;
+        Ok(Response::new(credits_message(&account)))
     }
 
     async fn list_usage(
@@ -216,6 +250,7 @@ pub fn credits_message(account: &AccountRow) -> pb::Credits {
         credits_auto_renew: account.auto_renew != 0,
         balance_micros: account.balance_micros,
         auto_renew_amount_micros: account.auto_renew_amount_micros,
+        held_micros: account.held_micros,
     }
 }
 

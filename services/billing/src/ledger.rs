@@ -38,6 +38,8 @@ pub struct NewUsage {
     pub idempotency_key: String,
     /// Refuse a debit that would pass the cap.
     pub enforce_cap: bool,
+    /// The hold the spending was admitted under: the cost is taken from it first.
+    pub hold_id: String,
 }
 
 /// What a usage debit did.
@@ -49,6 +51,8 @@ pub struct UsageRecorded {
     pub usage: UsageRow,
     /// The key had been used: nothing new was debited.
     pub replayed: bool,
+    /// How much of the cost came out of the usage's hold (0 on a replay).
+    pub hold_consumed: i64,
 }
 
 impl Billing {
@@ -71,7 +75,10 @@ impl Billing {
     pub async fn check_credits(&self, user_id: &str, amount: i64) -> Result<(bool, AccountRow), Error> {
         let amount = amount_at_most_max("amount", amount, 0)?;
         let account = self.credits(user_id).await?;
-        Ok((account.balance_micros - amount >= -account.cap_micros, account))
+        Ok((
+            account.balance_micros - account.held_micros - amount >= -account.cap_micros,
+            account,
+        ))
     }
 
     /// Credits `amount` (an admin's grant); the same `idempotency_key` credits once.
@@ -213,26 +220,31 @@ impl Billing {
         let mut transaction = self.database().pool().begin().await?;
         let written = async {
             usage::insert(&mut *transaction, &row).await?;
+            let consumed = self
+                .consume_hold(&mut transaction, &user_id, usage.hold_id.trim(), cost)
+                .await?;
             let description = if row.description.is_empty() {
                 format!("{} usage", row.kind)
             } else {
                 row.description.clone()
             };
-            self.append(
-                &mut transaction,
-                &user_id,
-                "usage",
-                -cost,
-                usage.enforce_cap,
-                &row.id,
-                &description,
-                Some(&format!("usage:{key}")),
-            )
-            .await
+            let (account, events) = self
+                .append(
+                    &mut transaction,
+                    &user_id,
+                    "usage",
+                    -cost,
+                    usage.enforce_cap,
+                    &row.id,
+                    &description,
+                    Some(&format!("usage:{key}")),
+                )
+                .await?;
+            Ok::<_, Error>((account, events, consumed))
         }
         .await;
         match written {
-            Ok((account, events)) => {
+            Ok((account, events, consumed)) => {
                 self.outbox().commit(transaction, &events).await?;
                 if account.auto_renew != 0 && events.iter().any(|event| event.event == names::CREDITS_LOW) {
                     self.wake_renewer();
@@ -241,6 +253,7 @@ impl Billing {
                     account,
                     usage: row,
                     replayed: false,
+                    hold_consumed: consumed,
                 })
             }
             Err(Error::Db(error)) if gpuproxy_db::is_unique_violation(&error) => {
@@ -360,6 +373,7 @@ impl Billing {
             account,
             usage,
             replayed: true,
+            hold_consumed: 0,
         }))
     }
 }

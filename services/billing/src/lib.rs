@@ -13,6 +13,7 @@ mod app;
 mod config;
 mod error;
 mod grpc;
+mod holds;
 mod ledger;
 mod method;
 mod payments;

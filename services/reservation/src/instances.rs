@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::launch::Launch;
 use crate::rent::RentFor;
 use crate::repo::instances::{self, InstanceRow};
-use crate::service::{Reservations, event, now_ms};
+use crate::service::{Reservations, event, hold_of, now_ms};
 use crate::view;
 
 impl Reservations {
@@ -32,15 +32,22 @@ impl Reservations {
                 offer_id: offer_id.to_owned(),
             }))
             .await?;
-        self.admit(&request.user_id, offer.price_micros_per_hour).await?;
+        let row_id = uuid::Uuid::now_v7();
+        let hold = hold_of(None, &row_id.to_string());
+        self.admit(&request.user_id, &hold, offer.price_micros_per_hour)
+            .await?;
         let owner = RentFor {
             user_id: &request.user_id,
             reservation_id: None,
             idempotency_key: key,
+            row_id: Some(row_id),
         };
         match self.rent(owner, &offer, &launch).await {
             Ok(row) => Ok(self.view(&row)),
             Err(failure) => {
+                if !failure.outcome_unknown {
+                    self.release_hold(&request.user_id, &hold, 0).await;
+                }
                 // A concurrent create with the same key got there first.
                 if let Error::Db(db_error) = &failure.error
                     && gpuproxy_db::is_unique_violation(db_error)
@@ -138,6 +145,11 @@ impl Reservations {
         self.commit_with_events(transaction, &events).await?;
         if moved {
             tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, reason, "instance ended");
+            // What a single instance's hold has left was never going to be spent. A reservation's
+            // hold is shared by its instances and expires within the hour.
+            if row.reservation_id.is_none() {
+                self.release_hold(&row.user_id, &hold_of(None, &row.id), 0).await;
+            }
         }
         Ok(())
     }

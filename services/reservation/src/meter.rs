@@ -7,7 +7,7 @@ use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 use crate::error::Error;
 use crate::repo::instances;
 use crate::repo::metering::{self, MeteredRow};
-use crate::service::Reservations;
+use crate::service::{Reservations, hold_of};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -58,6 +58,7 @@ impl Reservations {
                     idempotency_key: format!("instance:{}:{}", row.id, row.metered_minutes),
                     kind: "instance".to_owned(),
                     instance_id: row.instance_id.clone(),
+                    hold_id: hold_of(row.reservation_id.as_deref(), &row.id),
                     ..billing::RecordUsageRequest::default()
                 })
                 .await?;

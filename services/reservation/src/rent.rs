@@ -25,6 +25,8 @@ pub(crate) struct RentFor<'a> {
     pub reservation_id: Option<&'a str>,
     /// A single create's idempotency key.
     pub idempotency_key: Option<&'a str>,
+    /// The row's id when chosen before the rent (a single create's hold is named after it).
+    pub row_id: Option<Uuid>,
 }
 
 /// A rent that did not (surely) go through.
@@ -45,7 +47,7 @@ impl Reservations {
         offer: &catalog::Offer,
         launch: &Launch,
     ) -> Result<InstanceRow, RentFailure> {
-        let row_id = Uuid::now_v7();
+        let row_id = owner.row_id.unwrap_or_else(Uuid::now_v7);
         let row = InstanceRow {
             id: row_id.to_string(),
             user_id: owner.user_id.to_owned(),

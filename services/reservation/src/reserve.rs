@@ -16,7 +16,7 @@ use crate::launch::Launch;
 use crate::rent::RentFor;
 use crate::repo::instances::InstanceRow;
 use crate::repo::{instances, reservations};
-use crate::service::{Reservations, event, now_ms};
+use crate::service::{Reservations, event, hold_of, now_ms};
 use crate::view;
 
 /// The most GPUs one reservation may ask for.
@@ -68,9 +68,11 @@ impl Reservations {
             .take(count)
             .map(|offer| offer.price_micros_per_hour)
             .sum();
-        self.admit(&user_id, estimate).await?;
+        let reservation_id = uuid::Uuid::now_v7().to_string();
+        let hold = hold_of(Some(&reservation_id), "");
+        self.admit(&user_id, &hold, estimate).await?;
         let reservation = reservations::ReservationRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: reservation_id,
             user_id: user_id.clone(),
             requested: i64::from(request.count),
             idempotency_key: key.map(str::to_owned),
@@ -78,6 +80,7 @@ impl Reservations {
             created_at: now_ms(),
         };
         if let Err(error) = reservations::insert(self.database().pool(), &reservation).await {
+            self.release_hold(&user_id, &hold, 0).await;
             // Two concurrent reservations with one key: the second answers with the first.
             if gpuproxy_db::is_unique_violation(&error)
                 && let Some(key) = key
@@ -93,6 +96,7 @@ impl Reservations {
             user_id: &user_id,
             reservation_id: Some(&reservation.id),
             idempotency_key: None,
+            row_id: None,
         };
         let outcomes: Vec<Result<InstanceRow, String>> = futures::stream::iter(1..=count)
             .map(|slot| self.fill_slot(slot, owner, &queue, &launch))
@@ -109,6 +113,12 @@ impl Reservations {
         }
         errors.sort();
         reserved.sort_by(|a, b| a.id.cmp(&b.id));
+        // The hold was an hour of the best offers for every slot: give back what was not rented.
+        let rented: i64 = reserved.iter().map(|row| row.price_micros).sum();
+        if rented < estimate {
+            let unused = if reserved.is_empty() { 0 } else { estimate - rented };
+            self.release_hold(&user_id, &hold, unused).await;
+        }
         self.finish_reservation(&reservation, &reserved, &errors).await?;
         if reserved.is_empty() {
             return Err(Error::Catalog {

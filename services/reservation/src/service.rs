@@ -79,11 +79,19 @@ impl Reservations {
     }
 
     /// Refuses spending `estimate` (an hour of what is about to be rented) that the user's credits or
-    /// guard rails cannot cover; a no-op when not wired to them or not enforced.
-    pub(crate) async fn admit(&self, user_id: &str, estimate: i64) -> Result<(), Error> {
+    /// guard rails cannot cover, holding it under `hold_id` when they can; a no-op when not wired to
+    /// them or not enforced.
+    pub(crate) async fn admit(&self, user_id: &str, hold_id: &str, estimate: i64) -> Result<(), Error> {
         match &self.inner.spending {
-            Some(spending) => spending.admit(user_id, estimate).await,
+            Some(spending) => spending.admit(user_id, hold_id, estimate).await,
             None => Ok(()),
+        }
+    }
+
+    /// Gives back `amount` (0 = all) of an admission's hold whose spending did not happen.
+    pub(crate) async fn release_hold(&self, user_id: &str, hold_id: &str, amount: i64) {
+        if let Some(spending) = &self.inner.spending {
+            spending.release(user_id, hold_id, amount).await;
         }
     }
 
@@ -198,4 +206,12 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// The credit hold an instance's admission was made under: its reservation's, or its own.
+pub(crate) fn hold_of(reservation_id: Option<&str>, row_id: &str) -> String {
+    match reservation_id {
+        Some(reservation_id) => format!("reservation:{reservation_id}"),
+        None => format!("instance:{row_id}"),
+    }
 }

@@ -47,48 +47,94 @@ impl Spending {
         self.stop_at_cap
     }
 
-    /// Refuses `estimate` of new spending when enforced and either the user's credits
-    /// (`CREDITS_EXHAUSTED`) or a guard-rail window (`SPENDING_LIMIT_EXCEEDED`) cannot cover it.
-    pub async fn admit(&self, user_id: &str, estimate: i64) -> Result<(), Error> {
+    /// Admits `estimate` of new spending under `hold_id` when enforced: holds it in the user's
+    /// credits (`CREDITS_EXHAUSTED` when the balance less what is already held cannot cover it)
+    /// and reserves it in every guard-rail window (`SPENDING_LIMIT_EXCEEDED`), each in one atomic
+    /// step, so concurrent rents can never both pass on the same money. Metering under the hold
+    /// takes from it rather than counting twice.
+    pub async fn admit(&self, user_id: &str, hold_id: &str, estimate: i64) -> Result<(), Error> {
         if !self.enforced || estimate <= 0 {
             return Ok(());
         }
-        let credits = self
-            .within(self.billing.clone().check_credits(billing::CheckCreditsRequest {
+        let held = self
+            .within(self.billing.clone().hold_credits(billing::HoldCreditsRequest {
                 user_id: user_id.to_owned(),
+                hold_id: hold_id.to_owned(),
                 amount_micros: estimate,
+                ttl_ms: 0,
             }))
             .await?;
-        if !credits.allowed {
-            let balance = credits.credits.map_or(0, |credits| credits.balance_micros);
+        if !held.allowed {
+            let (balance, on_hold) = held
+                .credits
+                .map_or((0, 0), |credits| (credits.balance_micros, credits.held_micros));
             return Err(Error::Refused {
                 code: ErrorCode::CreditsExhausted,
                 message: format!(
-                    "credits exhausted: an hour of the GPUs asked for costs {}, the balance is {}",
+                    "credits exhausted: an hour of the GPUs asked for costs {}, the balance is {} with {} held for GPUs starting",
                     gpuproxy_domain::UsdMicros::from_micros(estimate),
-                    gpuproxy_domain::UsdMicros::from_micros(balance)
+                    gpuproxy_domain::UsdMicros::from_micros(balance),
+                    gpuproxy_domain::UsdMicros::from_micros(on_hold)
                 ),
             });
         }
-        let checked =
-            self.within(self.guardrails.clone().check_spending_limit(
-                guardrails::CheckSpendingLimitRequest {
-                    user_id: user_id.to_owned(),
-                    amount_micros: estimate,
-                },
-            ))
-            .await?;
-        if !checked.allowed {
-            return Err(Error::Refused {
-                code: ErrorCode::SpendingLimitExceeded,
-                message: format!("spending limit exceeded: {}", checked.reason),
-            });
+        let reserved = self
+            .within(
+                self.guardrails
+                    .clone()
+                    .reserve_spend(guardrails::ReserveSpendRequest {
+                        user_id: user_id.to_owned(),
+                        amount_micros: estimate,
+                        idempotency_key: format!("hold:{hold_id}"),
+                    }),
+            )
+            .await;
+        match reserved {
+            Ok(reserved) if reserved.allowed => Ok(()),
+            Ok(refused) => {
+                self.release(user_id, hold_id, 0).await;
+                Err(Error::Refused {
+                    code: ErrorCode::SpendingLimitExceeded,
+                    message: format!("spending limit exceeded: {}", refused.reason),
+                })
+            }
+            Err(error) => {
+                self.release(user_id, hold_id, 0).await;
+                Err(error)
+            }
         }
-        Ok(())
     }
 
-    /// Bills run time: a usage record in billing and the same amount in the guard rails, both
-    /// idempotent by `key`. Returns what billing recorded.
+    /// Gives `amount` (0 = all that is left) of a hold back when the spending it was made for did
+    /// not happen. What the guard rails reserved stays counted (the safe side of a limit). A
+    /// failure only delays it: the hold expires within the hour.
+    pub async fn release(&self, user_id: &str, hold_id: &str, amount: i64) {
+        if !self.enforced || amount < 0 {
+            return;
+        }
+        let released = self
+            .within(self.billing.clone().release_hold(billing::ReleaseHoldRequest {
+                user_id: user_id.to_owned(),
+                hold_id: hold_id.to_owned(),
+                amount_micros: amount,
+            }))
+            .await;
+        match released {
+            Ok(_) => {}
+            // Never held (admitted before holds, or nothing to hold).
+            Err(Error::Refused {
+                code: ErrorCode::NotFound,
+                ..
+            }) => {}
+            Err(error) => {
+                tracing::warn!(%error, user_id, hold_id, "releasing a credit hold failed; it expires within the hour")
+            }
+        }
+    }
+
+    /// Bills run time: a usage record in billing and, in the guard rails, what its hold did not
+    /// cover (admission reserved that part already), both idempotent by `key`. Returns what billing
+    /// recorded.
     pub async fn bill(
         &self,
         usage: billing::RecordUsageRequest,
@@ -96,7 +142,8 @@ impl Spending {
         let recorded = self
             .within(self.billing.clone().record_usage(usage.clone()))
             .await?;
-        let amount = recorded.usage.as_ref().map_or(0, |usage| usage.cost_micros);
+        let amount =
+            recorded.usage.as_ref().map_or(0, |usage| usage.cost_micros) - recorded.hold_consumed_micros;
         if amount > 0 {
             self.within(
                 self.guardrails

@@ -19,6 +19,8 @@ pub struct AccountRow {
     pub auto_renew: i64,
     /// Credited per renewal.
     pub auto_renew_amount_micros: i64,
+    /// The sum of what is left of the user's holds.
+    pub held_micros: i64,
 }
 
 /// A row of `credit_entries`.
@@ -44,7 +46,7 @@ pub struct EntryRow {
 
 macro_rules! account_columns {
     () => {
-        "user_id, balance_micros, credited_micros, cap_micros, auto_renew, auto_renew_amount_micros"
+        "user_id, balance_micros, credited_micros, cap_micros, auto_renew, auto_renew_amount_micros, held_micros"
     };
 }
 
@@ -88,9 +90,9 @@ pub async fn find_account<'e>(
     .await
 }
 
-/// Adds `amount` (signed) to the balance, and to the credited total when positive. With `floor`,
-/// refuses (returns `None`) when the balance would end below it: one statement, so concurrent debits
-/// are applied one after another and can never pass the floor together.
+/// Adds `amount` (signed) to the balance, and to the credited total when positive. With
+/// `enforce_cap`, refuses (returns `None`) when the balance less what is held would end past the
+/// cap: one statement, so concurrent debits are applied one after another and can never pass it together.
 pub async fn apply(
     transaction: &mut Transaction<'_, Any>,
     user_id: &str,
@@ -101,7 +103,7 @@ pub async fn apply(
     sqlx::query_as(concat!(
         "UPDATE billing_accounts SET balance_micros = balance_micros + $2, \
          credited_micros = credited_micros + (CASE WHEN $2 > 0 THEN $2 ELSE 0 END), updated_at = $3 \
-         WHERE user_id = $1 AND ($4 = 0 OR balance_micros + $2 >= -cap_micros) RETURNING ",
+         WHERE user_id = $1 AND ($4 = 0 OR balance_micros - held_micros + $2 >= -cap_micros) RETURNING ",
         account_columns!()
     ))
     .bind(user_id)

@@ -7,6 +7,7 @@
 )]
 
 mod helpers;
+mod holds;
 mod ledger;
 mod payments;
 mod renewal;

@@ -51,6 +51,9 @@ pub struct CreditsDto {
     pub credits_auto_renew: bool,
     /// USD added by each renewal.
     pub auto_renew_amount: f64,
+    /// Set aside for GPUs being rented (an hour of each, until metering uses it): new spending may
+    /// use the balance less this.
+    pub credits_held: f64,
     /// The balance: the sum of every credit-history entry.
     pub balance: f64,
 }
@@ -65,6 +68,7 @@ pub fn credits_dto(credits: &pb::Credits) -> CreditsDto {
         credits_cap: dollars(credits.credits_cap_micros),
         credits_auto_renew: credits.credits_auto_renew,
         auto_renew_amount: dollars(credits.auto_renew_amount_micros),
+        credits_held: dollars(credits.held_micros),
         balance: dollars(credits.balance_micros),
     }
 }

@@ -10,6 +10,8 @@ pub struct MeteredRow {
     pub id: String,
     /// Its owner.
     pub user_id: String,
+    /// The reservation it was rented in, if any.
+    pub reservation_id: Option<String>,
     /// The id its owner knows it by: the provider's, once rented.
     pub instance_id: String,
     /// Micro-dollars per hour.
@@ -27,7 +29,7 @@ pub async fn unbilled<'e>(
     executor: impl Executor<'e, Database = Any>,
 ) -> Result<Vec<MeteredRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.id, i.user_id, COALESCE(i.provider_instance_id, i.id) AS instance_id, i.price_micros, i.running_at, i.ended_at, \
+        "SELECT i.id, i.user_id, i.reservation_id, COALESCE(i.provider_instance_id, i.id) AS instance_id, i.price_micros, i.running_at, i.ended_at, \
          CAST(COALESCE(m.metered_minutes, 0) AS BIGINT) AS metered_minutes \
          FROM instances i LEFT JOIN instance_metering m ON m.instance_id = i.id \
          WHERE i.running_at IS NOT NULL AND COALESCE(m.done, 0) = 0",

@@ -5,6 +5,7 @@ use std::time::Duration;
 use gpuproxy_config::EnvMap;
 use gpuproxy_events::{Event, EventBus, Subscription};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{SimConfig, SimProvider, Simulator};
 use gpuproxy_reservation::{App, Reservations};
@@ -143,7 +144,14 @@ impl Harness {
 
     /// Rebuilds the service wired to a billing service and guard rails of its own (on this
     /// harness's database, spending kept in memory), returning the billing use cases. Loops do not run.
-    pub async fn with_spending(&mut self, extra: &[(&str, &str)]) -> (gpuproxy_billing::Billing, Tasks) {
+    pub async fn with_spending(
+        &mut self,
+        extra: &[(&str, &str)],
+    ) -> (
+        gpuproxy_billing::Billing,
+        GuardrailsServiceClient<GrpcChannel>,
+        Tasks,
+    ) {
         let env = EnvMap::from_pairs(extra.iter().copied());
         let mut billing_config =
             gpuproxy_billing::Config::from_env_map(&env, false).expect("billing configuration");
@@ -179,10 +187,11 @@ impl Harness {
         .expect("the reservation service builds");
         self.service = app.service().clone();
         let handle = billing.billing().clone();
+        let guardrails_client = GuardrailsServiceClient::new(guardrails.in_process_channel());
         let tasks = Tasks::new();
         billing.spawn(&tasks);
         guardrails.spawn(&tasks);
-        (handle, tasks)
+        (handle, guardrails_client, tasks)
     }
 
     /// Returns the cheapest offers matching `filters`.

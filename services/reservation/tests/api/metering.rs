@@ -23,7 +23,7 @@ fn now_ms() -> i64 {
 
 async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backend: Backend) {
     let mut harness = Harness::start_idle(backend, ENFORCED).await;
-    let (billing, _tasks) = harness.with_spending(ENFORCED).await;
+    let (billing, _guardrails, _tasks) = harness.with_spending(ENFORCED).await;
     let offer = harness
         .offers(
             catalog::OfferFilters {
@@ -112,4 +112,123 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
     assert_eq!(credits.balance_micros, 100_000_000 - 90 * price / 60);
 }
 
-crate::on_both_databases!(an_instance_is_refused_without_credits_then_billed_by_the_minute);
+/// Two reservations race for credits that cover one: the hold makes exactly one pass. Metering
+/// under the hold takes from it, and the guard rails, which reserved the hour at admission, do not
+/// count the metered minutes again.
+async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once(backend: Backend) {
+    let mut harness = Harness::start_idle(backend, ENFORCED).await;
+    let (billing, mut guardrails, _tasks) = harness.with_spending(ENFORCED).await;
+    let (filters, credits) = market_for_one_of_two(&harness).await;
+    billing.add_credits("dave", credits, "test", None).await.unwrap();
+    let reserve = || {
+        let service = harness.service.clone();
+        let filters = filters.clone();
+        async move {
+            service
+                .reserve(pb::ReserveRequest {
+                    user_id: "dave".to_owned(),
+                    count: 2,
+                    filters: Some(filters),
+                    config: Some(launch(0)),
+                    ..pb::ReserveRequest::default()
+                })
+                .await
+        }
+    };
+    let (first, second) = tokio::join!(reserve(), reserve());
+    let (reserved, refused) = match (first, second) {
+        (Ok(reserved), Err(refused)) | (Err(refused), Ok(reserved)) => (reserved, refused),
+        (first, second) => panic!("exactly one reservation fits: {first:?} {second:?}"),
+    };
+    assert_eq!(refused.code(), ErrorCode::CreditsExhausted, "{refused}");
+    assert_eq!(reserved.reserved.len(), 2);
+    assert_eq!(
+        harness.instances_at_providers(),
+        2,
+        "the refused one rented nothing"
+    );
+    let rented: i64 = reserved
+        .reserved
+        .iter()
+        .map(|instance| instance.price_micros_per_hour)
+        .sum();
+    let account = billing.credits("dave").await.unwrap();
+    assert_eq!(account.held_micros, rented, "an hour of what was rented is held");
+
+    let service = harness.service.clone();
+    eventually(Duration::from_secs(10), || {
+        let service = service.clone();
+        async move {
+            service.follow_starting_instances().await.unwrap();
+            let listed = service.list_instances("dave", false).await.unwrap();
+            listed
+                .iter()
+                .all(|instance| instance.status == "running")
+                .then_some(())
+        }
+    })
+    .await;
+    let started = now_ms();
+    assert_eq!(
+        harness.service.meter_usage(started + 30 * 60_000).await.unwrap(),
+        2
+    );
+    let (_, _, metered) = billing.list_usage("dave", 10, 0).await.unwrap();
+    assert!(metered > 0);
+    let account = billing.credits("dave").await.unwrap();
+    assert_eq!(
+        (account.balance_micros, account.held_micros),
+        (credits - metered, rented - metered),
+        "the minutes came out of the hold"
+    );
+    let day = guardrails
+        .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
+            user_id: "dave".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .windows
+        .into_iter()
+        .find(|window| window.window == "1440min")
+        .unwrap();
+    assert_eq!(
+        day.spent_micros, rented,
+        "the hour reserved at admission, not the minutes again (metered {metered})"
+    );
+}
+
+/// Filters whose offers make any reservation of two cost between `c` and `2p`, with `2c > 2p`, and
+/// credits of `2p`: whatever two offers the strategy picks, one reservation fits and two never do.
+async fn market_for_one_of_two(harness: &Harness) -> (catalog::OfferFilters, i64) {
+    let offers = harness.offers(catalog::OfferFilters::default(), 500).await;
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<i64>> =
+        std::collections::BTreeMap::new();
+    for offer in &offers {
+        groups
+            .entry((offer.provider.clone(), offer.gpu_model.clone()))
+            .or_default()
+            .push(offer.price_micros_per_hour);
+    }
+    for ((provider, gpu_model), mut prices) in groups {
+        prices.sort_unstable();
+        for &top in prices.iter().skip(3) {
+            let cheapest = prices[0] + prices[1];
+            if 2 * cheapest > 2 * top {
+                let filters = catalog::OfferFilters {
+                    provider,
+                    gpu_model,
+                    max_price_micros_per_hour: top,
+                    ..catalog::OfferFilters::default()
+                };
+                return (filters, 2 * top);
+            }
+        }
+    }
+    panic!("the simulator's market has no model with four offers within a third of each other")
+}
+
+crate::on_both_databases!(
+    an_instance_is_refused_without_credits_then_billed_by_the_minute,
+    racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once
+);
