@@ -6,6 +6,17 @@ use gpuproxy_billing::{Error, NewUsage};
 
 use crate::helpers::{Backend, Harness, dollars, user};
 
+/// A fresh user with `amount` of admin credits.
+async fn funded(harness: &Harness, amount: i64) -> String {
+    let user_id = user();
+    harness
+        .billing
+        .add_credits(&user_id, amount, "start", None)
+        .await
+        .unwrap();
+    user_id
+}
+
 fn metered(user_id: &str, cost: i64, key: &str, hold_id: &str) -> NewUsage {
     NewUsage {
         user_id: user_id.to_owned(),
@@ -19,12 +30,7 @@ fn metered(user_id: &str, cost: i64, key: &str, hold_id: &str) -> NewUsage {
 
 async fn concurrent_holds_never_overcommit_the_credits(backend: Backend) {
     let harness = Arc::new(Harness::start(backend).await);
-    let user_id = user();
-    harness
-        .billing
-        .add_credits(&user_id, dollars(10), "start", None)
-        .await
-        .unwrap();
+    let user_id = funded(&harness, dollars(10)).await;
     // 50 rents of $3/h race for $10: exactly three fit.
     let mut holds = tokio::task::JoinSet::new();
     for n in 0..50 {
@@ -52,12 +58,7 @@ async fn concurrent_holds_never_overcommit_the_credits(backend: Backend) {
 
 async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let user_id = user();
-    harness
-        .billing
-        .add_credits(&user_id, dollars(10), "start", None)
-        .await
-        .unwrap();
+    let user_id = funded(&harness, dollars(10)).await;
     let (held, _) = harness.billing.hold(&user_id, "r1", dollars(6), 0).await.unwrap();
     assert!(held);
     let (again, account) = harness.billing.hold(&user_id, "r1", dollars(6), 0).await.unwrap();
@@ -110,15 +111,10 @@ async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Back
 
 async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let user_id = user();
+    let user_id = funded(&harness, dollars(5)).await;
     harness
         .billing
-        .add_credits(&user_id, dollars(5), "start", None)
-        .await
-        .unwrap();
-    harness
-        .billing
-        .hold(&user_id, "short", dollars(4), 100)
+        .hold(&user_id, "short", dollars(4), 2_000)
         .await
         .unwrap();
     harness
@@ -131,7 +127,7 @@ async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
         0,
         "not yet expired"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     assert_eq!(harness.billing.expire_holds().await.unwrap(), 1);
     let account = harness.billing.credits(&user_id).await.unwrap();
     assert_eq!((account.balance_micros, account.held_micros), (dollars(4), 0));
@@ -140,12 +136,7 @@ async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
 
 async fn a_capped_debit_counts_what_is_held(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let user_id = user();
-    harness
-        .billing
-        .add_credits(&user_id, dollars(5), "start", None)
-        .await
-        .unwrap();
+    let user_id = funded(&harness, dollars(5)).await;
     harness
         .billing
         .hold(&user_id, "gpu", dollars(4), 0)

@@ -36,6 +36,18 @@ async fn pay(harness: &Harness, user_id: &str, provider: &str, method: &str, amo
     assert_eq!(paid.status, "completed");
 }
 
+/// A fresh user who paid `paid` with `method` and renews by `renewal`.
+async fn renewing(harness: &Harness, provider: &str, method: &str, paid: i64, renewal: i64) -> String {
+    let user_id = user();
+    pay(harness, &user_id, provider, method, paid).await;
+    harness
+        .billing
+        .set_settings(&user_id, None, Some(true), Some(renewal))
+        .await
+        .unwrap();
+    user_id
+}
+
 async fn renewals(harness: &Harness, user_id: &str) -> Vec<(String, String)> {
     let database = gpuproxy_db::Database::connect(harness.database.config())
         .await
@@ -117,13 +129,7 @@ async fn a_debit_below_the_threshold_renews_from_the_saved_card_once_per_crossin
 async fn an_unreachable_processor_is_retried_with_the_same_key(backend: Backend) {
     let harness = Harness::start_with(backend, &FAST).await;
     let mut events = harness.events().await;
-    let user_id = user();
-    pay(&harness, &user_id, "stripe", "card:pm_card_visa", dollars(6)).await;
-    harness
-        .billing
-        .set_settings(&user_id, None, Some(true), Some(dollars(10)))
-        .await
-        .unwrap();
+    let user_id = renewing(&harness, "stripe", "card:pm_card_visa", dollars(6), dollars(10)).await;
     // Every attempt of the first rounds answers 503 (each call retries PAYMENT_MAX_RETRIES times).
     harness.stripe.fail_next(503, 8);
     harness
@@ -145,13 +151,7 @@ async fn an_unreachable_processor_is_retried_with_the_same_key(backend: Backend)
 async fn a_declined_renewal_fails_once_and_is_not_retried(backend: Backend) {
     let harness = Harness::start_with(backend, &FAST).await;
     let mut events = harness.events().await;
-    let user_id = user();
-    pay(&harness, &user_id, "afterdark", "", dollars(6)).await;
-    harness
-        .billing
-        .set_settings(&user_id, None, Some(true), Some(dollars(10)))
-        .await
-        .unwrap();
+    let user_id = renewing(&harness, "afterdark", "", dollars(6), dollars(10)).await;
     harness.afterdark.set_decline(true);
     harness
         .billing
