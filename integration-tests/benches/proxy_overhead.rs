@@ -30,6 +30,7 @@ const LATENCY_SAMPLES: usize = 3_000;
 const WRK_SECONDS: u64 = 8;
 const WRK_CONNECTIONS: u32 = 64;
 const CREATE_LATENCY_MS: u64 = 500;
+const NGINX: &str = "through nginx (reverse proxy)";
 
 struct Target {
     name: &'static str,
@@ -296,11 +297,23 @@ async fn main() {
     ];
     if let Some((_, port)) = &nginx {
         targets.push(Target {
-            name: "through nginx (reverse proxy)",
+            name: NGINX,
             url: format!("http://127.0.0.1:{port}/health"),
             key: None,
         });
     }
+    // The gateway's floors: what its HTTP stack and middleware cost with nothing behind them, and
+    // with authentication and one internal call (the same kind of call the route makes to pick).
+    targets.push(Target {
+        name: "GPU Proxy's own GET /health/live (no auth, no proxying)",
+        url: format!("{base}/health/live"),
+        key: None,
+    });
+    targets.push(Target {
+        name: "GPU Proxy, authenticated, one internal call (GET /api/v1/loadbalancer/strategy)",
+        url: format!("{base}/api/v1/loadbalancer/strategy"),
+        key: Some(key.clone()),
+    });
 
     let mut rows = Vec::new();
     for target in &targets {
@@ -357,8 +370,11 @@ async fn main() {
         ms(ours.1.saturating_sub(direct.1)),
         ms(ours.2.saturating_sub(direct.2))
     );
-    if let (Some(nginx), Some(ours_rps)) = (rows.get(2).and_then(|row| row.3), ours.3) {
-        let nginx_added = ms(rows[2].1.saturating_sub(direct.1));
+    let nginx_row = rows.iter().find(|row| row.0 == NGINX).copied();
+    if let (Some(nginx_row), Some(ours_rps)) = (nginx_row, ours.3)
+        && let Some(nginx) = nginx_row.3
+    {
+        let nginx_added = ms(nginx_row.1.saturating_sub(direct.1));
         let _ = writeln!(
             report,
             "nginx adds {nginx_added:.3} ms at the median. Throughput through GPU Proxy is {:.2}× nginx's (target: at least 0.8×).",
