@@ -146,6 +146,13 @@ async fn an_unreachable_processor_is_retried_with_the_same_key(backend: Backend)
         2,
         "the first payment and one renewal"
     );
+    let attempts = harness
+        .stripe
+        .raw_requests()
+        .into_iter()
+        .filter(|body| body.contains("off_session=true"))
+        .count();
+    assert_eq!(attempts, 9, "eight refused attempts, then the one that charged");
 }
 
 async fn a_declined_renewal_fails_once_and_is_not_retried(backend: Backend) {
