@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// How many steps a window slides in over its length: 5 s for 5 minutes, 72 minutes for 72 hours.
-pub const STEPS_PER_WINDOW: i64 = 60;
+const STEPS_PER_WINDOW: i64 = 60;
 
 /// One window of a ledger call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +66,8 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
-/// The length of one bucket of a window, in milliseconds.
-fn step(length: i64) -> i64 {
+/// The length of one bucket of a window, in milliseconds (Redis's script is given it).
+pub(crate) fn step(length: i64) -> i64 {
     (length / STEPS_PER_WINDOW).max(1)
 }
 

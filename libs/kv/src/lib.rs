@@ -11,5 +11,5 @@ mod memory_store;
 mod redis_store;
 mod store;
 
-pub use ledger::{LedgerMode, LedgerOutcome, LedgerWindow, Once, STEPS_PER_WINDOW};
+pub use ledger::{LedgerMode, LedgerOutcome, LedgerWindow, Once};
 pub use store::{KvError, KvStore, WindowCount};

@@ -31,7 +31,8 @@ return {count, ttl}
 /// most a window's worth per call, so a call costs the same however much the user spent.
 /// KEYS[1] the ledger; KEYS[2], when given, remembers the decision ('1' appended, '0' not) so a
 /// second call with it appends nothing and answers the first decision.
-/// ARGV: now, amount, mode (check|reserve|force), once ttl ms, then (window ms, limit) pairs.
+/// ARGV: now, amount, mode (check|reserve|force), once ttl ms, then (window ms, step ms, limit)
+/// triples, the step being [`crate::ledger::step`] of the window.
 /// Returns {appended, replayed, totals before the append…}.
 const LEDGER: &str = r"
 local now = tonumber(ARGV[1])
@@ -43,7 +44,7 @@ if KEYS[2] then
   if decided then mode = 'check' end
 end
 local fields = {}
-for i = 5, #ARGV, 2 do
+for i = 5, #ARGV, 3 do
   fields[#fields + 1] = 't' .. ARGV[i]
   fields[#fields + 1] = 'o' .. ARGV[i]
 end
@@ -52,9 +53,9 @@ local totals, oldest, steps, changed = {}, {}, {}, {}
 local fits = true
 local longest = 1
 for k = 1, #fields / 2 do
-  local length = tonumber(ARGV[3 + 2 * k])
-  local limit = tonumber(ARGV[4 + 2 * k])
-  local step = math.max(1, math.floor(length / 60))
+  local length = tonumber(ARGV[2 + 3 * k])
+  local step = tonumber(ARGV[3 + 3 * k])
+  local limit = tonumber(ARGV[4 + 3 * k])
   local span = math.floor(length / step) + 1
   local first = math.floor((now - length) / step)
   local total = tonumber(stored[2 * k - 1]) or 0
@@ -80,7 +81,7 @@ end
 local appended = mode == 'force' or (mode == 'reserve' and fits)
 local updates = {}
 for k = 1, #totals do
-  local length = ARGV[3 + 2 * k]
+  local length = ARGV[2 + 3 * k]
   if appended then
     local index = math.max(math.floor(now / steps[k]), oldest[k])
     redis.call('HINCRBY', KEYS[1], 'b' .. length .. ':' .. string.format('%d', index), ARGV[2])
@@ -108,13 +109,13 @@ return result
 ";
 
 /// Empties one window of a ledger (see [`LEDGER`]), leaving the other windows as they are.
-/// ARGV: now, window ms.
+/// ARGV: now, window ms, step ms.
 const RESET_LEDGER_WINDOW: &str = r"
 local now = tonumber(ARGV[1])
 local length = ARGV[2]
 local from = tonumber(redis.call('HGET', KEYS[1], 'o' .. length))
 if not from then return 0 end
-local step = math.max(1, math.floor(tonumber(length) / 60))
+local step = tonumber(ARGV[3])
 local last = math.max(math.floor(now / step), from + math.floor(tonumber(length) / step) + 1)
 for index = from, last do
   redis.call('HDEL', KEYS[1], 'b' .. length .. ':' .. string.format('%d', index))
@@ -203,10 +204,6 @@ impl RedisStore {
         })
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one script call, its arguments as the script takes them"
-    )]
     pub(crate) async fn ledger(
         &self,
         key: &str,
@@ -231,7 +228,9 @@ impl RedisStore {
             once_ttl.to_string(),
         ];
         for window in windows {
-            args.push(crate::ledger::millis(window.length).to_string());
+            let length = crate::ledger::millis(window.length);
+            args.push(length.to_string());
+            args.push(crate::ledger::step(length).to_string());
             args.push(window.limit.to_string());
         }
         let reply: Vec<i64> = self.pool.eval(LEDGER, keys, args).await?;
@@ -251,7 +250,8 @@ impl RedisStore {
         now: i64,
         length: Duration,
     ) -> Result<(), KvError> {
-        let args = vec![now, crate::ledger::millis(length)];
+        let length = crate::ledger::millis(length);
+        let args = vec![now, length, crate::ledger::step(length)];
         self.pool
             .eval::<i64, _, _, _>(RESET_LEDGER_WINDOW, vec![self.key(key)], args)
             .await?;

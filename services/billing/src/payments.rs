@@ -294,16 +294,16 @@ impl Billing {
                 .await?
                 {
                     let renewal = payment.purpose == Purpose::Renewal.as_str();
-                    let description = if renewal {
-                        format!("{} auto-renewal", payment.provider)
+                    let (kind, description) = if renewal {
+                        (Purpose::Renewal, format!("{} auto-renewal", payment.provider))
                     } else {
-                        format!("{} payment", payment.provider)
+                        (Purpose::Payment, format!("{} payment", payment.provider))
                     };
                     let (account, _) = self
                         .append(
                             &mut transaction,
                             &payment.user_id,
-                            if renewal { "renewal" } else { "payment" },
+                            kind.as_str(),
                             *received_micros,
                             false,
                             &payment.id,

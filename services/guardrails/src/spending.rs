@@ -140,13 +140,8 @@ impl Guardrails {
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Decision, Error> {
-        let enforce = self.enforcing();
-        let mode = if enforce {
-            LedgerMode::Reserve
-        } else {
-            LedgerMode::Force
-        };
-        self.count(user_id, amount, idempotency_key, enforce, mode).await
+        self.count(user_id, amount, idempotency_key, self.enforcing())
+            .await
     }
 
     /// Counts `amount` as spent whatever the limits: spending that already happened.
@@ -156,21 +151,24 @@ impl Guardrails {
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Spending, Error> {
-        let decision = self
-            .count(user_id, amount, idempotency_key, false, LedgerMode::Force)
-            .await?;
+        let decision = self.count(user_id, amount, idempotency_key, false).await?;
         Ok(decision.spending)
     }
 
-    /// One ledger call that may append `amount`, with the limits when `enforce`, then the events.
+    /// One ledger call that appends `amount`, within the limits when `enforce` and whatever they
+    /// say otherwise, then the events.
     async fn count(
         &self,
         user_id: &str,
         amount: UsdMicros,
         idempotency_key: &str,
         enforce: bool,
-        mode: LedgerMode,
     ) -> Result<Decision, Error> {
+        let mode = if enforce {
+            LedgerMode::Reserve
+        } else {
+            LedgerMode::Force
+        };
         let amount = checked_amount(amount)?;
         let key = key(user_id)?;
         let limits = self.limits_of(user_id).await?;

@@ -116,8 +116,7 @@ impl Reservations {
         // The hold was an hour of the best offers for every slot: give back what was not rented.
         let rented: i64 = reserved.iter().map(|row| row.price_micros).sum();
         if rented < estimate {
-            let unused = if reserved.is_empty() { 0 } else { estimate - rented };
-            self.release_hold(&user_id, &hold, unused).await;
+            self.release_hold(&user_id, &hold, estimate - rented).await;
         }
         self.finish_reservation(&reservation, &reserved, &errors).await?;
         if reserved.is_empty() {

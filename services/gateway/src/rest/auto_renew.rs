@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::positive_micros;
-use crate::rest::credits::{CreditsDto, credits_dto};
+use crate::rest::credits::{CreditsDto, set_settings};
 use crate::rest::envelope::Envelope;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -50,18 +50,11 @@ async fn set_auto_renew(
         .amount
         .map(|amount| positive_micros("amount", amount))
         .transpose()?;
-    let credits = state
-        .call(
-            state
-                .billing
-                .clone()
-                .set_credit_settings(pb::SetCreditSettingsRequest {
-                    user_id: user.user_id.to_string(),
-                    credits_cap_micros: None,
-                    credits_auto_renew: Some(body.enabled),
-                    auto_renew_amount_micros: amount,
-                }),
-        )
-        .await?;
-    Ok(Json(Envelope::new(credits_dto(&credits))))
+    let settings = pb::SetCreditSettingsRequest {
+        user_id: user.user_id.to_string(),
+        credits_cap_micros: None,
+        credits_auto_renew: Some(body.enabled),
+        auto_renew_amount_micros: amount,
+    };
+    Ok(Json(Envelope::new(set_settings(&state, settings).await?)))
 }

@@ -162,6 +162,17 @@ async fn credits_of(state: &AppState, user_id: String) -> Result<CreditsDto, Err
     Ok(credits_dto(&credits))
 }
 
+/// Changes a user's credit settings (unset fields stay) and returns their credits after it.
+pub(crate) async fn set_settings(
+    state: &AppState,
+    settings: pb::SetCreditSettingsRequest,
+) -> Result<CreditsDto, Error> {
+    let credits = state
+        .call(state.billing.clone().set_credit_settings(settings))
+        .await?;
+    Ok(credits_dto(&credits))
+}
+
 async fn usage_of(state: &AppState, user_id: String, selector: &Selector) -> Result<UsagePageDto, Error> {
     let listed = state
         .call(state.billing.clone().list_usage(pb::ListUsageRequest {
@@ -352,20 +363,13 @@ async fn settings(
         .transpose()?;
     let user_id = user_named(&state, body.user_id, body.email).await?;
     tracing::info!(admin = %admin.user_id, user_id, "admin sets credit settings");
-    let credits = state
-        .call(
-            state
-                .billing
-                .clone()
-                .set_credit_settings(pb::SetCreditSettingsRequest {
-                    user_id,
-                    credits_cap_micros: cap,
-                    credits_auto_renew: body.credits_auto_renew,
-                    auto_renew_amount_micros: auto_renew_amount,
-                }),
-        )
-        .await?;
-    Ok(Json(Envelope::new(credits_dto(&credits))))
+    let settings = pb::SetCreditSettingsRequest {
+        user_id,
+        credits_cap_micros: cap,
+        credits_auto_renew: body.credits_auto_renew,
+        auto_renew_amount_micros: auto_renew_amount,
+    };
+    Ok(Json(Envelope::new(set_settings(&state, settings).await?)))
 }
 
 /// A user's credits (admins only).
