@@ -82,6 +82,7 @@ async fn fleet() -> Fleet {
             None,
         )
         .expect("a lazy channel"),
+        reservation_in_process: None,
         bus,
         metrics: Metrics::new(),
     };

@@ -92,6 +92,7 @@ async fn start() -> Bench {
             .expect("a lazy channel"),
         webhooks: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
             .expect("a lazy channel"),
+        reservation_in_process: None,
         bus,
         metrics,
     };

@@ -208,6 +208,9 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
                 catalog: catalog.in_process_channel(),
                 guardrails: guardrails.in_process_channel(),
                 reservation: reservation.in_process_channel(),
+                reservation_in_process: Some(gpuproxy_gateway::InProcessReservations(
+                    reservation.in_process_api(),
+                )),
                 bus,
                 metrics,
             };

@@ -264,6 +264,25 @@ async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
         .expect("answered");
     let refused = expect_status(limited, StatusCode::GATEWAY_TIMEOUT).await;
     assert_eq!(refused["code"], "TIMEOUT");
+    // The abandoned exchange's connection is not handed to the next request, which is answered.
+    let next = expect_status(
+        fleet
+            .rest
+            .request(
+                reqwest::Method::GET,
+                "/api/v1/gpu/route/after?n=1",
+                Auth::Key(&key),
+            )
+            .send()
+            .await
+            .expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (next["path"].as_str(), next["query"].as_str()),
+        (Some("/after"), Some("n=1"))
+    );
     destroy_all(&fleet, &key).await;
 }
 

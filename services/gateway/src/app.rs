@@ -50,6 +50,9 @@ pub struct Dependencies {
     pub billing: GrpcChannel,
     /// The webhooks service.
     pub webhooks: GrpcChannel,
+    /// The reservation service's API itself when it runs in this process (embedded): the load
+    /// balancer's calls on every proxied request then skip gRPC encoding.
+    pub reservation_in_process: Option<crate::proxy::InProcessReservations>,
     /// The bus auth events arrive on.
     pub bus: EventBus,
     /// The process's metrics registry.
@@ -91,6 +94,7 @@ impl Dependencies {
                 Duration::from_secs(5),
                 config.internal_token.as_ref(),
             )?,
+            reservation_in_process: None,
             bus: EventBus::connect(&config.nats).await?,
             metrics,
         })
@@ -153,8 +157,9 @@ impl App {
         ];
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
         let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
-        let (results, flusher) =
-            crate::proxy::result_reporter(reservation.clone(), config.service_call_timeout);
+        let balancer =
+            crate::proxy::BalancerLink::new(reservation.clone(), dependencies.reservation_in_process);
+        let (results, flusher) = crate::proxy::result_reporter(balancer.clone(), config.service_call_timeout);
         let state = AppState::new(SharedState {
             auth,
             gatekeeper: gatekeeper.clone(),
@@ -165,6 +170,7 @@ impl App {
             billing: BillingServiceClient::new(dependencies.billing),
             webhooks: WebhookServiceClient::new(dependencies.webhooks),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
+            balancer,
             results,
             hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
             ws: config.ws,

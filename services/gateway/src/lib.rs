@@ -39,6 +39,7 @@ pub use error::{Error, ErrorBody};
 pub use gatekeeper::{Admission, Gatekeeper, Refusal};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
 pub use hub::{Channel, Hub};
+pub use proxy::{InProcessReservations, InstanceBody, InstanceConnections, InstanceError};
 pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use state::{AppState, SharedState};

@@ -1,13 +1,16 @@
 //! Proxying to GPU instances and allow-listed hosts: choosing the target, SSRF checks, time limits
 //! and feeding the load balancer. Shared by `POST /gpu/proxy`, the streaming route and gRPC.
 //!
-//! Layout: `charge.rs` bills a request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs`
-//! shapes a request per protocol; `target.rs` picks or checks the target;
-//! `forward.rs` sends it and reads (or streams) the answer; `reporter.rs` batches the results
-//! the load balancer learns from.
+//! Layout: `balancer_link.rs` reaches the load balancer (picks and results); `charge.rs` bills a
+//! request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs` shapes a request per protocol;
+//! `target.rs` picks or checks the target; `forward.rs` sends it and reads (or streams) the answer;
+//! `instance_connections.rs` keeps the streaming route's connections to instances, driven by the
+//! requests using them; `reporter.rs` batches the results the load balancer learns from.
 
+mod balancer_link;
 mod charge;
 pub mod forward;
+mod instance_connections;
 mod protocol;
 mod reporter;
 mod target;
@@ -20,10 +23,12 @@ use gpuproxy_errors::ErrorCode;
 use crate::Error;
 use crate::config::ProxyConfig;
 
+pub use balancer_link::{BalancerLink, InProcessReservations};
 pub use forward::{ProxyCall, ProxyReply};
+pub use instance_connections::{InstanceBody, InstanceConnections, InstanceError};
 pub use protocol::{Protocol, shape};
 pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
-pub use target::Ticket;
+pub use target::{Ticket, join};
 
 /// The header that bounds a proxied request, in seconds.
 pub const TIMELIMIT_HEADER: &str = "x-timelimit";
@@ -36,6 +41,8 @@ pub struct Proxy {
     pub egress: EgressClient,
     /// The caller's own instances, found through the reservation service; follows no redirects.
     pub direct: reqwest::Client,
+    /// Kept-alive connections to `http://` instances for the streaming route.
+    pub instances: InstanceConnections,
     /// Bounds.
     pub config: ProxyConfig,
 }
@@ -53,6 +60,7 @@ impl Proxy {
         Ok(Proxy {
             egress,
             direct,
+            instances: InstanceConnections::new(Duration::from_secs(10)),
             config,
         })
     }

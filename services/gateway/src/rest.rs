@@ -166,7 +166,8 @@ struct TimeOrderedRequestId;
 
 impl MakeRequestId for TimeOrderedRequestId {
     fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+        let mut text = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text))
             .ok()
             .map(RequestId::new)
     }

@@ -59,6 +59,8 @@ pub struct SharedState {
     pub webhooks: WebhookServiceClient<GrpcChannel>,
     /// The way out to GPU instances and allow-listed hosts.
     pub proxy: crate::proxy::Proxy,
+    /// The load balancer's per-request calls (in this process when the reservation service is).
+    pub balancer: crate::proxy::BalancerLink,
     /// Where proxied requests' results go, batched, to the load balancer.
     pub results: crate::proxy::ResultReporter,
     /// Who gets in.

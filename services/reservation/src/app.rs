@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use gpuproxy_db::Database;
 use gpuproxy_events::{EventBus, RelaySettings};
-use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationServiceServer;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::{
+    ReservationService, ReservationServiceServer,
+};
 use gpuproxy_server::{GrpcChannel, GrpcServer, Health, Tasks};
 use gpuproxy_telemetry::Metrics;
 use tokio::net::TcpListener;
@@ -134,6 +136,12 @@ impl App {
     /// Returns a channel to this service with no socket, for a gateway in the same process.
     pub fn in_process_channel(&self) -> GrpcChannel {
         self.grpc.in_process_channel()
+    }
+
+    /// Returns this service's API to call directly, for a gateway in the same process: the load
+    /// balancer's calls on every proxied request then skip gRPC encoding.
+    pub fn in_process_api(&self) -> std::sync::Arc<dyn ReservationService> {
+        std::sync::Arc::new(GrpcReservations::new(self.service.clone()))
     }
 
     /// Starts serving (when bound), relaying events, following instances, reconciling with the

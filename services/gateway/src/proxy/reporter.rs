@@ -2,13 +2,17 @@
 //! call carries hundreds of results, and a proxied request never waits for it.
 
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
-use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
-use gpuproxy_server::GrpcChannel;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::BalancerLink;
+
 /// The most results one call carries.
 const BATCH: usize = 1024;
+/// How long the flusher lets results gather after the first arrives. Without the pause, under
+/// load it woke for almost every request (a hand-off between threads each time); with it, one
+/// wake-up carries a millisecond's worth. The balancer sees requests end this much later.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Where tickets drop their results. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -20,14 +24,14 @@ pub struct ResultReporter {
 #[derive(Debug)]
 pub struct ResultFlusher {
     receiver: mpsc::UnboundedReceiver<reservation::ReportResultRequest>,
-    client: ReservationServiceClient<GrpcChannel>,
+    balancer: BalancerLink,
     timeout: std::time::Duration,
 }
 
 /// Returns both ends. The channel is unbounded because a dropped result would leave a request
 /// counted in flight forever; the flusher drains it as fast as results arrive.
 pub fn result_reporter(
-    client: ReservationServiceClient<GrpcChannel>,
+    balancer: BalancerLink,
     timeout: std::time::Duration,
 ) -> (ResultReporter, ResultFlusher) {
     let (sender, receiver) = mpsc::unbounded_channel();
@@ -35,7 +39,7 @@ pub fn result_reporter(
         ResultReporter { sender },
         ResultFlusher {
             receiver,
-            client,
+            balancer,
             timeout,
         },
     )
@@ -50,7 +54,8 @@ impl ResultReporter {
 }
 
 impl ResultFlusher {
-    /// Sends results as they come: each call takes everything queued meanwhile (up to `BATCH`).
+    /// Sends results as they come: each call takes everything queued within `GATHER` of the first
+    /// (up to `BATCH`).
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         loop {
             let first = tokio::select! {
@@ -60,6 +65,10 @@ impl ResultFlusher {
             let Some(first) = first else {
                 return Ok(());
             };
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(GATHER) => {}
+            }
             let mut results = vec![first];
             while results.len() < BATCH {
                 match self.receiver.try_recv() {
@@ -69,7 +78,7 @@ impl ResultFlusher {
             }
             let count = results.len();
             let call = self
-                .client
+                .balancer
                 .report_results(reservation::ReportResultsRequest { results });
             match tokio::time::timeout(self.timeout, call).await {
                 Ok(Ok(_)) => {}

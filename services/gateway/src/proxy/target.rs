@@ -29,17 +29,19 @@ impl Target {
 }
 
 impl AppState {
-    /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on it.
+    /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on
+    /// it: the answer names the instance and its endpoint (`base_url`).
+    pub async fn pick(&self, user_id: &str) -> Result<reservation::Target, Error> {
+        self.call(self.balancer.pick_target(reservation::PickTargetRequest {
+            user_id: user_id.to_owned(),
+        }))
+        .await
+    }
+
+    /// Picks one of `user_id`'s running instances as [`AppState::pick`] does, with the URL of
+    /// `path_and_query` on it.
     pub async fn pick_instance(&self, user_id: &str, path_and_query: &str) -> Result<Target, Error> {
-        let picked = self
-            .call(
-                self.reservation
-                    .clone()
-                    .pick_target(reservation::PickTargetRequest {
-                        user_id: user_id.to_owned(),
-                    }),
-            )
-            .await?;
+        let picked = self.pick(user_id).await?;
         let url = join(&picked.base_url, path_and_query)
             .ok_or_else(|| Error::new(ErrorCode::Internal, "an instance's endpoint is not a URL"))?;
         Ok(Target {
@@ -104,10 +106,19 @@ impl AppState {
 
     /// Returns the ticket of a request to `target`, started now.
     pub fn ticket(&self, target: &Target) -> Ticket {
+        self.ticket_for(target.instance_id.clone(), target.picked)
+    }
+
+    /// Returns the ticket of a request to the instance the balancer picked, started now.
+    pub fn picked_ticket(&self, instance_id: String) -> Ticket {
+        self.ticket_for(Some(instance_id), true)
+    }
+
+    fn ticket_for(&self, instance_id: Option<String>, picked: bool) -> Ticket {
         Ticket {
             state: self.clone(),
-            instance_id: target.instance_id.clone(),
-            picked: target.picked,
+            instance_id,
+            picked,
             started: Instant::now(),
             success: true,
             latency: None,
