@@ -2,7 +2,9 @@
 //! server (release build) against the simulator's upstream on loopback and measures, in one run:
 //! sequential latency straight to the upstream, through `/api/v1/gpu/route/{path}` and through
 //! nginx as a reverse proxy to the same upstream; throughput of the three with `wrk` (a separate
-//! process); and a 16-GPU reservation with 500 ms injected on every provider call. Writes
+//! process); floors that place the route's figure (the smallest proxies our libraries make, with
+//! reqwest and with the route's own instance connections, and the gateway's own routes); and a
+//! 16-GPU reservation with 500 ms injected on every provider call. Writes
 //! `bench-reports/proxy_overhead.md`. nginx and wrk come from Debian (`scripts/bench-proxy.sh`
 //! installs them); without them their rows say so.
 #![allow(
@@ -95,6 +97,82 @@ fn throughput(url: &str, key: Option<&str>) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|value| value.trim().parse().ok())
+}
+
+/// Starts the smallest proxy the gateway's own libraries make: an axum server whose one handler
+/// forwards to `upstream` with a pooled reqwest client and streams the answer back, with no
+/// middleware, authentication or load balancing. Its row is the floor of the stack the route is
+/// built on, on this machine.
+async fn start_bare_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) -> String {
+    let client = reqwest::Client::new();
+    let forward = move |request: axum::extract::Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
+            let answer = client
+                .request(request.method().clone(), format!("{upstream}{path}"))
+                .send()
+                .await
+                .expect("the upstream answers");
+            let mut response = axum::response::Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                response = response.header(name, value);
+            }
+            response
+                .body(axum::body::Body::from_stream(answer.bytes_stream()))
+                .expect("a response")
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("bound");
+    let stop = tasks.token();
+    tasks.spawn("bench-proxy", async move {
+        axum::serve(listener, axum::Router::new().fallback(forward))
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await?;
+        Ok(())
+    });
+    format!("http://{address}")
+}
+
+/// Starts the same kind of proxy with the route's own connections to instances
+/// ([`gpuproxy_gateway::InstanceConnections`], driven by the request that holds one) instead of
+/// reqwest: the floor the route's proxying sits on, without its middleware, authentication and
+/// balancing.
+async fn start_pooled_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) -> String {
+    let authority = upstream.trim_start_matches("http://").to_owned();
+    let connections = gpuproxy_gateway::InstanceConnections::new(Duration::from_secs(5));
+    let forward = move |request: axum::extract::Request| {
+        let (connections, authority) = (connections.clone(), authority.clone());
+        async move {
+            let (mut parts, body) = request.into_parts();
+            parts.uri = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |path| path.as_str())
+                .parse()
+                .expect("a path");
+            let answer = connections
+                .send(&authority, axum::http::Request::from_parts(parts, body))
+                .await
+                .expect("the upstream answers");
+            answer.map(axum::body::Body::new)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("bound");
+    let stop = tasks.token();
+    tasks.spawn("bench-proxy", async move {
+        axum::serve(listener, axum::Router::new().fallback(forward))
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await?;
+        Ok(())
+    });
+    format!("http://{address}")
 }
 
 /// Starts nginx as a reverse proxy to `upstream` (host:port) on a free port, as tuned for proxying:
@@ -302,6 +380,18 @@ async fn main() {
             key: None,
         });
     }
+    let bare = start_bare_proxy(upstream.clone(), &running.tasks).await;
+    targets.push(Target {
+        name: "bare axum + reqwest proxy (no middleware, auth or balancing)",
+        url: format!("{bare}/health"),
+        key: None,
+    });
+    let pooled = start_pooled_proxy(upstream.clone(), &running.tasks).await;
+    targets.push(Target {
+        name: "bare axum + the route's instance connections (no middleware, auth or balancing)",
+        url: format!("{pooled}/health"),
+        key: None,
+    });
     // The gateway's floors: what its HTTP stack and middleware cost with nothing behind them, and
     // with authentication and one internal call (the same kind of call the route makes to pick).
     targets.push(Target {
