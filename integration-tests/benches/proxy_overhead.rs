@@ -123,18 +123,7 @@ async fn start_bare_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) -> S
                 .expect("a response")
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("bound");
-    let stop = tasks.token();
-    tasks.spawn("bench-proxy", async move {
-        axum::serve(listener, axum::Router::new().fallback(forward))
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await?;
-        Ok(())
-    });
-    format!("http://{address}")
+    serve_on_loopback(axum::Router::new().fallback(forward), tasks).await
 }
 
 /// Starts the same kind of proxy with the route's own connections to instances
@@ -161,13 +150,18 @@ async fn start_pooled_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) ->
             answer.map(axum::body::Body::new)
         }
     };
+    serve_on_loopback(axum::Router::new().fallback(forward), tasks).await
+}
+
+/// Serves `router` on a free loopback port until `tasks` shut down; returns its base URL.
+async fn serve_on_loopback(router: axum::Router, tasks: &gpuproxy_server::Tasks) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
     let address = listener.local_addr().expect("bound");
     let stop = tasks.token();
     tasks.spawn("bench-proxy", async move {
-        axum::serve(listener, axum::Router::new().fallback(forward))
+        axum::serve(listener, router)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await?;
         Ok(())
