@@ -27,7 +27,7 @@ const MAX_IDLE_PER_INSTANCE: usize = 256;
 /// An idle connection older than this is closed instead of used (instances' servers commonly drop
 /// idle connections after a minute or two; reusing one they dropped would cost a retry).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Fresh connections tried for one request before giving up (each replaces a dead one).
+/// How many connections one request may try when each turns out closed before it was sent.
 const ATTEMPTS: usize = 3;
 
 /// Why an exchange with an instance failed.
@@ -98,8 +98,8 @@ impl InstanceConnections {
         authority: &str,
         mut request: Request<Body>,
     ) -> Result<Response<InstanceBody>, InstanceError> {
-        let mut last_error = None;
-        for _ in 0..ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let mut connection = match self.take_idle(authority).await {
                 Some(connection) => connection,
                 None => self.connect(authority).await?,
@@ -124,18 +124,14 @@ impl InstanceConnections {
                 }
                 Err(mut failed) => match failed.take_message() {
                     // Not sent at all (the connection was already gone): another one may carry it.
-                    Some(unsent) => {
+                    Some(unsent) if attempt < ATTEMPTS => {
                         request = unsent;
-                        last_error = Some(failed.into_error());
+                        attempt += 1;
                     }
-                    None => return Err(InstanceError::Http(failed.into_error())),
+                    _ => return Err(InstanceError::Http(failed.into_error())),
                 },
             }
         }
-        Err(last_error.map_or_else(
-            || InstanceError::ConnectTimeout(authority.to_owned()),
-            InstanceError::Http,
-        ))
     }
 
     /// Takes the most recently used idle connection to `authority` that is still open.

@@ -55,19 +55,20 @@ pub async fn route(
     // One timer bounds both the wait for the head and the body's streaming.
     let mut timer = Box::pin(tokio::time::sleep_until(deadline));
     let (parts, body) = request.into_parts();
-    let sent = match PlainHttp::parse(&picked.base_url) {
+    match PlainHttp::parse(&picked.base_url) {
         Some(endpoint) => {
             let upstream = endpoint.request(&path_and_query, parts, body)?;
             let connect_to = endpoint.connect_to();
             let sending = state.proxy.instances.send(&connect_to, upstream);
-            within(&mut timer, sending).await.map(|sent| {
+            let answer = within(&mut timer, sending).await.map(|sent| {
                 sent.map_err(|error| {
                     Error::new(
                         ErrorCode::UpstreamFailed,
                         format!("the instance could not be reached: {error}"),
                     )
                 })
-            })
+            });
+            relay(answer, ticket, &picked.instance_id, timer, time_limit)
         }
         None => {
             let url = crate::proxy::join(&picked.base_url, &path_and_query)
@@ -85,10 +86,9 @@ pub async fn route(
                 ))),
                 None => None,
             };
-            return relay(answer, ticket, &picked.instance_id, timer, time_limit);
+            relay(answer, ticket, &picked.instance_id, timer, time_limit)
         }
-    };
-    relay(sent, ticket, &picked.instance_id, timer, time_limit)
+    }
 }
 
 /// Runs `future` until it ends or `timer` fires (`None`).
