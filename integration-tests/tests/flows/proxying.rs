@@ -205,6 +205,7 @@ async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
         .expect("answered");
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("x-gpu-instance").is_some());
+    assert_eq!(response.headers()["x-request-id"].len(), 36);
     assert!(
         response.headers()["content-type"]
             .to_str()
@@ -283,6 +284,21 @@ async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
         (next["path"].as_str(), next["query"].as_str()),
         (Some("/after"), Some("n=1"))
     );
+    // Routed requests are counted under the route's template, the timed-out one by its code.
+    let metrics = fleet
+        .rest
+        .get("/metrics", Auth::None)
+        .await
+        .text()
+        .await
+        .expect("text");
+    for series in [
+        r#"gpuproxy_requests_total{protocol="rest",route="/api/v1/gpu/route/{*path}",status="200"} 3"#,
+        r#"gpuproxy_requests_total{protocol="rest",route="/api/v1/gpu/route/{*path}",status="504"} 1"#,
+        r#"gpuproxy_errors_total{code="TIMEOUT"} 1"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
+    }
     destroy_all(&fleet, &key).await;
 }
 

@@ -8,6 +8,7 @@ mod billing;
 pub(crate) mod credits;
 pub mod envelope;
 mod export;
+mod front_line;
 mod gpu;
 mod guardrails;
 mod instances;
@@ -33,13 +34,12 @@ use axum::{Extension, Router};
 use gpuproxy_errors::ErrorCode;
 use http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::CorsOrigins;
+use crate::rest::front_line::front_line;
 use crate::{AppState, Error};
 
 pub use auth::{LoginDto, UserDto};
@@ -114,10 +114,10 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .merge(auto_renew::router())
         .merge(webhooks::router())
         .merge(export::router())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::authenticate,
-        ));
+        // At its full path rather than nested: a nested router's routes pay a prefix strip (a new
+        // URI) per request, and this one is the proxy's hot path.
+        .route(route::ROUTE_PATH, axum::routing::any(route::route))
+        .route_layer(middleware::authenticate(state.clone()));
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .route("/ws", axum::routing::get(ws::events_ws))
@@ -130,48 +130,40 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         "{}".to_owned()
     });
 
-    let request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(|method: Method, uri: http::Uri| async move {
-            Error::new(ErrorCode::NotFound, format!("no route for {method} {}", uri.path())).into_response()
+            Error::new(
+                ErrorCode::NotFound,
+                format!("no route for {method} {}", uri.path()),
+            )
+            .into_response()
         })
         .method_not_allowed_fallback(|method: Method, uri: http::Uri| async move {
-            Error::new(ErrorCode::MethodNotAllowed, format!("{} does not accept {method}", uri.path())).into_response()
+            Error::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} does not accept {method}", uri.path()),
+            )
+            .into_response()
         })
-        .layer(Extension(OpenApiDocument(Arc::new(document))))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limit_body_size))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
-        .layer(cors_layer(cors_origins))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
-            let request_id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
-        }))
-        .layer(SetRequestIdLayer::new(request_id, TimeOrderedRequestId))
+        // One `layer` call for all of them: axum boxes each route anew for every `layer` call, and
+        // each box costs a clone and a future per request.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(front_line(
+                    state.metrics.clone(),
+                    state.request_timeout,
+                    max_body_bytes,
+                ))
+                .layer(cors_layer(cors_origins))
+                .layer(DefaultBodyLimit::max(max_body_bytes))
+                .layer(Extension(OpenApiDocument(Arc::new(document)))),
+        )
         .with_state(state)
 }
 
 /// The OpenAPI document of every route, rendered once at start-up.
 #[derive(Debug, Clone)]
 pub struct OpenApiDocument(pub Arc<String>);
-
-/// Request ids are UUID v7 unless the caller sent one, so logs of one request sort together.
-#[derive(Debug, Clone, Copy)]
-struct TimeOrderedRequestId;
-
-impl MakeRequestId for TimeOrderedRequestId {
-    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
-        let mut text = uuid::Uuid::encode_buffer();
-        HeaderValue::from_str(uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text))
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
     let allow_origin = match origins {

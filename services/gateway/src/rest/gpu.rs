@@ -27,7 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::instances::router())
         .merge(super::reservations::router())
         .merge(super::proxy::router())
-        .route("/route/{*path}", axum::routing::any(super::route::route))
         .route("/proxy/ws", axum::routing::get(super::proxy_ws::proxy_ws))
 }
 

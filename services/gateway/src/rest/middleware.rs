@@ -1,83 +1,83 @@
-//! The REST middleware: metrics and timeouts, body limits, authentication and rate limits.
+//! The REST middleware of authenticated and anonymous routes: credentials and rate limits.
 
+use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
 use gpuproxy_errors::ErrorCode;
-use gpuproxy_telemetry::RequestLabels;
 
 use crate::gatekeeper::Refusal;
 use crate::rate_limit::RateDecision;
 use crate::{AppState, Error};
 
-/// Bounds the request's time, then counts it (route template, status, latency) and its error code.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = match tokio::time::timeout(state.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            Error::new(ErrorCode::Timeout, "the request took longer than REQUEST_TIMEOUT").into_response()
-        }
-    };
-    if let Some(code) = response.extensions().get::<ErrorCode>() {
-        state.metrics.record_error(code.as_str());
-    }
-    let labels = RequestLabels {
-        protocol: "rest",
-        route,
-        status: response.status().as_u16().to_string(),
-    };
-    state
-        .metrics
-        .record_request(labels, started.elapsed().as_secs_f64());
-    response
-}
-
-/// Refuses a declared body larger than the limit before reading any of it. Bodies without a length
-/// (chunked) are cut off at the same limit when a handler reads them.
-pub async fn limit_body_size(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > state.max_body_bytes as u64) {
-        let message = format!("the request body is larger than {} bytes", state.max_body_bytes);
-        return Error::new(ErrorCode::PayloadTooLarge, message).into_response();
-    }
-    next.run(request).await
+/// Wraps each authenticated route with [`Authenticate`], admitting with `state`'s gatekeeper.
+pub fn authenticate<S>(state: AppState) -> impl tower::Layer<S, Service = Authenticate<S>> + Clone {
+    tower::layer::layer_fn(move |inner| Authenticate {
+        inner,
+        state: state.clone(),
+    })
 }
 
 /// Requires credentials, resolves them to a principal for the handlers, and counts the request
-/// against the user's rate limit (headers on every response, 429 past the limit).
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let admission = match state
-        .gatekeeper
-        .admit(request.headers(), request.extensions())
-        .await
-    {
-        Ok(Some(admission)) => admission,
-        Ok(None) => {
-            let error = Error::new(
-                ErrorCode::Unauthenticated,
-                "send X-API-Key or Authorization: Bearer <token>",
-            );
-            return error.into_response();
-        }
-        Err(refusal) => return refused(refusal),
-    };
-    request
-        .extensions_mut()
-        .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
-    within_limit(admission.decision, request, next).await
+/// against the user's rate limit (headers on every response, 429 past the limit). A tower service
+/// rather than `from_fn`, which boxes the rest of the chain anew for every request.
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> tower::Service<Request> for Authenticate<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let state = self.state.clone();
+        // The clone is not ready; the ready one handles this request (tower's standard pattern).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let admission = match state
+                .gatekeeper
+                .admit(request.headers(), request.extensions())
+                .await
+            {
+                Ok(Some(admission)) => admission,
+                Ok(None) => {
+                    let error = Error::new(
+                        ErrorCode::Unauthenticated,
+                        "send X-API-Key or Authorization: Bearer <token>",
+                    );
+                    return Ok(error.into_response());
+                }
+                Err(refusal) => return Ok(refused(refusal)),
+            };
+            request
+                .extensions_mut()
+                .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
+            let answer = async move {
+                match inner.call(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            };
+            Ok(within_limit(admission.decision, answer).await)
+        })
+    }
 }
 
 /// Counts an anonymous request (register, login) against its client address's limit, which slows
@@ -88,7 +88,7 @@ pub async fn limit_anonymous(State(state): State<AppState>, request: Request, ne
         .client_address(request.headers(), request.extensions())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let decision = state.gatekeeper.rate_limiter.check_address(address).await;
-    within_limit(decision, request, next).await
+    within_limit(decision, next.run(request)).await
 }
 
 fn refused(refusal: Refusal) -> Response {
@@ -99,12 +99,13 @@ fn refused(refusal: Refusal) -> Response {
     response
 }
 
-/// Answers 429 past the limit; otherwise runs the request. Either way the response carries the
-/// window's `X-RateLimit-*` headers (none when limits are off or the limiter is unavailable).
-async fn within_limit(decision: Option<RateDecision>, request: Request, next: Next) -> Response {
+/// Answers 429 past the limit; otherwise runs the request (`answer`). Either way the response
+/// carries the window's `X-RateLimit-*` headers (none when limits are off or the limiter is
+/// unavailable).
+async fn within_limit(decision: Option<RateDecision>, answer: impl Future<Output = Response>) -> Response {
     let mut response = match decision {
         Some(decision) if !decision.allowed => decision.error().into_response(),
-        _ => next.run(request).await,
+        _ => answer.await,
     };
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());

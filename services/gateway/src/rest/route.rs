@@ -210,6 +210,9 @@ fn copy_request_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
 /// The route's prefix in the original URI.
 const ROUTE_PREFIX: &str = "/api/v1/gpu/route";
 
+/// The route's template.
+pub const ROUTE_PATH: &str = "/api/v1/gpu/route/{*path}";
+
 /// The instance's body, passed through frame by frame (its length, when known, too) and cut at
 /// the deadline. Its ticket tells the load balancer about the exchange when the body ends, however
 /// it ends (done, broken, timed out, or the caller went away).
