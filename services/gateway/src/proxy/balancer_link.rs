@@ -54,7 +54,9 @@ impl BalancerLink {
         request: reservation::PickTargetRequest,
     ) -> Result<tonic::Response<reservation::Target>, tonic::Status> {
         match self {
-            BalancerLink::Grpc(client) => client.clone().pick_target(request).await,
+            // Boxed so that a caller's future need not carry room for a gRPC call it never makes
+            // in this process.
+            BalancerLink::Grpc(client) => Box::pin(client.clone().pick_target(request)).await,
             BalancerLink::InProcess(api) => api.pick_target(tonic::Request::new(request)).await,
         }
     }

@@ -15,6 +15,12 @@ impl AppState {
         if cost == 0 {
             return Ok(());
         }
+        // Boxed: two gRPC calls' state would otherwise enlarge every proxied request's future,
+        // priced or not.
+        Box::pin(self.charge(user_id, what, cost)).await
+    }
+
+    async fn charge(&self, user_id: &str, what: &str, cost: i64) -> Result<(), Error> {
         let key = format!("request:{}", uuid::Uuid::now_v7());
         let reserved = self
             .call(

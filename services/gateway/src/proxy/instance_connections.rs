@@ -102,7 +102,9 @@ impl InstanceConnections {
         loop {
             let mut connection = match self.take_idle(authority).await {
                 Some(connection) => connection,
-                None => self.connect(authority).await?,
+                // Boxed: the handshake's state is large and rarely needed, and every request's
+                // future would otherwise carry (and move) room for it.
+                None => Box::pin(self.connect(authority)).await?,
             };
             let mut sending = std::pin::pin!(connection.sender.try_send_request(request));
             let sent = poll_fn(|context| {
