@@ -93,8 +93,8 @@ impl Gatekeeper {
             Some(principal) => principal,
             // Only credentials not yet verified are checked against the address's failures, so a
             // known key costs one rate-limit count and nothing more.
-            // Boxed for the same reason as the rest of the rare paths: the call's state is large,
-            // and every request's future would otherwise carry room for it.
+            // Boxed: the auth service call's state is large and rarely needed, and every request's
+            // future would otherwise carry room for it.
             None => Box::pin(self.verify(credentials, address)).await?,
         };
         let decision = self.rate_limiter.check_user(&principal, headers).await;

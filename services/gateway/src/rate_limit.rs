@@ -81,10 +81,6 @@ impl RateLimiter {
     /// Counts a request of `principal`. `X-Rate-Limit-Override` may lower the limit for anyone and
     /// raise it for admins only.
     pub async fn check_user(&self, principal: &Principal, headers: &HeaderMap) -> Option<RateDecision> {
-        // Before the key is formatted: with limits off this runs on every request for nothing.
-        if !self.config.enabled {
-            return None;
-        }
         let requested = headers
             .get("x-rate-limit-override")
             .and_then(|value| value.to_str().ok())
@@ -94,12 +90,13 @@ impl RateLimiter {
             Some(limit) if principal.is_admin || limit < self.config.per_minute => limit,
             _ => self.config.per_minute,
         };
-        self.check(&format!("rl:user:{}", principal.user_id), limit).await
+        self.check(|| format!("rl:user:{}", principal.user_id), limit)
+            .await
     }
 
     /// Counts an anonymous request (register, login) from `address`.
     pub async fn check_address(&self, address: IpAddr) -> Option<RateDecision> {
-        self.check(&format!("rl:ip:{address}"), self.config.anonymous_per_minute)
+        self.check(|| format!("rl:ip:{address}"), self.config.anonymous_per_minute)
             .await
     }
 
@@ -127,15 +124,17 @@ impl RateLimiter {
 
     /// Counts a failed authentication from `address`.
     pub async fn count_failure(&self, address: IpAddr) {
-        self.check(&failure_key(address), self.config.anonymous_per_minute)
+        self.check(|| failure_key(address), self.config.anonymous_per_minute)
             .await;
     }
 
-    async fn check(&self, key: &str, limit: u32) -> Option<RateDecision> {
+    /// Counts a request in the window `key` names. The key is made only when limits are on: with
+    /// them off this runs on every request for nothing.
+    async fn check(&self, key: impl FnOnce() -> String, limit: u32) -> Option<RateDecision> {
         if !self.config.enabled {
             return None;
         }
-        match self.kv.increment_window(key, WINDOW).await {
+        match self.kv.increment_window(&key(), WINDOW).await {
             Ok(window) => Some(RateDecision {
                 limit,
                 remaining: u32::try_from(u64::from(limit).saturating_sub(window.count)).unwrap_or(0),

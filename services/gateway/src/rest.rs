@@ -149,11 +149,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         // each box costs a clone and a future per request.
         .layer(
             tower::ServiceBuilder::new()
-                .layer(front_line(
-                    state.metrics.clone(),
-                    state.request_timeout,
-                    max_body_bytes,
-                ))
+                .layer(front_line(state.clone()))
                 .layer(cors_layer(cors_origins))
                 .layer(DefaultBodyLimit::max(max_body_bytes))
                 .layer(Extension(OpenApiDocument(Arc::new(document)))),

@@ -4,7 +4,6 @@
 //! a measurable share of its throughput in futures, boxes and body wrappers (README, "Benchmarks").
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -16,32 +15,17 @@ use gpuproxy_telemetry::{Metrics, RequestLabels};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::Error;
+use crate::{AppState, Error};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-struct Settings {
-    metrics: Metrics,
-    request_timeout: Duration,
-    max_body_bytes: usize,
-}
-
-/// Wraps each route with [`FrontLine`]: counting into `metrics`, answering `TIMEOUT` after
-/// `request_timeout` and refusing declared bodies over `max_body_bytes`.
-pub fn front_line<S>(
-    metrics: Metrics,
-    request_timeout: Duration,
-    max_body_bytes: usize,
-) -> impl tower::Layer<S, Service = FrontLine<S>> + Clone {
-    let settings = Arc::new(Settings {
-        metrics,
-        request_timeout,
-        max_body_bytes,
-    });
+/// Wraps each route with [`FrontLine`]: counting into `state`'s metrics, answering `TIMEOUT` after
+/// its `request_timeout` and refusing declared bodies over its `max_body_bytes`.
+pub fn front_line<S>(state: AppState) -> impl tower::Layer<S, Service = FrontLine<S>> + Clone {
     tower::layer::layer_fn(move |inner| FrontLine {
         inner,
-        settings: settings.clone(),
+        state: state.clone(),
     })
 }
 
@@ -52,7 +36,7 @@ pub fn front_line<S>(
 #[derive(Clone)]
 pub struct FrontLine<S> {
     inner: S,
-    settings: Arc<Settings>,
+    state: AppState,
 }
 
 impl<S> tower::Service<Request> for FrontLine<S>
@@ -81,24 +65,24 @@ where
             .extensions()
             .get::<MatchedPath>()
             .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-        let settings = self.settings.clone();
+        let state = self.state.clone();
         // Called here rather than in the future: the inner future owns what it needs, so the
         // service need not be cloned into it.
-        let answer = match too_large(request.headers(), settings.max_body_bytes) {
+        let answer = match too_large(request.headers(), state.max_body_bytes) {
             Some(refusal) => Err(refusal),
             None => Ok(self.inner.call(request)),
         };
         let answering = async move {
             let mut response = match answer {
                 Err(refusal) => refusal.into_response(),
-                Ok(inner) => match tokio::time::timeout(settings.request_timeout, inner).await {
+                Ok(inner) => match tokio::time::timeout(state.request_timeout, inner).await {
                     Ok(Ok(response)) => response,
                     Ok(Err(never)) => match never {},
                     Err(_) => Error::new(ErrorCode::Timeout, "the request took longer than REQUEST_TIMEOUT")
                         .into_response(),
                 },
             };
-            settings.count(route, &response, started.elapsed());
+            count(&state.metrics, route, &response, started.elapsed());
             response.headers_mut().insert(REQUEST_ID, request_id);
             Ok(response)
         };
@@ -106,30 +90,29 @@ where
     }
 }
 
-impl Settings {
-    fn count(&self, route: String, response: &Response, latency: Duration) {
-        let status = response.status();
-        let code = response.extensions().get::<ErrorCode>();
-        if let Some(code) = code {
-            self.metrics.record_error(code.as_str());
-        }
-        if status.is_server_error() {
-            tracing::error!(
-                status = status.as_u16(),
-                code = code.map(|code| code.as_str()),
-                ?latency,
-                "request failed"
-            );
-        } else {
-            tracing::debug!(status = status.as_u16(), ?latency, "answered");
-        }
-        let labels = RequestLabels {
-            protocol: "rest",
-            route,
-            status: status.as_u16().to_string(),
-        };
-        self.metrics.record_request(labels, latency.as_secs_f64());
+/// Counts the answer into `metrics` and logs it (server errors at `error`).
+fn count(metrics: &Metrics, route: String, response: &Response, latency: Duration) {
+    let status = response.status();
+    let code = response.extensions().get::<ErrorCode>();
+    if let Some(code) = code {
+        metrics.record_error(code.as_str());
     }
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            code = code.map(|code| code.as_str()),
+            ?latency,
+            "request failed"
+        );
+    } else {
+        tracing::debug!(status = status.as_u16(), ?latency, "answered");
+    }
+    let labels = RequestLabels {
+        protocol: "rest",
+        route,
+        status: status.as_u16().to_string(),
+    };
+    metrics.record_request(labels, latency.as_secs_f64());
 }
 
 /// The caller's request id, or a new one written into the request for the handlers.
