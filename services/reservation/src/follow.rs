@@ -72,7 +72,7 @@ impl Reservations {
         let status = InstanceStatus::from_provider(&found.status).unwrap_or(InstanceStatus::Pending);
         let endpoint = endpoint_of(&row, &found);
         if status == InstanceStatus::Running && endpoint.is_some() {
-            instances::mark_started(
+            let moved = instances::mark_started(
                 self.database().pool(),
                 &row.id,
                 status.as_str(),
@@ -80,12 +80,27 @@ impl Reservations {
                 now_ms(),
             )
             .await?;
+            if !moved {
+                // Its owner (or the reconciler) began destroying it while the provider answered.
+                return Ok(false);
+            }
             let row = InstanceRow {
                 status: status.as_str().to_owned(),
                 endpoint,
                 ..row
             };
             self.join_rotation(&row);
+            // A destroy that began between the update and the join took the instance out of
+            // rotation before the join put it back: look once more, after the join.
+            let still_running = instances::find(self.database().pool(), &row.id)
+                .await?
+                .is_some_and(|now| now.status == InstanceStatus::Running.as_str());
+            if !still_running {
+                if let Some(instance_id) = &row.provider_instance_id {
+                    self.balancer().remove(instance_id);
+                }
+                return Ok(false);
+            }
             tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, "instance running");
             return Ok(true);
         }

@@ -6,6 +6,7 @@ use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
+use gpuproxy_provider_sim::{Faults, SimProvider};
 
 use crate::helpers::{Backend, Harness, eventually, launch, next_named};
 
@@ -200,8 +201,53 @@ async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
     );
 }
 
+/// The follower looks an instance up at its provider while its owner destroys it: the answer
+/// ("running") arrives after the destroy began, and must not put the instance back in rotation.
+async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Backend) {
+    let harness = Harness::start_idle(backend, &[]).await;
+    let offer = cheapest(&harness, "vast.ai").await;
+    let created = harness
+        .service
+        .create_instance(create("alice", &offer, ""))
+        .await
+        .expect("rented");
+    // Running at the provider, not yet followed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    harness.sim.set_faults(
+        SimProvider::VastAi,
+        Faults {
+            latency_ms: 600,
+            ..Faults::default()
+        },
+    );
+    let service = harness.service.clone();
+    let following = tokio::spawn(async move { service.follow_starting_instances().await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let terminated = harness
+        .service
+        .destroy_instance("alice", "vast.ai", &created.instance_id)
+        .await
+        .expect("destroyed");
+    assert!(terminated);
+    let started = following.await.expect("joined").expect("followed");
+    assert_eq!(started, 0, "a destroyed instance did not start");
+    let loads = harness.service.load_info("alice", "").expect("loads");
+    assert!(
+        loads.server_load.is_empty(),
+        "still in rotation: {:?}",
+        loads.server_load
+    );
+    let found = harness
+        .service
+        .get_instance("alice", "vast.ai", &created.instance_id)
+        .await
+        .expect("readable");
+    assert_eq!(found.status, "terminated");
+}
+
 crate::on_both_databases!(
     an_instance_runs_and_only_its_owner_sees_or_destroys_it,
     a_create_retried_with_its_key_rents_once,
     bad_creates_are_refused_naming_the_field,
+    an_instance_destroyed_while_followed_stays_out_of_rotation,
 );
