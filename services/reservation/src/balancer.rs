@@ -34,8 +34,12 @@ pub struct Member {
 /// What one pick chose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picked {
-    /// The instance.
-    pub member: Member,
+    /// The instance's provider id.
+    pub instance_id: String,
+    /// Its provider.
+    pub provider: String,
+    /// Where its traffic goes.
+    pub base_url: String,
     /// The strategy that chose it.
     pub strategy: LbStrategy,
 }
@@ -60,12 +64,16 @@ pub struct Balancer {
     unhealthy: Unhealthy,
 }
 
+/// Keyed by user or instance id. Looked up on every proxied request: foldhash rather than SipHash,
+/// whose keys here are ids the service made, not text a caller chose.
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct State {
-    strategies: HashMap<String, LbStrategy>,
-    rotations: HashMap<String, Rotation>,
+    strategies: Map<LbStrategy>,
+    rotations: Map<Rotation>,
     /// By provider instance id.
-    loads: HashMap<String, Load>,
+    loads: Map<Load>,
 }
 
 #[derive(Debug, Default)]
@@ -137,29 +145,33 @@ impl Balancer {
     /// Picks one of `user_id`'s eligible instances and counts a request on it.
     pub fn pick(&self, user_id: &str, now_ms: i64) -> Option<Picked> {
         let now = Instant::now();
-        let strategy = self.strategy(user_id);
         let mut state = self.state();
-        let State { rotations, loads, .. } = &mut *state;
+        let State {
+            strategies,
+            rotations,
+            loads,
+        } = &mut *state;
+        let strategy = strategies.get(user_id).copied().unwrap_or(self.default_strategy);
         let rotation = rotations.get_mut(user_id)?;
         let idle = Load::default();
-        let eligible: Vec<(usize, Candidate<'_>)> = rotation
+        // Each candidate's position among the members, beside it, so one vector serves both.
+        let mut positions = Vec::with_capacity(rotation.members.len());
+        let candidates: Vec<Candidate<'_>> = rotation
             .members
             .iter()
             .enumerate()
-            .map(|(index, member)| {
+            .filter_map(|(index, member)| {
                 let load = loads.get(&member.instance_id).unwrap_or(&idle);
-                (
-                    index,
+                load.is_eligible(now).then(|| {
+                    positions.push(index);
                     Candidate {
                         key: member.instance_id.as_str(),
                         weight: member.weight,
                         load,
-                    },
-                )
+                    }
+                })
             })
-            .filter(|(_, candidate)| candidate.load.is_eligible(now))
             .collect();
-        let candidates: Vec<Candidate<'_>> = eligible.iter().map(|(_, candidate)| *candidate).collect();
         let chosen = if self.enabled {
             pick(strategy, &candidates, &mut rotation.turns)?
         } else if candidates.is_empty() {
@@ -167,9 +179,17 @@ impl Balancer {
         } else {
             0
         };
-        let member = rotation.members[eligible[chosen].0].clone();
-        loads.entry(member.instance_id.clone()).or_default().start(now_ms);
-        Some(Picked { member, strategy })
+        let member = &rotation.members[positions[chosen]];
+        match loads.get_mut(&member.instance_id) {
+            Some(load) => load.start(now_ms),
+            None => loads.entry(member.instance_id.clone()).or_default().start(now_ms),
+        }
+        Some(Picked {
+            instance_id: member.instance_id.clone(),
+            provider: member.provider.clone(),
+            base_url: member.base_url.clone(),
+            strategy,
+        })
     }
 
     /// Ends a request counted by [`Balancer::pick`] (`picked`), or records one sent to the instance
@@ -269,10 +289,7 @@ mod tests {
         balancer.add("alice", member("a1"));
         balancer.add("bob", member("b1"));
         for _ in 0..10 {
-            assert_eq!(
-                balancer.pick("alice", 0).expect("a pick").member.instance_id,
-                "a1"
-            );
+            assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a1");
         }
         assert!(balancer.pick("carol", 0).is_none());
     }
@@ -287,14 +304,11 @@ mod tests {
             balancer.report("a1", false, Duration::from_millis(1), true, 0);
         }
         for _ in 0..5 {
-            assert_eq!(
-                balancer.pick("alice", 0).expect("a pick").member.instance_id,
-                "a2"
-            );
+            assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a2");
         }
         balancer.probed("a1", true);
         let picked: Vec<String> = (0..4)
-            .map(|_| balancer.pick("alice", 0).expect("a pick").member.instance_id)
+            .map(|_| balancer.pick("alice", 0).expect("a pick").instance_id)
             .collect();
         assert!(picked.contains(&"a1".to_owned()), "{picked:?}");
     }
@@ -307,20 +321,14 @@ mod tests {
         balancer.set_strategy("alice", LbStrategy::LeastConnections);
         // a1 has one request in flight, so least_connections sends the next to a2, twice in a row
         // once a2 finishes (round robin would have alternated).
-        assert_eq!(
-            balancer.pick("alice", 0).expect("a pick").member.instance_id,
-            "a1"
-        );
+        assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a1");
         let second = balancer.pick("alice", 0).expect("a pick");
         assert_eq!(
-            (second.member.instance_id.as_str(), second.strategy),
+            (second.instance_id.as_str(), second.strategy),
             ("a2", LbStrategy::LeastConnections)
         );
         balancer.report("a2", true, Duration::from_millis(1), true, 0);
-        assert_eq!(
-            balancer.pick("alice", 0).expect("a pick").member.instance_id,
-            "a2"
-        );
+        assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a2");
         assert_eq!(balancer.strategy("bob"), LbStrategy::RoundRobin);
     }
 

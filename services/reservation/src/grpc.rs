@@ -39,12 +39,12 @@ impl GrpcReservations {
     }
 }
 
-fn user(user_id: &str) -> Result<String, Status> {
+fn user(user_id: &str) -> Result<&str, Status> {
     let user_id = user_id.trim();
     if user_id.is_empty() {
         return Err(Error::invalid("user_id", "is required").into());
     }
-    Ok(user_id.to_owned())
+    Ok(user_id)
 }
 
 #[tonic::async_trait]
@@ -70,7 +70,7 @@ impl ReservationService for GrpcReservations {
         let user_id = user(&request.user_id)?;
         let instance = self
             .service
-            .get_instance(&user_id, &request.provider, &request.instance_id)
+            .get_instance(user_id, &request.provider, &request.instance_id)
             .await?;
         Ok(Response::new(instance))
     }
@@ -83,7 +83,7 @@ impl ReservationService for GrpcReservations {
         let user_id = user(&request.user_id)?;
         let instances = self
             .service
-            .list_instances(&user_id, request.include_ended)
+            .list_instances(user_id, request.include_ended)
             .await?;
         Ok(Response::new(pb::ListInstancesResponse { instances }))
     }
@@ -93,7 +93,7 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::DestroyInstanceRequest>,
     ) -> Result<Response<pb::DestroyInstanceResponse>, Status> {
         let request = request.into_inner();
-        let user_id = user(&request.user_id)?;
+        let user_id = user(&request.user_id)?.to_owned();
         let service = self.service.clone();
         let terminated = self
             .detached(async move {
@@ -123,7 +123,7 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
         let request = request.into_inner();
-        let user_id = user(&request.user_id)?;
+        let user_id = user(&request.user_id)?.to_owned();
         let service = self.service.clone();
         let released = self
             .detached(async move { service.release(&user_id, request.reservation_id.trim()).await })
@@ -136,7 +136,7 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::ListReservationsRequest>,
     ) -> Result<Response<pb::ListReservationsResponse>, Status> {
         let user_id = user(&request.get_ref().user_id)?;
-        let reservations = self.service.list_reservations(&user_id).await?;
+        let reservations = self.service.list_reservations(user_id).await?;
         Ok(Response::new(pb::ListReservationsResponse { reservations }))
     }
 
@@ -145,7 +145,7 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::PickTargetRequest>,
     ) -> Result<Response<pb::Target>, Status> {
         let user_id = user(&request.get_ref().user_id)?;
-        Ok(Response::new(self.service.pick_target(&user_id)?))
+        Ok(Response::new(self.service.pick_target(user_id)?))
     }
 
     async fn report_result(
@@ -183,7 +183,7 @@ impl ReservationService for GrpcReservations {
     ) -> Result<Response<pb::Strategy>, Status> {
         let user_id = user(&request.get_ref().user_id)?;
         Ok(Response::new(pb::Strategy {
-            strategy: self.service.strategy(&user_id).as_str().to_owned(),
+            strategy: self.service.strategy(user_id).as_str().to_owned(),
         }))
     }
 
@@ -193,7 +193,7 @@ impl ReservationService for GrpcReservations {
     ) -> Result<Response<pb::Strategy>, Status> {
         let request = request.into_inner();
         let user_id = user(&request.user_id)?;
-        let strategy = self.service.set_strategy(&user_id, &request.strategy).await?;
+        let strategy = self.service.set_strategy(user_id, &request.strategy).await?;
         Ok(Response::new(pb::Strategy {
             strategy: strategy.as_str().to_owned(),
         }))
@@ -206,7 +206,7 @@ impl ReservationService for GrpcReservations {
         let request = request.into_inner();
         let user_id = user(&request.user_id)?;
         Ok(Response::new(
-            self.service.load_info(&user_id, request.instance_id.trim())?,
+            self.service.load_info(user_id, request.instance_id.trim())?,
         ))
     }
 }

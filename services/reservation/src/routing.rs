@@ -49,9 +49,9 @@ impl Reservations {
             )
         })?;
         Ok(pb::Target {
-            instance_id: picked.member.instance_id,
-            provider: picked.member.provider,
-            base_url: picked.member.base_url,
+            instance_id: picked.instance_id,
+            provider: picked.provider,
+            base_url: picked.base_url,
             strategy: picked.strategy.as_str().to_owned(),
         })
     }

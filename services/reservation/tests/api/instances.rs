@@ -220,16 +220,17 @@ async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Bac
             ..Faults::default()
         },
     );
-    let service = harness.service.clone();
-    let following = tokio::spawn(async move { service.follow_starting_instances().await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let terminated = harness
-        .service
-        .destroy_instance("alice", "vast.ai", &created.instance_id)
-        .await
-        .expect("destroyed");
-    assert!(terminated);
-    let started = following.await.expect("joined").expect("followed");
+    let destroying = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        harness
+            .service
+            .destroy_instance("alice", "vast.ai", &created.instance_id)
+            .await
+    };
+    let (started, terminated) =
+        futures::future::join(harness.service.follow_starting_instances(), destroying).await;
+    assert!(terminated.expect("destroyed"));
+    let started = started.expect("followed");
     assert_eq!(started, 0, "a destroyed instance did not start");
     let loads = harness.service.load_info("alice", "").expect("loads");
     assert!(
