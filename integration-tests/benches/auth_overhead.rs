@@ -14,12 +14,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use axum::Router;
 use criterion::Criterion;
 use gpuproxy_config::EnvMap;
 use gpuproxy_daemon::DaemonConfig;
 use gpuproxy_events::EventBus;
 use gpuproxy_gateway::Dependencies;
+use gpuproxy_gateway::rest::RestService;
 use gpuproxy_server::Tasks;
 use gpuproxy_telemetry::Metrics;
 use http::Request;
@@ -31,7 +31,7 @@ const JWT: &str = "authenticated GET /api/v1/auth/me (JWT)";
 const UNAUTHENTICATED: &str = "refused GET /api/v1/auth/me (no credentials)";
 
 struct Fleet {
-    router: Router,
+    router: RestService,
     key: String,
     token: String,
     _tasks: Tasks,
@@ -126,7 +126,7 @@ fn get(path: &str, header: Option<(&str, &str)>) -> Request<axum::body::Body> {
     request.body(axum::body::Body::empty()).expect("request")
 }
 
-async fn call(router: &Router, request: Request<axum::body::Body>, expected: u16) {
+async fn call(router: &RestService, request: Request<axum::body::Body>, expected: u16) {
     let response = router.clone().oneshot(request).await.expect("infallible");
     assert_eq!(response.status().as_u16(), expected);
 }

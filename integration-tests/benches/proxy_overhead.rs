@@ -2,8 +2,9 @@
 //! server (release build) against the simulator's upstream on loopback and measures, in one run:
 //! sequential latency straight to the upstream, through `/api/v1/gpu/route/{path}` and through
 //! nginx as a reverse proxy to the same upstream; throughput of the three with `wrk` (a separate
-//! process); floors that place the route's figure (the smallest proxies our libraries make, with
-//! reqwest and with the route's own instance connections, and the gateway's own routes); and a
+//! process), in interleaved rounds whose medians are compared; floors that place the route's
+//! figure (the smallest proxies our libraries make, with reqwest and with the route's own instance
+//! connections, and the gateway's own routes); and a
 //! 16-GPU reservation with 500 ms injected on every provider call. Writes
 //! `bench-reports/proxy_overhead.md`. nginx and wrk come from Debian (`scripts/bench-proxy.sh`
 //! installs them); without them their rows say so.
@@ -29,10 +30,27 @@ use serde_json::json;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const LATENCY_SAMPLES: usize = 3_000;
-const WRK_SECONDS: u64 = 8;
+const WRK_SECONDS: u64 = 6;
+const ROUNDS: usize = 3;
 const WRK_CONNECTIONS: u32 = 64;
 const CREATE_LATENCY_MS: u64 = 500;
 const NGINX: &str = "through nginx (reverse proxy)";
+
+/// One target's figures: latency percentiles and the throughput of each round.
+struct Row {
+    name: &'static str,
+    p50: Duration,
+    p99: Duration,
+    rps: Vec<f64>,
+}
+
+impl Row {
+    fn median_rps(&self) -> Option<f64> {
+        let mut sorted = self.rps.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied()
+    }
+}
 
 struct Target {
     name: &'static str,
@@ -131,10 +149,10 @@ async fn start_bare_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) -> S
 /// reqwest: the floor the route's proxying sits on, without its middleware, authentication and
 /// balancing.
 async fn start_pooled_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) -> String {
-    let authority = upstream.trim_start_matches("http://").to_owned();
     let connections = gpuproxy_gateway::InstanceConnections::new(Duration::from_secs(5));
+    let endpoint = connections.endpoint(&upstream).expect("a plain endpoint");
     let forward = move |request: axum::extract::Request| {
-        let (connections, authority) = (connections.clone(), authority.clone());
+        let (connections, endpoint) = (connections.clone(), endpoint.clone());
         async move {
             let (mut parts, body) = request.into_parts();
             parts.uri = parts
@@ -144,7 +162,7 @@ async fn start_pooled_proxy(upstream: String, tasks: &gpuproxy_server::Tasks) ->
                 .parse()
                 .expect("a path");
             let answer = connections
-                .send(&authority, axum::http::Request::from_parts(parts, body))
+                .send(&endpoint, axum::http::Request::from_parts(parts, body))
                 .await
                 .expect("the upstream answers");
             answer.map(axum::body::Body::new)
@@ -402,67 +420,89 @@ async fn main() {
     let mut rows = Vec::new();
     for target in &targets {
         let samples = latencies(&client, target).await;
-        // wrk runs off the runtime's workers, so the server keeps both of them.
-        let (url, key) = (target.url.clone(), target.key.clone());
-        let rps = tokio::task::spawn_blocking(move || throughput(&url, key.as_deref()))
-            .await
-            .expect("wrk ran");
         println!(
-            "{}: p50 {:.3} ms, p99 {:.3} ms, {}",
+            "{}: p50 {:.3} ms, p99 {:.3} ms",
             target.name,
             ms(percentile(&samples, 0.5)),
             ms(percentile(&samples, 0.99)),
-            rps.map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
         );
-        rows.push((
-            target.name,
-            percentile(&samples, 0.5),
-            percentile(&samples, 0.99),
-            rps,
-        ));
+        rows.push(Row {
+            name: target.name,
+            p50: percentile(&samples, 0.5),
+            p99: percentile(&samples, 0.99),
+            rps: Vec::new(),
+        });
+    }
+    // Throughput of the compared paths (upstream, route, nginx) in interleaved rounds, so that a
+    // slow spell of the machine falls on all three rather than on one; the floors once each.
+    let compared = if nginx.is_some() { 3 } else { 2 };
+    for round in 0..ROUNDS {
+        for (index, target) in targets.iter().enumerate() {
+            if index >= compared && round > 0 {
+                continue;
+            }
+            // wrk runs off the runtime's workers, so the server keeps both of them.
+            let (url, key) = (target.url.clone(), target.key.clone());
+            let rps = tokio::task::spawn_blocking(move || throughput(&url, key.as_deref()))
+                .await
+                .expect("wrk ran");
+            if let Some(rps) = rps {
+                println!("round {}: {}: {rps:.0} req/s", round + 1, target.name);
+                rows[index].rps.push(rps);
+            }
+        }
     }
     if let Some((mut child, _)) = nginx {
         let _ = child.kill();
         let _ = child.wait();
     }
 
-    let direct = rows[0];
-    let ours = rows[1];
+    let (direct, ours) = (&rows[0], &rows[1]);
     let mut report = String::new();
     let _ = writeln!(report, "# Proxy overhead and reservation time\n");
     let _ = writeln!(
         report,
         "Embedded server (release), simulator upstream `GET /health` on loopback, {LATENCY_SAMPLES} sequential \
          requests per target for latency; `wrk -t2 -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s` (a separate process, \
-         sharing the machine's {} cores with the server) for throughput. Rate limits off; the API key is \
-         authenticated (cached) on every request.\n",
+         sharing the machine's {} cores with the server) for throughput: {ROUNDS} interleaved rounds of the \
+         first three rows (median shown), one of each floor. Rate limits off; the API key is authenticated \
+         (cached) on every request.\n",
         std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get)
     );
     let _ = writeln!(report, "| path | p50 | p99 | throughput |\n|---|---|---|---|");
-    for (name, p50, p99, rps) in &rows {
+    for row in &rows {
         let _ = writeln!(
             report,
-            "| {name} | {:.3} ms | {:.3} ms | {} |",
-            ms(*p50),
-            ms(*p99),
-            rps.map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
+            "| {} | {:.3} ms | {:.3} ms | {} |",
+            row.name,
+            ms(row.p50),
+            ms(row.p99),
+            row.median_rps()
+                .map_or("wrk not installed".to_owned(), |rps| format!("{rps:.0} req/s"))
         );
     }
     let _ = writeln!(
         report,
         "\n**Added by GPU Proxy**: {:.3} ms at the median, {:.3} ms at p99 (target: under 0.3 ms at the median).",
-        ms(ours.1.saturating_sub(direct.1)),
-        ms(ours.2.saturating_sub(direct.2))
+        ms(ours.p50.saturating_sub(direct.p50)),
+        ms(ours.p99.saturating_sub(direct.p99))
     );
-    let nginx_row = rows.iter().find(|row| row.0 == NGINX).copied();
-    if let (Some(nginx_row), Some(ours_rps)) = (nginx_row, ours.3)
-        && let Some(nginx) = nginx_row.3
+    if let Some(nginx_row) = rows.iter().find(|row| row.name == NGINX)
+        && let (Some(ours_rps), Some(nginx_rps)) = (ours.median_rps(), nginx_row.median_rps())
     {
-        let nginx_added = ms(nginx_row.1.saturating_sub(direct.1));
+        let per_round: Vec<String> = ours
+            .rps
+            .iter()
+            .zip(&nginx_row.rps)
+            .map(|(ours, nginx)| format!("{:.2}", ours / nginx))
+            .collect();
         let _ = writeln!(
             report,
-            "nginx adds {nginx_added:.3} ms at the median. Throughput through GPU Proxy is {:.2}× nginx's (target: at least 0.8×).",
-            ours_rps / nginx
+            "nginx adds {:.3} ms at the median. Throughput through GPU Proxy is {:.2}× nginx's (medians; \
+             rounds: {}) (target: at least 0.8×).",
+            ms(nginx_row.p50.saturating_sub(direct.p50)),
+            ours_rps / nginx_rps,
+            per_round.join(", ")
         );
     }
     let _ = writeln!(

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod billing;
+mod cors;
 mod event_outages;
 mod events;
 mod export;

@@ -482,9 +482,56 @@ async fn private_targets_are_refused_unless_allow_listed(mode: Mode) {
     }
 }
 
+/// A proxied request is bounded by its own time limit (`timeout`, `X-Timelimit`, else
+/// `PROXY_TIMEOUT`), not by `REQUEST_TIMEOUT`, which is for the API's own work: a long generation
+/// runs to the limit its caller asked for.
+async fn proxied_requests_run_to_their_own_time_limit_past_request_timeout(mode: Mode) {
+    let fleet = TestFleet::start_with(mode, &[("REQUEST_TIMEOUT", "1s")]).await;
+    let key = user_key(&fleet).await;
+    reserve(&fleet, &key, 1, "vast.ai").await;
+    running(&fleet, &key, 1).await;
+
+    let routed = fleet
+        .rest
+        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
+        .header(gpuproxy_provider_sim::DELAY_HEADER, "1500")
+        .header("X-Timelimit", "10")
+        .send()
+        .await
+        .expect("answered");
+    let routed = expect_status(routed, StatusCode::OK).await;
+    assert_eq!(routed["path"], "/slow");
+
+    let proxied = proxy(
+        &fleet,
+        &key,
+        json!({"protocol": "http", "method": "GET", "path": "/slow", "timeout": 10,
+               "headers": {"x-sim-delay-ms": "1500"}}),
+    )
+    .await;
+    let proxied = expect_status(proxied, StatusCode::OK).await;
+    assert_eq!(proxied["data"]["status_code"], 200, "{proxied}");
+
+    // The caller's own limit still holds.
+    let limited = fleet
+        .rest
+        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
+        .header(gpuproxy_provider_sim::DELAY_HEADER, "1500")
+        .header("X-Timelimit", "0.5")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        expect_status(limited, StatusCode::GATEWAY_TIMEOUT).await["code"],
+        "TIMEOUT"
+    );
+    destroy_all(&fleet, &key).await;
+}
+
 crate::in_both_modes!(
     every_protocol_reaches_the_callers_instance,
     streamed_answers_arrive_chunk_by_chunk,
     private_targets_are_refused_unless_allow_listed,
     answers_stream_over_the_proxy_websocket,
+    proxied_requests_run_to_their_own_time_limit_past_request_timeout,
 );

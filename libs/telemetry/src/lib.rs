@@ -13,4 +13,4 @@ mod otlp;
 mod syslog_writer;
 
 pub use logging::{TelemetryGuard, init, init_for_tests};
-pub use metrics::{Metrics, RequestLabels};
+pub use metrics::{Metrics, RequestLabels, RouteSeries};

@@ -110,6 +110,26 @@ impl Metrics {
         self.inner.requests.get_or_create(&labels).inc();
     }
 
+    /// Returns the series of one route, resolved once for a hot path (the proxy's streaming route),
+    /// so that counting a request costs neither label hashing nor allocations.
+    pub fn route_series(&self, protocol: &'static str, route: &'static str) -> RouteSeries {
+        let latency = self
+            .inner
+            .latency
+            .get_or_create(&RouteLabels {
+                protocol,
+                route: route.to_owned(),
+            })
+            .clone();
+        RouteSeries {
+            metrics: self.clone(),
+            protocol,
+            route,
+            latency,
+            by_status: Arc::default(),
+        }
+    }
+
     /// Counts one error response by its code.
     pub fn record_error(&self, code: &'static str) {
         self.inner.errors.get_or_create(&ErrorLabels { code }).inc();
@@ -140,6 +160,53 @@ impl Metrics {
 }
 
 /// Buckets from 100 µs to about 13 s: a gateway hop is sub-millisecond, a provider call seconds.
+/// One route's series (see [`Metrics::route_series`]). Cheap to clone; clones share the series.
+#[derive(Clone)]
+pub struct RouteSeries {
+    metrics: Metrics,
+    protocol: &'static str,
+    route: &'static str,
+    latency: Histogram,
+    /// The request counter of each status seen so far.
+    by_status: Arc<std::sync::Mutex<Vec<(u16, Counter)>>>,
+}
+
+impl std::fmt::Debug for RouteSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteSeries")
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouteSeries {
+    /// Counts one request answered with `status` after `seconds`, as [`Metrics::record_request`]
+    /// would with this route's labels.
+    pub fn record(&self, status: u16, seconds: f64) {
+        self.latency.observe(seconds);
+        let mut by_status = self
+            .by_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, counter)) = by_status.iter().find(|(seen, _)| *seen == status) {
+            counter.inc();
+            return;
+        }
+        let counter = self
+            .metrics
+            .inner
+            .requests
+            .get_or_create(&RequestLabels {
+                protocol: self.protocol,
+                route: self.route.to_owned(),
+                status: status.to_string(),
+            })
+            .clone();
+        counter.inc();
+        by_status.push((status, counter));
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 18))
 }
@@ -175,5 +242,39 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("gpuproxy_active_instances 3"), "{text}");
+    }
+
+    #[test]
+    fn a_route_series_counts_into_the_same_series_as_labels_do() {
+        let metrics = Metrics::new();
+        let series = metrics.route_series("rest", "/route/{*path}");
+        series.record(200, 0.001);
+        series.record(200, 0.001);
+        series.record(504, 2.0);
+        metrics.record_request(
+            RequestLabels {
+                protocol: "rest",
+                route: "/route/{*path}".to_owned(),
+                status: "200".to_owned(),
+            },
+            0.001,
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"gpuproxy_requests_total{protocol="rest",route="/route/{*path}",status="200"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"gpuproxy_requests_total{protocol="rest",route="/route/{*path}",status="504"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gpuproxy_latency_seconds_count{protocol="rest",route="/route/{*path}"} 4"#),
+            "{text}"
+        );
     }
 }

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
@@ -105,10 +104,11 @@ impl Dependencies {
 #[derive(Debug)]
 pub struct App {
     state: AppState,
-    router: Router,
+    cors_origins: crate::CorsOrigins,
     grpc: GrpcServer,
     grpc_tls: Option<ServerTlsConfig>,
     http_listener: TcpListener,
+    http_workers: usize,
     grpc_listener: TcpListener,
     bus: EventBus,
     flusher: crate::proxy::ResultFlusher,
@@ -180,7 +180,6 @@ impl App {
             max_body_bytes: config.max_body_bytes,
             service_call_timeout: config.service_call_timeout,
         });
-        let router = rest::router(state.clone(), &config.cors_origins);
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
         let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));
         let routes = Routes::new(Layered::new(authenticated, Observe::new(state.metrics.clone())));
@@ -190,10 +189,11 @@ impl App {
         let grpc_listener = gpuproxy_server::bind(config.grpc_listen).await?;
         Ok(App {
             state,
-            router,
+            cors_origins: config.cors_origins,
             grpc,
             grpc_tls,
             http_listener,
+            http_workers: config.http_workers,
             grpc_listener,
             bus: dependencies.bus,
             flusher,
@@ -215,9 +215,9 @@ impl App {
         self.grpc_tls.is_some()
     }
 
-    /// Returns the REST router, for driving it without a socket (benchmarks).
-    pub fn router(&self) -> Router {
-        self.router.clone()
+    /// Returns the REST service, for driving it without a socket (benchmarks).
+    pub fn router(&self) -> rest::RestService {
+        rest::service(self.state.for_worker(), &self.cors_origins)
     }
 
     /// Returns the shared state.
@@ -230,31 +230,23 @@ impl App {
     pub fn spawn(self, tasks: &Tasks) {
         let App {
             state,
-            router,
+            cors_origins,
             grpc,
             grpc_tls,
             http_listener,
+            http_workers,
             grpc_listener,
             bus,
             flusher,
         } = self;
         tasks.spawn("gateway-proxy-results", flusher.run(tasks.token()));
         let token = tasks.token();
-        tasks.spawn("gateway-http", async move {
-            use axum::serve::ListenerExt;
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            // Streamed answers go out as a head and then chunks; with Nagle's algorithm on, each
-            // chunk after the head would wait for the client's delayed ACK.
-            let http_listener = http_listener.tap_io(|connection| {
-                if let Err(error) = connection.set_nodelay(true) {
-                    tracing::debug!(%error, "setting TCP_NODELAY failed");
-                }
-            });
-            axum::serve(http_listener, service)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await?;
-            Ok(())
-        });
+        let worker_state = state.clone();
+        let make_rest = move || rest::service(worker_state.for_worker(), &cors_origins);
+        tasks.spawn(
+            "gateway-http",
+            crate::http_workers::serve(http_listener, make_rest, http_workers, token),
+        );
         let health = grpc.health();
         tasks.spawn("gateway-grpc-health", async move {
             health.set(SERVICE_NAME, true).await;

@@ -14,6 +14,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth_memo::AuthMemo;
 use crate::{Credentials, Error};
 
 /// Credentials cached at most; beyond this the least used are dropped.
@@ -25,11 +26,14 @@ const CACHE_CAPACITY: u64 = 100_000;
 #[derive(Clone)]
 pub struct Authenticator {
     client: AuthServiceClient<GrpcChannel>,
-    cache: Cache<[u8; 32], Arc<Principal>>,
+    /// Keyed by a SHA-256 digest: foldhash rather than SipHash, as no caller can choose a digest.
+    cache: Cache<[u8; 32], Arc<Principal>, foldhash::fast::RandomState>,
     /// Bumped by every invalidation. A lookup that started before an invalidation does not cache its
     /// answer, so a revocation that races with a cache miss cannot leave the revoked key cached.
     epoch: Arc<AtomicU64>,
     call_timeout: Duration,
+    /// A REST worker's memo in front of `cache` (see [`Authenticator::for_worker`]).
+    memo: Option<AuthMemo>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -47,12 +51,22 @@ impl Authenticator {
             .max_capacity(CACHE_CAPACITY)
             .time_to_live(cache_ttl)
             .support_invalidation_closures()
-            .build();
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Authenticator {
             client,
             cache,
             epoch: Arc::default(),
             call_timeout,
+            memo: None,
+        }
+    }
+
+    /// The same authenticator (cache, epoch, client) with a memo of its own in front of the cache,
+    /// for one REST worker.
+    pub fn for_worker(&self) -> Self {
+        Authenticator {
+            memo: Some(AuthMemo::default()),
+            ..self.clone()
         }
     }
 
@@ -60,7 +74,21 @@ impl Authenticator {
     /// with no call to the auth service.
     pub async fn cached(&self, credentials: &Credentials) -> Option<Arc<Principal>> {
         let key = cache_key(credentials);
-        let principal = self.cache.get(&key).await?;
+        // Read before the cache: an invalidation after this leaves the memo entry unusable.
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let memoised = self.memo.as_ref().and_then(|memo| memo.get(&key, epoch));
+        let principal = match memoised {
+            Some(principal) => principal,
+            None => {
+                // Boxed: the shared cache's lookup is a large future, and every request's future
+                // would otherwise carry (and move) room for it though the memo answers most.
+                let principal = Box::pin(self.cache.get(&key)).await?;
+                if let Some(memo) = &self.memo {
+                    memo.put(key, Arc::clone(&principal), epoch);
+                }
+                principal
+            }
+        };
         let now_ms = chrono::Utc::now().timestamp_millis();
         if principal
             .expires_at_ms

@@ -160,6 +160,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// `WS_*`.
     pub ws: WsConfig,
+    /// `HTTP_WORKERS`: threads serving REST, each with its connections and their requests (default:
+    /// the cores this process may use).
+    pub http_workers: usize,
 }
 
 impl Config {
@@ -239,8 +242,14 @@ impl Config {
                 max_connections: reader.number("WS_MAX_CONNECTIONS", 10_000usize, 1..=1_000_000),
             },
             trust_forwarded_for: reader.bool("TRUST_FORWARDED_FOR", false),
+            http_workers: reader.number("HTTP_WORKERS", default_http_workers(), 1..=1024),
         }
     }
+}
+
+/// One REST worker per core this process may use (its CPU quota counts, in a container).
+fn default_http_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 #[cfg(test)]
@@ -255,6 +264,19 @@ mod tests {
         assert_eq!(config.rate_limit.per_minute, 100);
         assert_eq!(config.grpc_tls, None);
         assert_eq!(config.cors_origins, CorsOrigins::Any);
+        assert_eq!(config.http_workers, default_http_workers());
+        assert!(config.http_workers >= 1);
+    }
+
+    #[test]
+    fn rest_workers_are_at_least_one() {
+        let env = EnvMap::from_pairs([("HTTP_WORKERS", "4")]);
+        assert_eq!(Config::from_env_map(&env).expect("valid").http_workers, 4);
+        for bad in ["0", "many"] {
+            let env = EnvMap::from_pairs([("HTTP_WORKERS", bad)]);
+            let errors = Config::from_env_map(&env).expect_err("refused");
+            assert!(errors.to_string().contains("HTTP_WORKERS"), "{errors}");
+        }
     }
 
     #[test]

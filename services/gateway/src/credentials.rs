@@ -1,7 +1,7 @@
 //! Reading credentials from request headers (REST) or metadata (gRPC, which travels as headers).
 
 use gpuproxy_errors::ErrorCode;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use crate::Error;
 
@@ -14,6 +14,9 @@ pub enum Credentials {
     ApiKey(String),
 }
 
+/// The header carrying an API key.
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+
 /// Every API key starts with this; a bearer value that does is a key, not a JWT.
 const API_KEY_SCHEME: &str = "gpx_";
 
@@ -21,7 +24,7 @@ impl Credentials {
     /// Returns the credentials in `headers`: `None` when there are none, an error when a header is
     /// present but unusable (e.g. `Authorization: Basic …`).
     pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, Error> {
-        if let Some(value) = headers.get("x-api-key") {
+        if let Some(value) = headers.get(API_KEY_HEADER) {
             let key = value
                 .to_str()
                 .map_err(|_| invalid("X-API-Key is not valid text"))?

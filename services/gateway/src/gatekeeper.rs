@@ -61,6 +61,14 @@ impl Gatekeeper {
         }
     }
 
+    /// The same gatekeeper with an authenticator memo of its own, for one REST worker.
+    pub fn for_worker(&self) -> Self {
+        Gatekeeper {
+            authenticator: self.authenticator.for_worker(),
+            ..self.clone()
+        }
+    }
+
     /// Returns the caller's address.
     pub fn client_address(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
         client_address(headers, extensions, self.trust_forwarded_for)
@@ -76,8 +84,7 @@ impl Gatekeeper {
         let Some(credentials) = Credentials::from_headers(headers)? else {
             return Ok(None);
         };
-        let address = self.client_address(headers, extensions);
-        self.admit_credentials(&credentials, address, headers)
+        self.admit_from(&credentials, || self.client_address(headers, extensions), headers)
             .await
             .map(Some)
     }
@@ -89,13 +96,24 @@ impl Gatekeeper {
         address: Option<IpAddr>,
         headers: &HeaderMap,
     ) -> Result<Admission, Refusal> {
+        self.admit_from(credentials, || address, headers).await
+    }
+
+    /// Lets in a request presenting `credentials` from the address `address` finds, which only
+    /// credentials not cached need.
+    async fn admit_from(
+        &self,
+        credentials: &Credentials,
+        address: impl FnOnce() -> Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Result<Admission, Refusal> {
         let principal = match self.authenticator.cached(credentials).await {
             Some(principal) => principal,
             // Only credentials not yet verified are checked against the address's failures, so a
             // known key costs one rate-limit count and nothing more.
             // Boxed: the auth service call's state is large and rarely needed, and every request's
             // future would otherwise carry room for it.
-            None => Box::pin(self.verify(credentials, address)).await?,
+            None => Box::pin(self.verify(credentials, address())).await?,
         };
         let decision = self.rate_limiter.check_user(&principal, headers).await;
         match decision {

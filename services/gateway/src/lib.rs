@@ -4,9 +4,9 @@
 //!
 //! Layout: [`Config`] and [`App`] build and run it; [`AppState`] is what handlers reach;
 //! `credentials.rs` reads credentials from headers; `authenticator.rs` turns them into principals
-//! with an event-invalidated cache; `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
+//! with an event-invalidated cache (and `auth_memo.rs`, each REST worker's memo in front of it); `rate_limit.rs` counts requests; `gatekeeper.rs` combines them
 //! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
-//! `hub.rs` fans bus events out to `/ws` connections (`rest/ws.rs`);
+//! `http_workers.rs` serves REST on per-thread runtimes; `hub.rs` fans bus events out to `/ws` connections (`rest/ws.rs`);
 //! `proxy/` sends proxied traffic to GPU instances (load-balanced) and SSRF-checked hosts;
 //! `money.rs` converts USD amounts at the edges; `offers.rs` shapes GPU offers and their listing parameters for both fronts;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
@@ -14,6 +14,7 @@
 //! error codes to HTTP and gRPC.
 
 mod app;
+mod auth_memo;
 mod authenticator;
 mod client_address;
 mod config;
@@ -21,6 +22,7 @@ mod credentials;
 mod error;
 mod gatekeeper;
 mod health;
+mod http_workers;
 mod hub;
 mod money;
 mod offers;
@@ -39,7 +41,7 @@ pub use error::{Error, ErrorBody};
 pub use gatekeeper::{Admission, Gatekeeper, Refusal};
 pub use health::{DependencyStatus, HealthReport, OverallStatus};
 pub use hub::{Channel, Hub};
-pub use proxy::{InProcessReservations, InstanceBody, InstanceConnections, InstanceError};
+pub use proxy::{Endpoint, InProcessReservations, InstanceBody, InstanceConnections, InstanceError};
 pub use public_grpc::{Authenticate, CallStep, Layered, MethodPolicy, Next, Observe, PublicApi};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use state::{AppState, SharedState};

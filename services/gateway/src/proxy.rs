@@ -5,10 +5,11 @@
 //! request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs` shapes a request per protocol;
 //! `target.rs` picks or checks the target; `forward.rs` sends it and reads (or streams) the answer;
 //! `instance_connections.rs` keeps the streaming route's connections to instances, driven by the
-//! requests using them; `reporter.rs` batches the results the load balancer learns from.
+//! requests using them, per endpoint (`endpoint.rs`); `reporter.rs` batches the results the load balancer learns from.
 
 mod balancer_link;
 mod charge;
+mod endpoint;
 pub mod forward;
 mod instance_connections;
 mod protocol;
@@ -24,6 +25,7 @@ use crate::Error;
 use crate::config::ProxyConfig;
 
 pub use balancer_link::{BalancerLink, InProcessReservations};
+pub use endpoint::Endpoint;
 pub use forward::{ProxyCall, ProxyReply};
 pub use instance_connections::{InstanceBody, InstanceConnections, InstanceError};
 pub use protocol::{Protocol, shape};
@@ -31,7 +33,10 @@ pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
 pub use target::{Ticket, join};
 
 /// The header that bounds a proxied request, in seconds.
-pub const TIMELIMIT_HEADER: &str = "x-timelimit";
+pub const TIMELIMIT_HEADER: http::HeaderName = http::HeaderName::from_static("x-timelimit");
+
+/// How long connecting to an instance may take.
+const INSTANCE_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The two ways out: to the caller's own instances (the providers' addresses, trusted) and to
 /// anything else (checked against SSRF). Cheap to clone.
@@ -53,16 +58,24 @@ impl Proxy {
         let egress = EgressClient::new(config.allowed_hosts.clone())?;
         let direct = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(INSTANCE_CONNECT_TIMEOUT)
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .build()?;
         Ok(Proxy {
             egress,
             direct,
-            instances: InstanceConnections::new(Duration::from_secs(10)),
+            instances: InstanceConnections::new(INSTANCE_CONNECT_TIMEOUT),
             config,
         })
+    }
+
+    /// The same ways out with connections to instances of its own, for one REST worker.
+    pub fn for_worker(&self) -> Self {
+        Proxy {
+            instances: InstanceConnections::new(INSTANCE_CONNECT_TIMEOUT),
+            ..self.clone()
+        }
     }
 
     /// Returns the time limit of a request: the caller's (`timeout` or `X-Timelimit`, the smaller

@@ -6,7 +6,7 @@ use std::time::Duration;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_kv::KvStore;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::Error;
 use crate::config::RateLimitConfig;
@@ -72,6 +72,9 @@ pub struct RateLimiter {
 /// The largest limit an admin may ask for with `X-Rate-Limit-Override`.
 const MAX_OVERRIDE: u32 = 1_000_000;
 
+/// The header asking for another limit (lower for anyone, any for admins).
+const OVERRIDE_HEADER: HeaderName = HeaderName::from_static("x-rate-limit-override");
+
 impl RateLimiter {
     /// Returns a limiter keeping its windows in `kv`.
     pub fn new(kv: KvStore, config: RateLimitConfig) -> Self {
@@ -81,8 +84,11 @@ impl RateLimiter {
     /// Counts a request of `principal`. `X-Rate-Limit-Override` may lower the limit for anyone and
     /// raise it for admins only.
     pub async fn check_user(&self, principal: &Principal, headers: &HeaderMap) -> Option<RateDecision> {
+        if !self.config.enabled {
+            return None;
+        }
         let requested = headers
-            .get("x-rate-limit-override")
+            .get(OVERRIDE_HEADER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u32>().ok())
             .filter(|limit| (1..=MAX_OVERRIDE).contains(limit));
@@ -134,7 +140,9 @@ impl RateLimiter {
         if !self.config.enabled {
             return None;
         }
-        match self.kv.increment_window(&key(), WINDOW).await {
+        // Boxed: the store's call (a Redis round trip in the fleet) is several kilobytes of state,
+        // which every request's future would otherwise carry and move, limits on or off.
+        match Box::pin(self.kv.increment_window(&key(), WINDOW)).await {
             Ok(window) => Some(RateDecision {
                 limit,
                 remaining: u32::try_from(u64::from(limit).saturating_sub(window.count)).unwrap_or(0),

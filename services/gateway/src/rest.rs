@@ -5,7 +5,9 @@ mod admin_guardrails;
 mod auth;
 mod auto_renew;
 mod billing;
+mod cors;
 pub(crate) mod credits;
+mod dispatch;
 pub mod envelope;
 mod export;
 mod front_line;
@@ -32,8 +34,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use gpuproxy_errors::ErrorCode;
-use http::{HeaderName, HeaderValue, Method};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use http::Method;
+use tower_http::cors::CorsLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +46,7 @@ use crate::{AppState, Error};
 
 pub use auth::{LoginDto, UserDto};
 pub(crate) use billing::raw_card_rejected;
+pub use dispatch::RestService;
 pub use load_balancer::LoadKind;
 pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
 
@@ -93,8 +96,15 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Returns the REST API with its middleware, ready to serve.
-pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
+/// Returns the REST API with its middleware, ready to serve: the streaming route
+/// (`/api/v1/gpu/route/{*path}`, in the OpenAPI document through [`ApiDoc`]) beside the router of
+/// every other route.
+pub fn service(state: AppState, cors_origins: &CorsOrigins) -> RestService {
+    let cors = Arc::new(cors::CorsPolicy::new(cors_origins));
+    RestService::new(router(state.clone(), cors.layer()), state, cors)
+}
+
+fn router(state: AppState, cors: CorsLayer) -> Router {
     let max_body_bytes = state.max_body_bytes;
     let anonymous = OpenApiRouter::new()
         .nest("/api/v1/auth", auth::anonymous_router())
@@ -114,9 +124,6 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .merge(auto_renew::router())
         .merge(webhooks::router())
         .merge(export::router())
-        // At its full path rather than nested: a nested router's routes pay a prefix strip (a new
-        // URI) per request, and this one is the proxy's hot path.
-        .route(route::ROUTE_PATH, axum::routing::any(route::route))
         .route_layer(middleware::authenticate(state.clone()));
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
@@ -150,7 +157,7 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(front_line(state.clone()))
-                .layer(cors_layer(cors_origins))
+                .layer(cors)
                 .layer(DefaultBodyLimit::max(max_body_bytes))
                 .layer(Extension(OpenApiDocument(Arc::new(document)))),
         )
@@ -160,43 +167,3 @@ pub fn router(state: AppState, cors_origins: &CorsOrigins) -> Router {
 /// The OpenAPI document of every route, rendered once at start-up.
 #[derive(Debug, Clone)]
 pub struct OpenApiDocument(pub Arc<String>);
-
-fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
-    let allow_origin = match origins {
-        CorsOrigins::Any => AllowOrigin::any(),
-        CorsOrigins::List(list) => AllowOrigin::list(
-            list.iter()
-                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
-        ),
-    };
-    let header = HeaderName::from_static;
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::DELETE,
-            Method::PATCH,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            http::header::AUTHORIZATION,
-            http::header::CONTENT_TYPE,
-            header("x-api-key"),
-            header("x-request-id"),
-            header("x-preferred-payment"),
-            header("x-billing"),
-            header("x-timelimit"),
-            header("x-rate-limit-override"),
-            header("idempotency-key"),
-        ])
-        .expose_headers([
-            header("x-request-id"),
-            header("x-ratelimit-limit"),
-            header("x-ratelimit-remaining"),
-            header("x-ratelimit-reset"),
-            http::header::RETRY_AFTER,
-        ])
-        .max_age(std::time::Duration::from_secs(600))
-}

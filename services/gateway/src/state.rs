@@ -32,6 +32,18 @@ impl AppState {
             shared: std::sync::Arc::new(shared),
         }
     }
+
+    /// A state of its own for one REST worker (`http_workers.rs`): the same clients, caches, hub and
+    /// metrics (each shares what it holds), its own connections to instances and credential memo,
+    /// and its own `Arc`, so that the clones every request makes do not bounce one reference count
+    /// between cores.
+    pub fn for_worker(&self) -> AppState {
+        AppState::new(SharedState {
+            proxy: self.proxy.for_worker(),
+            gatekeeper: self.gatekeeper.for_worker(),
+            ..SharedState::clone(&self.shared)
+        })
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -43,7 +55,8 @@ impl std::ops::Deref for AppState {
 }
 
 /// What every handler can reach: clients of the internal services and the request-path helpers.
-#[derive(Debug)]
+/// Every field's clone shares what it holds.
+#[derive(Debug, Clone)]
 pub struct SharedState {
     /// The auth service.
     pub auth: AuthServiceClient<GrpcChannel>,

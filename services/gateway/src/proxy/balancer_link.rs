@@ -1,5 +1,5 @@
-//! The load balancer's two calls on every proxied request: `PickTarget` before it and
-//! `ReportResults` after it. In the fleet they go to the reservation service over gRPC. Embedded,
+//! The load balancer's two calls on every proxied request: `PickTarget` before it
+//! (`AppState::pick`) and `ReportResults` after it. In the fleet they go to the reservation service over gRPC. Embedded,
 //! the reservation service runs in this process and its API is called as it is, without encoding
 //! the messages into gRPC frames and back: on the streaming route that encoding cost several times
 //! the pick itself.
@@ -46,19 +46,6 @@ impl BalancerLink {
         in_process: Option<InProcessReservations>,
     ) -> Self {
         in_process.map_or(BalancerLink::Grpc(client), |api| BalancerLink::InProcess(api.0))
-    }
-
-    /// Picks one of the user's instances and counts a request on it.
-    pub async fn pick_target(
-        &self,
-        request: reservation::PickTargetRequest,
-    ) -> Result<tonic::Response<reservation::Target>, tonic::Status> {
-        match self {
-            // Boxed so that a caller's future need not carry room for a gRPC call it never makes
-            // in this process.
-            BalancerLink::Grpc(client) => Box::pin(client.clone().pick_target(request)).await,
-            BalancerLink::InProcess(api) => api.pick_target(tonic::Request::new(request)).await,
-        }
     }
 
     /// Ends requests counted by picks (or records ones sent by URL).

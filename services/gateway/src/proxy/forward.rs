@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use gpuproxy_egress::EgressError;
 use gpuproxy_errors::ErrorCode;
+use http::HeaderName;
 
 use super::protocol::Shaped;
 use super::target::{Target, Ticket};
@@ -12,33 +13,38 @@ use crate::{AppState, Error};
 
 /// Request headers never forwarded: hop-by-hop ones, the ones the client computes, and the
 /// caller's credentials for this gateway, which must never reach an upstream.
-pub const WITHHELD_REQUEST_HEADERS: &[&str] = &[
-    "host",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "authorization",
-    "x-api-key",
-    "cookie",
-    "x-timelimit",
+pub static WITHHELD_REQUEST_HEADERS: [HeaderName; 14] = [
+    http::header::HOST,
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::PROXY_AUTHORIZATION,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
+    http::header::CONTENT_LENGTH,
+    http::header::AUTHORIZATION,
+    crate::credentials::API_KEY_HEADER,
+    http::header::COOKIE,
+    super::TIMELIMIT_HEADER,
 ];
 
 /// Response headers never passed back (hop-by-hop).
-pub const WITHHELD_RESPONSE_HEADERS: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+pub static WITHHELD_RESPONSE_HEADERS: [HeaderName; 7] = [
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
 ];
+
+/// Whether `name` (lowercase) is in `withheld`.
+pub fn is_withheld(withheld: &[HeaderName], name: &str) -> bool {
+    withheld.iter().any(|withheld| withheld.as_str() == name)
+}
 
 /// One proxied request, before its target is chosen.
 #[derive(Debug, Clone)]
@@ -184,7 +190,7 @@ impl AppState {
         let mut has_content_type = false;
         for (name, value) in &call.headers {
             let lower = name.to_ascii_lowercase();
-            if WITHHELD_REQUEST_HEADERS.contains(&lower.as_str()) {
+            if is_withheld(&WITHHELD_REQUEST_HEADERS, &lower) {
                 continue;
             }
             let (Ok(name), Ok(value)) = (
@@ -272,7 +278,7 @@ fn upstream_broke_off(error: reqwest::Error) -> Error {
 pub fn response_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
     let mut kept: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
-        if WITHHELD_RESPONSE_HEADERS.contains(&name.as_str()) {
+        if is_withheld(&WITHHELD_RESPONSE_HEADERS, name.as_str()) {
             continue;
         }
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

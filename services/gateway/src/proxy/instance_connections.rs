@@ -6,13 +6,16 @@
 //! itself: while it waits for the answer's head, and, through [`InstanceBody`], while the body
 //! streams. An idle connection is polled by nobody; one the instance closed meanwhile is noticed
 //! when it is taken out and replaced, and a request it could not carry is sent again on another.
+//!
+//! Each REST worker (`http_workers.rs`) has a pool of its own: a socket wakes the thread whose
+//! runtime registered it, so a worker reuses only the connections it made itself, and its requests
+//! never wait on another thread's reactor.
 
-use std::collections::HashMap;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -22,11 +25,15 @@ use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use super::endpoint::Endpoint;
+
 /// Connections kept idle per instance at most; more are closed when they come back.
-const MAX_IDLE_PER_INSTANCE: usize = 256;
+pub(super) const MAX_IDLE_PER_INSTANCE: usize = 256;
 /// An idle connection older than this is closed instead of used (instances' servers commonly drop
 /// idle connections after a minute or two; reusing one they dropped would cost a retry).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Endpoints remembered at most; past this the ones with no idle connection are forgotten.
+const MAX_ENDPOINTS: usize = 1024;
 /// How many connections one request may try when each turns out closed before it was sent.
 const ATTEMPTS: usize = 3;
 
@@ -49,28 +56,15 @@ pub enum InstanceError {
     Http(#[from] hyper::Error),
 }
 
-/// Idle connections by instance (`host:port`). Cheap to clone; clones share the pool.
+/// Instances' endpoints (by base URL) and their idle connections. Cheap to clone; clones share them.
 #[derive(Debug, Clone)]
 pub struct InstanceConnections {
-    idle: Arc<Mutex<HashMap<String, Vec<Idle>>>>,
+    endpoints: Arc<Mutex<foldhash::HashMap<String, Arc<Endpoint>>>>,
     connect_timeout: Duration,
 }
 
-struct Idle {
-    connection: Driven,
-    since: Instant,
-}
-
-impl std::fmt::Debug for Idle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idle")
-            .field("since", &self.since)
-            .finish_non_exhaustive()
-    }
-}
-
 /// One connection: the half that sends and the half that does the socket work.
-struct Driven {
+pub(super) struct Driven {
     sender: SendRequest<Body>,
     driver: Pin<Box<Connection<TokioIo<TcpStream>, Body>>>,
 }
@@ -86,25 +80,40 @@ impl InstanceConnections {
     /// Returns an empty pool whose new connections must be made within `connect_timeout`.
     pub fn new(connect_timeout: Duration) -> Self {
         InstanceConnections {
-            idle: Arc::default(),
+            endpoints: Arc::default(),
             connect_timeout,
         }
     }
 
-    /// Sends `request` (its URI in origin form, its `Host` set) to the instance at `authority`
-    /// (`host:port`) and returns the answer once its head arrives; the body streams as it is read.
+    /// The endpoint behind `base_url`, parsed the first time; `None` when it is not a plain
+    /// `http://` URL.
+    pub fn endpoint(&self, base_url: &str) -> Option<Arc<Endpoint>> {
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(endpoint) = endpoints.get(base_url) {
+            return Some(Arc::clone(endpoint));
+        }
+        let endpoint = Arc::new(Endpoint::parse(base_url)?);
+        if endpoints.len() >= MAX_ENDPOINTS {
+            endpoints.retain(|_, known| !known.has_no_idle());
+        }
+        endpoints.insert(base_url.to_owned(), Arc::clone(&endpoint));
+        Some(endpoint)
+    }
+
+    /// Sends `request` (its URI in origin form, its `Host` set: [`Endpoint::request`]) to
+    /// `endpoint` and returns the answer once its head arrives; the body streams as it is read.
     pub async fn send(
         &self,
-        authority: &str,
+        endpoint: &Arc<Endpoint>,
         mut request: Request<Body>,
     ) -> Result<Response<InstanceBody>, InstanceError> {
         let mut attempt = 1;
         loop {
-            let mut connection = match self.take_idle(authority).await {
+            let mut connection = match self.take_idle(endpoint).await {
                 Some(connection) => connection,
                 // Boxed: the handshake's state is large and rarely needed, and every request's
                 // future would otherwise carry (and move) room for it.
-                None => Box::pin(self.connect(authority)).await?,
+                None => Box::pin(self.connect(endpoint.connect_to())).await?,
             };
             let mut sending = std::pin::pin!(connection.sender.try_send_request(request));
             let sent = poll_fn(|context| {
@@ -119,8 +128,7 @@ impl InstanceConnections {
                     let body = InstanceBody {
                         body,
                         connection: Some(connection),
-                        pool: self.clone(),
-                        authority: authority.to_owned(),
+                        endpoint: Arc::clone(endpoint),
                     };
                     return Ok(Response::from_parts(parts, body));
                 }
@@ -136,25 +144,14 @@ impl InstanceConnections {
         }
     }
 
-    /// Takes the most recently used idle connection to `authority` that is still open.
-    async fn take_idle(&self, authority: &str) -> Option<Driven> {
+    /// Takes the most recently used idle connection to `endpoint` that is still open.
+    async fn take_idle(&self, endpoint: &Endpoint) -> Option<Driven> {
         loop {
-            let mut idle = {
-                let mut pool = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-                let connections = pool.get_mut(authority)?;
-                let idle = connections.pop()?;
-                if connections.is_empty() {
-                    pool.remove(authority);
-                }
-                idle
-            };
-            if idle.since.elapsed() > IDLE_TIMEOUT {
-                continue;
-            }
+            let mut connection = endpoint.take_idle()?;
             // One poll reads what arrived while it sat idle: a close ends it here.
-            let ended = poll_fn(|context| Poll::Ready(idle.connection.drive(context))).await;
-            if !ended && idle.connection.sender.is_ready() {
-                return Some(idle.connection);
+            let ended = poll_fn(|context| Poll::Ready(connection.drive(context))).await;
+            if !ended && connection.sender.is_ready() {
+                return Some(connection);
             }
         }
     }
@@ -169,7 +166,12 @@ impl InstanceConnections {
                 })?;
             // Heads and chunks go out as soon as they are written.
             let _ = stream.set_nodelay(true);
-            let (sender, driver) = http1::handshake(TokioIo::new(stream)).await?;
+            // Heads and small bodies go out as one copied buffer rather than a list of slices:
+            // cheaper for the small writes an exchange makes.
+            let (sender, driver) = http1::Builder::new()
+                .writev(false)
+                .handshake(TokioIo::new(stream))
+                .await?;
             Ok(Driven {
                 sender,
                 driver: Box::pin(driver),
@@ -179,19 +181,6 @@ impl InstanceConnections {
             .await
             .map_err(|_| InstanceError::ConnectTimeout(authority.to_owned()))?
     }
-
-    fn give_back(&self, authority: String, connection: Driven) {
-        let mut pool = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let connections = pool.entry(authority).or_default();
-        if connections.len() >= MAX_IDLE_PER_INSTANCE {
-            // The oldest goes: it is the likeliest to have been dropped by the instance.
-            connections.remove(0);
-        }
-        connections.push(Idle {
-            connection,
-            since: Instant::now(),
-        });
-    }
 }
 
 /// An instance's answer body. Reading it drives its connection, which goes back to the pool once
@@ -200,14 +189,13 @@ impl InstanceConnections {
 pub struct InstanceBody {
     body: Incoming,
     connection: Option<Driven>,
-    pool: InstanceConnections,
-    authority: String,
+    endpoint: Arc<Endpoint>,
 }
 
 impl std::fmt::Debug for InstanceBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InstanceBody")
-            .field("authority", &self.authority)
+            .field("endpoint", &self.endpoint.connect_to())
             .finish_non_exhaustive()
     }
 }
@@ -217,8 +205,7 @@ impl InstanceBody {
         if (done || self.body.is_end_stream())
             && let Some(connection) = self.connection.take()
         {
-            self.pool
-                .give_back(std::mem::take(&mut self.authority), connection);
+            self.endpoint.give_back(connection);
         }
     }
 }
@@ -333,9 +320,12 @@ mod tests {
     async fn a_read_answer_gives_its_connection_back_for_the_next_request() {
         let (authority, accepted, _server) = server(100).await;
         let pool = InstanceConnections::new(Duration::from_secs(5));
+        let endpoint = pool
+            .endpoint(&format!("http://{authority}"))
+            .expect("a plain endpoint");
         for _ in 0..5 {
             let answer = pool
-                .send(&authority, get(&authority, "/"))
+                .send(&endpoint, get(&authority, "/"))
                 .await
                 .expect("answered");
             assert_eq!(read(answer).await, "connection 1");
@@ -347,9 +337,12 @@ mod tests {
     async fn a_connection_the_instance_closed_is_replaced_without_failing_the_request() {
         let (authority, accepted, _server) = server(1).await;
         let pool = InstanceConnections::new(Duration::from_secs(5));
+        let endpoint = pool
+            .endpoint(&format!("http://{authority}"))
+            .expect("a plain endpoint");
         for round in 1..=3 {
             let answer = pool
-                .send(&authority, get(&authority, "/"))
+                .send(&endpoint, get(&authority, "/"))
                 .await
                 .expect("answered");
             assert_eq!(read(answer).await, format!("connection {round}"));
@@ -386,8 +379,11 @@ mod tests {
             }
         });
         let pool = InstanceConnections::new(Duration::from_secs(5));
+        let endpoint = pool
+            .endpoint(&format!("http://{authority}"))
+            .expect("a plain endpoint");
         let first = pool
-            .send(&authority, get(&authority, "/"))
+            .send(&endpoint, get(&authority, "/"))
             .await
             .expect("answered");
         let mut body = first.into_body();
@@ -395,7 +391,7 @@ mod tests {
         assert_eq!(frame.into_data().expect("data"), "conn1");
         drop(body);
         let second = pool
-            .send(&authority, get(&authority, "/"))
+            .send(&endpoint, get(&authority, "/"))
             .await
             .expect("answered");
         let frame = second.into_body().frame().await.expect("a frame").expect("data");
@@ -412,8 +408,11 @@ mod tests {
         let authority = listener.local_addr().expect("bound").to_string();
         drop(listener);
         let pool = InstanceConnections::new(Duration::from_secs(5));
+        let endpoint = pool
+            .endpoint(&format!("http://{authority}"))
+            .expect("a plain endpoint");
         let error = pool
-            .send(&authority, get(&authority, "/"))
+            .send(&endpoint, get(&authority, "/"))
             .await
             .expect_err("refused");
         assert!(matches!(error, InstanceError::Connect { .. }), "{error}");

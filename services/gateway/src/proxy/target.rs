@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
+use crate::proxy::BalancerLink;
 use crate::{AppState, Error};
 
 /// A chosen target.
@@ -32,10 +33,21 @@ impl AppState {
     /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on
     /// it: the answer names the instance and its endpoint (`base_url`).
     pub async fn pick(&self, user_id: &str) -> Result<reservation::Target, Error> {
-        self.call(self.balancer.pick_target(reservation::PickTargetRequest {
+        let request = reservation::PickTargetRequest {
             user_id: user_id.to_owned(),
-        }))
-        .await
+        };
+        match &self.balancer {
+            // A lock and a few lookups in this process: nothing to time out, and no timer to set
+            // on every proxied request.
+            BalancerLink::InProcess(api) => api
+                .pick_target(tonic::Request::new(request))
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(Error::from),
+            // Boxed so that a caller's future need not carry room for a gRPC call it never makes
+            // in this process.
+            BalancerLink::Grpc(client) => Box::pin(self.call(client.clone().pick_target(request))).await,
+        }
     }
 
     /// Picks one of `user_id`'s running instances as [`AppState::pick`] does, with the URL of

@@ -17,7 +17,7 @@ pub fn call_of(
     let protocol = Protocol::parse(&message.protocol)?;
     let timeout = state.proxy.time_limit(
         u64::try_from(message.timeout).ok(),
-        metadata.get(TIMELIMIT_HEADER),
+        metadata.get(TIMELIMIT_HEADER.as_str()),
     )?;
     let raw = (!message.body.is_empty()).then_some(message.body);
     let shaped = shape(protocol, Some(message.method.as_str()), None, None, raw)?;

@@ -26,7 +26,7 @@ pub fn authenticate<S>(state: AppState) -> impl tower::Layer<S, Service = Authen
 /// Requires credentials, resolves them to a principal for the handlers, and counts the request
 /// against the user's rate limit (headers on every response, 429 past the limit). A tower service
 /// rather than `from_fn`, which boxes the rest of the chain anew for every request.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Authenticate<S> {
     inner: S,
     state: AppState,
@@ -51,32 +51,41 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let admission = match state
-                .gatekeeper
-                .admit(request.headers(), request.extensions())
-                .await
-            {
-                Ok(Some(admission)) => admission,
-                Ok(None) => {
-                    let error = Error::new(
-                        ErrorCode::Unauthenticated,
-                        "send X-API-Key or Authorization: Bearer <token>",
-                    );
-                    return Ok(error.into_response());
-                }
-                Err(refusal) => return Ok(refused(refusal)),
+            let decision = match admit(&state, &mut request).await {
+                Ok(decision) => decision,
+                Err(refused) => return Ok(refused),
             };
-            request
-                .extensions_mut()
-                .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
             let answer = async move {
                 match inner.call(request).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 }
             };
-            Ok(within_limit(admission.decision, answer).await)
+            Ok(within_limit(decision, answer).await)
         })
+    }
+}
+
+/// Lets `request` in, with the caller's principal put on it for the handlers, and returns its rate
+/// window; or returns the answer that keeps it out (no credentials, bad ones, over the limit).
+pub async fn admit(state: &AppState, request: &mut Request) -> Result<Option<RateDecision>, Response> {
+    match state
+        .gatekeeper
+        .admit(request.headers(), request.extensions())
+        .await
+    {
+        Ok(Some(admission)) => {
+            request
+                .extensions_mut()
+                .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
+            Ok(admission.decision)
+        }
+        Ok(None) => Err(Error::new(
+            ErrorCode::Unauthenticated,
+            "send X-API-Key or Authorization: Bearer <token>",
+        )
+        .into_response()),
+        Err(refusal) => Err(refused(refusal)),
     }
 }
 
@@ -104,11 +113,18 @@ fn refused(refusal: Refusal) -> Response {
 /// unavailable).
 async fn within_limit(decision: Option<RateDecision>, answer: impl Future<Output = Response>) -> Response {
     let mut response = match decision {
-        Some(decision) if !decision.allowed => decision.error().into_response(),
+        Some(decision) if !decision.allowed => return refuse(decision),
         _ => answer.await,
     };
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());
     }
+    response
+}
+
+/// The 429 of a request over its limit, with the window's headers.
+pub fn refuse(decision: RateDecision) -> Response {
+    let mut response = decision.error().into_response();
+    decision.write_headers(response.headers_mut());
     response
 }

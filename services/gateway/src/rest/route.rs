@@ -5,20 +5,22 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::{Arc, LazyLock};
+
 use axum::body::Body;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
+use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 use crate::proxy::forward::{WITHHELD_REQUEST_HEADERS, WITHHELD_RESPONSE_HEADERS};
 use crate::proxy::{TIMELIMIT_HEADER, Ticket};
-use crate::rest::principal::AuthUser;
 use crate::{AppState, Error};
 
 /// The response header naming the instance that answered.
-pub const INSTANCE_HEADER: &str = "x-gpu-instance";
+pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-gpu-instance");
 
 /// Forwards the request to one of the caller's running instances and streams the answer back.
 #[utoipa::path(method(get, post, put, delete, patch), path = "/api/v1/gpu/route/{path}", tag = "gpu",
@@ -31,23 +33,28 @@ pub const INSTANCE_HEADER: &str = "x-gpu-instance";
         (status = 503, description = "No running, healthy instance (NO_HEALTHY_INSTANCE)", body = crate::error::ErrorBody),
         (status = 504, description = "No answer within the time limit (TIMEOUT)", body = crate::error::ErrorBody),
     ))]
-pub async fn route(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    OriginalUri(original): OriginalUri,
-    request: Request,
-) -> Result<Response, Error> {
+pub async fn route(state: &AppState, request: Request) -> Result<Response, Error> {
+    let user = request
+        .extensions()
+        .get::<Arc<Principal>>()
+        .cloned()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "send X-API-Key or Authorization: Bearer <token>",
+            )
+        })?;
     let time_limit = state
         .proxy
         .time_limit(None, request.headers().get(TIMELIMIT_HEADER))?;
     let deadline = tokio::time::Instant::now() + time_limit;
-    // The raw path, still percent-encoded: `org%2Fmodel` must reach the instance as one segment.
-    let path = original.path().strip_prefix(ROUTE_PREFIX).unwrap_or("/");
-    let path_and_query = match original.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.to_owned(),
-    };
-    let user_id = user.user_id.to_string();
+    let mut text = uuid::Uuid::encode_buffer();
+    let user_id = user
+        .user_id
+        .as_uuid()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned();
     let picked = state.pick(&user_id).await?;
     let ticket = state.picked_ticket(picked.instance_id.clone());
     // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
@@ -55,11 +62,17 @@ pub async fn route(
     // One timer bounds both the wait for the head and the body's streaming.
     let mut timer = Box::pin(tokio::time::sleep_until(deadline));
     let (parts, body) = request.into_parts();
-    match PlainHttp::parse(&picked.base_url) {
+    match state.proxy.instances.endpoint(&picked.base_url) {
         Some(endpoint) => {
-            let upstream = endpoint.request(&path_and_query, parts, body)?;
-            let connect_to = endpoint.connect_to();
-            let sending = state.proxy.instances.send(&connect_to, upstream);
+            let (mut parts, body) = (parts, body);
+            withhold(&mut parts.headers, &WITHHELD_REQUEST);
+            let uri = std::mem::take(&mut parts.uri);
+            let upstream = endpoint
+                .request(instance_path(&uri), parts, body)
+                .ok_or_else(|| {
+                    Error::new(ErrorCode::Internal, "an instance's endpoint is not a usable URL")
+                })?;
+            let sending = std::pin::pin!(state.proxy.instances.send(&endpoint, upstream));
             let answer = within(&mut timer, sending).await.map(|sent| {
                 sent.map_err(|error| {
                     Error::new(
@@ -71,15 +84,17 @@ pub async fn route(
             relay(answer, ticket, &picked.instance_id, timer, time_limit)
         }
         None => {
-            let url = crate::proxy::join(&picked.base_url, &path_and_query)
+            let url = crate::proxy::join(&picked.base_url, instance_path(&parts.uri))
                 .ok_or_else(|| Error::new(ErrorCode::Internal, "an instance's endpoint is not a URL"))?;
             let mut upstream = reqwest::Request::new(parts.method, url);
-            copy_request_headers(&parts.headers, upstream.headers_mut());
+            *upstream.headers_mut() = parts.headers;
+            withhold(upstream.headers_mut(), &WITHHELD_REQUEST);
             // A request without a body is sent without one: a streamed empty body would go out chunked.
             if axum::body::HttpBody::size_hint(&body).exact() != Some(0) {
                 *upstream.body_mut() = Some(reqwest::Body::wrap_stream(body.into_data_stream()));
             }
-            let answer = match within(&mut timer, state.proxy.direct.execute(upstream)).await {
+            let sending = std::pin::pin!(state.proxy.direct.execute(upstream));
+            let answer = match within(&mut timer, sending).await {
                 Some(Ok(answer)) => Some(Ok(http::Response::from(answer))),
                 Some(Err(error)) => Some(Err(crate::proxy::forward::egress_error(
                     gpuproxy_egress::EgressError::Request(error),
@@ -91,13 +106,78 @@ pub async fn route(
     }
 }
 
-/// Runs `future` until it ends or `timer` fires (`None`).
-async fn within<T>(timer: &mut Pin<Box<tokio::time::Sleep>>, future: impl Future<Output = T>) -> Option<T> {
-    tokio::select! {
-        biased;
-        output = future => Some(output),
-        () = timer.as_mut() => None,
+/// The instance's part of the route's URI: the path after the route's prefix and the query, still
+/// percent-encoded (`org%2Fmodel` must reach the instance as one segment).
+fn instance_path(uri: &http::Uri) -> &str {
+    let path_and_query = uri.path_and_query().map_or("/", http::uri::PathAndQuery::as_str);
+    match path_and_query.strip_prefix(ROUTE_PREFIX) {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => "/",
     }
+}
+
+/// Removes the headers in `withheld` from `headers`. A request or an answer carries a handful of
+/// headers, so finding the withheld ones among them costs less than looking each withheld name up.
+fn withhold(headers: &mut http::HeaderMap, withheld: &'static Withheld) {
+    let mut found: [Option<&'static HeaderName>; 16] = [None; 16];
+    let mut count = 0;
+    for name in headers.keys() {
+        if let Some(hit) = withheld.find(name)
+            && count < found.len()
+        {
+            found[count] = Some(hit);
+            count += 1;
+        }
+    }
+    for name in found.iter().flatten() {
+        headers.remove(*name);
+    }
+}
+
+/// A list of withheld headers, to look a header up in.
+struct Withheld {
+    names: std::collections::HashSet<HeaderName, foldhash::fast::FixedState>,
+    /// Bit `n` is set when a name is `n` bytes long: most headers are ruled out by their length.
+    lengths: u64,
+}
+
+impl Withheld {
+    fn of(names: &'static [HeaderName]) -> Self {
+        Withheld {
+            names: names.iter().cloned().collect(),
+            lengths: names.iter().fold(0, |lengths, name| {
+                lengths | 1u64.checked_shl(name.as_str().len() as u32).unwrap_or(0)
+            }),
+        }
+    }
+
+    fn find(&self, name: &HeaderName) -> Option<&HeaderName> {
+        let length_bit = 1u64.checked_shl(name.as_str().len() as u32).unwrap_or(0);
+        if self.lengths & length_bit == 0 {
+            return None;
+        }
+        self.names.get(name)
+    }
+}
+
+static WITHHELD_REQUEST: LazyLock<Withheld> = LazyLock::new(|| Withheld::of(&WITHHELD_REQUEST_HEADERS));
+static WITHHELD_RESPONSE: LazyLock<Withheld> = LazyLock::new(|| Withheld::of(&WITHHELD_RESPONSE_HEADERS));
+
+/// Runs `future` until it ends or `timer` fires (`None`). Both are polled where they are, not
+/// moved into a future of this function's.
+fn within<'a, F: Future>(
+    timer: &'a mut Pin<Box<tokio::time::Sleep>>,
+    mut future: Pin<&'a mut F>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |context| {
+        if let Poll::Ready(output) = future.as_mut().poll(context) {
+            return Poll::Ready(Some(output));
+        }
+        match timer.as_mut().poll(context) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }
 
 /// Streams the instance's answer back with the ticket riding on its body, or answers why there is
@@ -132,9 +212,7 @@ where
     };
     ticket.answered(answer.status());
     let (mut head, inner) = answer.into_parts();
-    for name in WITHHELD_RESPONSE_HEADERS {
-        head.headers.remove(*name);
-    }
+    withhold(&mut head.headers, &WITHHELD_RESPONSE);
     if let Ok(value) = HeaderValue::from_str(instance_id) {
         head.headers.insert(INSTANCE_HEADER, value);
     }
@@ -146,69 +224,8 @@ where
     Ok(Response::from_parts(head, Body::new(body)))
 }
 
-/// An `http://` endpoint, sent to over the pooled connections: `host[:port]` and the path before
-/// the caller's. Endpoints with a scheme, credentials or anything else go through reqwest.
-struct PlainHttp<'a> {
-    authority: &'a str,
-    base_path: &'a str,
-}
-
-impl<'a> PlainHttp<'a> {
-    fn parse(base_url: &'a str) -> Option<Self> {
-        let rest = base_url.strip_prefix("http://")?;
-        let (authority, base_path) = rest.find('/').map_or((rest, ""), |slash| rest.split_at(slash));
-        let plain =
-            !authority.is_empty() && !authority.contains(['@', '?', '#']) && !base_path.contains(['?', '#']);
-        plain.then_some(PlainHttp {
-            authority,
-            base_path: base_path.trim_end_matches('/'),
-        })
-    }
-
-    /// `host:port` to connect to (port 80 when the endpoint names none).
-    fn connect_to(&self) -> String {
-        let has_port = self
-            .authority
-            .rsplit_once(':')
-            .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|byte| byte.is_ascii_digit()));
-        if has_port {
-            self.authority.to_owned()
-        } else {
-            format!("{}:80", self.authority)
-        }
-    }
-
-    /// The request for the instance: an origin-form URI, its own `Host`, the caller's passable headers.
-    fn request(
-        &self,
-        path_and_query: &str,
-        parts: http::request::Parts,
-        body: Body,
-    ) -> Result<http::Request<Body>, Error> {
-        let unusable = || Error::new(ErrorCode::Internal, "an instance's endpoint is not a usable URL");
-        let host = HeaderValue::from_str(self.authority).map_err(|_| unusable())?;
-        let path = path_and_query.trim_start_matches('/');
-        let mut upstream = http::Request::builder()
-            .method(parts.method)
-            .uri(format!("{}/{path}", self.base_path))
-            .body(body)
-            .map_err(|_| unusable())?;
-        copy_request_headers(&parts.headers, upstream.headers_mut());
-        upstream.headers_mut().insert(http::header::HOST, host);
-        Ok(upstream)
-    }
-}
-
-fn copy_request_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
-    for (name, value) in from {
-        if !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()) {
-            to.append(name.clone(), value.clone());
-        }
-    }
-}
-
-/// The route's prefix in the original URI.
-const ROUTE_PREFIX: &str = "/api/v1/gpu/route";
+/// The route's prefix: everything under it (`/api/v1/gpu/route/…`) is forwarded.
+pub const ROUTE_PREFIX: &str = "/api/v1/gpu/route";
 
 /// The route's template.
 pub const ROUTE_PATH: &str = "/api/v1/gpu/route/{*path}";
@@ -268,31 +285,5 @@ where
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PlainHttp;
-
-    #[test]
-    fn plain_http_endpoints_split_into_where_to_connect_and_the_path_before_the_callers() {
-        let endpoint = PlainHttp::parse("http://10.1.2.3:8000").expect("plain");
-        assert_eq!((endpoint.authority, endpoint.base_path), ("10.1.2.3:8000", ""));
-        assert_eq!(endpoint.connect_to(), "10.1.2.3:8000");
-        let endpoint = PlainHttp::parse("http://gpu.example/v1/").expect("plain");
-        assert_eq!((endpoint.authority, endpoint.base_path), ("gpu.example", "/v1"));
-        assert_eq!(endpoint.connect_to(), "gpu.example:80");
-        assert_eq!(
-            PlainHttp::parse("http://[::1]:9000").expect("plain").connect_to(),
-            "[::1]:9000"
-        );
-        assert_eq!(
-            PlainHttp::parse("http://[::1]").expect("plain").connect_to(),
-            "[::1]:80"
-        );
-        assert!(PlainHttp::parse("https://10.1.2.3:8443").is_none());
-        assert!(PlainHttp::parse("http://user:secret@10.1.2.3").is_none());
-        assert!(PlainHttp::parse("http://").is_none());
     }
 }
