@@ -63,17 +63,62 @@ impl Drop for HookReceiver {
     }
 }
 
+/// A receiver that is down (see [`HookReceiver::start_down`]).
+#[derive(Debug)]
+pub struct DownReceiver {
+    /// Where to subscribe.
+    pub url: String,
+    up: tokio::sync::oneshot::Sender<()>,
+    refusing: tokio::task::JoinHandle<tokio::net::TcpListener>,
+}
+
+impl DownReceiver {
+    /// Brings the receiver up on the same port: it answers 200 at once from now on.
+    pub async fn bring_up(self) -> HookReceiver {
+        let _ = self.up.send(());
+        let listener = self.refusing.await.expect("the refusing task ends");
+        HookReceiver::serve(listener)
+    }
+}
+
 impl HookReceiver {
     /// Starts a receiver that answers 200 at once.
     pub async fn start() -> Self {
-        Self::start_on(0).await
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("a port");
+        Self::serve(listener)
     }
 
-    /// Listens on `port` (0: any; or one a test reserved and released, to come back on).
-    pub async fn start_on(port: u16) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    /// Starts a receiver that is down: its port is held (no other test can take it) but every
+    /// connection is closed before a request is read, until [`DownReceiver::bring_up`].
+    pub async fn start_down() -> DownReceiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
-            .expect("the port is free");
+            .expect("a port");
+        let port = listener.local_addr().expect("an address").port();
+        let (up, brought_up) = tokio::sync::oneshot::channel::<()>();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a test server that hands its listener back when brought up"
+        )]
+        let refusing = tokio::spawn(async move {
+            let mut brought_up = brought_up;
+            loop {
+                tokio::select! {
+                    _ = &mut brought_up => return listener,
+                    accepted = listener.accept() => drop(accepted),
+                }
+            }
+        });
+        DownReceiver {
+            url: format!("http://localhost:{port}/hook"),
+            up,
+            refusing,
+        }
+    }
+
+    fn serve(listener: tokio::net::TcpListener) -> Self {
         let port = listener.local_addr().expect("an address").port();
         let shared = Shared {
             received: Arc::default(),

@@ -21,7 +21,7 @@ mod isolation;
 
 pub use config::TestServers;
 pub use database::TestDatabase;
-pub use hook_receiver::{HookReceiver, HookRequest, verify_signature};
+pub use hook_receiver::{DownReceiver, HookReceiver, HookRequest, verify_signature};
 pub use isolation::{TEST_NAME_PREFIX, nats_config, redis_config, unique_name};
 
 /// Installs test logging once; silent unless `TEST_LOG=1`.

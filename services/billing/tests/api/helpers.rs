@@ -179,9 +179,11 @@ async fn receive(
     }
 }
 
-/// Waits for the next event named `name`, skipping others.
+/// Waits for the next event named `name`, skipping others. The bound is generous: with the whole
+/// suite running on two cores, a renewal (a database write, the processor's fake, the outbox) once
+/// took longer than 5 s.
 pub async fn next_named(events: &mut Subscription, name: &str) -> Event {
-    tokio::time::timeout(Duration::from_secs(5), async {
+    tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let event = events.next_event().await.expect("the bus is open");
             if event.event == name {
@@ -190,7 +192,7 @@ pub async fn next_named(events: &mut Subscription, name: &str) -> Event {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("no {name} event within 5 s"))
+    .unwrap_or_else(|_| panic!("no {name} event within 20 s"))
 }
 
 /// Returns the events named `name` that arrive within `wait`.

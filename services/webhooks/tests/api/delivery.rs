@@ -151,18 +151,9 @@ async fn a_receiver_down_for_a_while_gets_the_event_when_it_is_back(backend: Bac
         &[("WEBHOOK_MAX_ATTEMPTS", "50")],
     )
     .await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let down = Receiver::start_down().await;
     let user = fresh_user();
-    let subscription = harness
-        .subscribe(
-            &user,
-            &format!("http://localhost:{port}/hook"),
-            &["instance.created"],
-        )
-        .await;
+    let subscription = harness.subscribe(&user, &down.url, &["instance.created"]).await;
     harness.publish(&instance_created(&user, "while-down")).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -179,7 +170,7 @@ async fn a_receiver_down_for_a_while_gets_the_event_when_it_is_back(backend: Bac
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let receiver = Receiver::start_on(port).await;
+    let receiver = down.bring_up().await;
     let request = receiver.wait_for(1, Duration::from_secs(5)).await.remove(0);
     assert_eq!(request.json()["data"]["instance_id"], "while-down");
     let delivery = harness
