@@ -7,7 +7,8 @@
 //! connections, and the gateway's own routes); and a
 //! 16-GPU reservation with 500 ms injected on every provider call. Writes
 //! `bench-reports/proxy_overhead.md`. nginx and wrk come from Debian (`scripts/bench-proxy.sh`
-//! installs them); without them their rows say so.
+//! installs them); without them their rows say so. `HTTP_WORKERS` in the environment passes through
+//! to the server (default: one REST worker per core).
 #![allow(
     clippy::expect_used,
     clippy::print_stdout,
@@ -256,7 +257,14 @@ async fn main() {
         ("IONET_API_KEY", sim_config.ionet_api_key.as_str()),
         ("IONET_API_URL", url.as_str()),
     ]);
+    // The one setting an operator tunes for this traffic passes through, so its effect can be measured.
+    let outer = EnvMap::load().expect("the environment");
+    let env = match outer.get("HTTP_WORKERS") {
+        Some(workers) => env.with("HTTP_WORKERS", workers),
+        None => env,
+    };
     let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let http_workers = config.gateway.http_workers;
     let running = gpuproxy_daemon::start(Role::All, config)
         .await
         .expect("the server starts");
@@ -466,7 +474,7 @@ async fn main() {
          requests per target for latency; `wrk -t2 -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s` (a separate process, \
          sharing the machine's {} cores with the server) for throughput: {ROUNDS} interleaved rounds of the \
          first three rows (median shown), one of each floor. Rate limits off; the API key is authenticated \
-         (cached) on every request.\n",
+         (cached) on every request; {http_workers} REST workers.\n",
         std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get)
     );
     let _ = writeln!(report, "| path | p50 | p99 | throughput |\n|---|---|---|---|");
