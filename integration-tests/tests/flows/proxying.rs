@@ -16,6 +16,19 @@ async fn proxy(fleet: &TestFleet, key: &str, body: Value) -> reqwest::Response {
     fleet.rest.post("/api/v1/gpu/proxy", Auth::Key(key), &body).await
 }
 
+/// Routes `GET /slow`, which the instance answers after `delay_ms`, under an `X-Timelimit` of
+/// `limit` seconds.
+async fn route_slow(fleet: &TestFleet, key: &str, delay_ms: u64, limit: &str) -> reqwest::Response {
+    fleet
+        .rest
+        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(key))
+        .header(gpuproxy_provider_sim::DELAY_HEADER, delay_ms.to_string())
+        .header("X-Timelimit", limit)
+        .send()
+        .await
+        .expect("answered")
+}
+
 async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
     let fleet = TestFleet::start_with(mode, &[("RATE_LIMIT_PER_MINUTE", "100000")]).await;
     let key = user_key(&fleet).await;
@@ -255,14 +268,7 @@ async fn streamed_answers_arrive_chunk_by_chunk(mode: Mode) {
     assert!(echoed["headers"].get("x-api-key").is_none());
 
     // X-Timelimit bounds the exchange.
-    let limited = fleet
-        .rest
-        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
-        .header(gpuproxy_provider_sim::DELAY_HEADER, "3000")
-        .header("X-Timelimit", "0.5")
-        .send()
-        .await
-        .expect("answered");
+    let limited = route_slow(&fleet, &key, 3000, "0.5").await;
     let refused = expect_status(limited, StatusCode::GATEWAY_TIMEOUT).await;
     assert_eq!(refused["code"], "TIMEOUT");
     // The abandoned exchange's connection is not handed to the next request, which is answered.
@@ -491,15 +497,7 @@ async fn proxied_requests_run_to_their_own_time_limit_past_request_timeout(mode:
     reserve(&fleet, &key, 1, "vast.ai").await;
     running(&fleet, &key, 1).await;
 
-    let routed = fleet
-        .rest
-        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
-        .header(gpuproxy_provider_sim::DELAY_HEADER, "1500")
-        .header("X-Timelimit", "10")
-        .send()
-        .await
-        .expect("answered");
-    let routed = expect_status(routed, StatusCode::OK).await;
+    let routed = expect_status(route_slow(&fleet, &key, 1500, "10").await, StatusCode::OK).await;
     assert_eq!(routed["path"], "/slow");
 
     let proxied = proxy(
@@ -513,14 +511,7 @@ async fn proxied_requests_run_to_their_own_time_limit_past_request_timeout(mode:
     assert_eq!(proxied["data"]["status_code"], 200, "{proxied}");
 
     // The caller's own limit still holds.
-    let limited = fleet
-        .rest
-        .request(reqwest::Method::GET, "/api/v1/gpu/route/slow", Auth::Key(&key))
-        .header(gpuproxy_provider_sim::DELAY_HEADER, "1500")
-        .header("X-Timelimit", "0.5")
-        .send()
-        .await
-        .expect("answered");
+    let limited = route_slow(&fleet, &key, 1500, "0.5").await;
     assert_eq!(
         expect_status(limited, StatusCode::GATEWAY_TIMEOUT).await["code"],
         "TIMEOUT"
