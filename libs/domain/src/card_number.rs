@@ -4,28 +4,55 @@
 /// Fewest and most digits of a payment card number.
 const DIGITS: std::ops::RangeInclusive<usize> = 13..=19;
 
-/// Returns whether `text` holds a run of 13–19 digits (spaces and dashes between them allowed, as
-/// people type card numbers) that passes the Luhn check.
+/// Returns whether `text` holds a run of 13–19 digits (single spaces or dashes between them
+/// allowed, as people type card numbers) that passes the Luhn check and stands on its own.
 pub fn contains_card_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
     let mut digits: Vec<u8> = Vec::with_capacity(19);
-    let mut separators = 0usize;
-    for byte in text.bytes() {
-        match byte {
-            b'0'..=b'9' => {
-                digits.push(byte - b'0');
-                separators = 0;
-            }
-            b' ' | b'-' if !digits.is_empty() && separators == 0 => separators += 1,
-            _ => {
-                if run_is_card(&digits) {
-                    return true;
+    let mut index = 0;
+    while index < bytes.len() {
+        if !bytes[index].is_ascii_digit() {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        let mut end = index;
+        digits.clear();
+        while let Some(&byte) = bytes.get(index) {
+            match byte {
+                b'0'..=b'9' => {
+                    digits.push(byte - b'0');
+                    index += 1;
+                    end = index;
                 }
-                digits.clear();
-                separators = 0;
+                b' ' | b'-' if bytes.get(index + 1).is_some_and(u8::is_ascii_digit) => index += 1,
+                _ => break,
             }
         }
+        if run_is_card(&digits) && !part_of_a_word(bytes, start, end) {
+            return true;
+        }
+        index = end;
     }
-    run_is_card(&digits)
+    false
+}
+
+/// Whether the run of digits at `start..end` is glued to letters or digits, directly or through
+/// one dash: a part of a UUID, a hash or a hyphenated id, not a number someone typed. A UUID's
+/// digits cross its dashes and pass for a card number about one time in a few hundred; every
+/// such run touches a hex letter or another group.
+fn part_of_a_word(bytes: &[u8], start: usize, end: usize) -> bool {
+    let word = |at: Option<usize>| {
+        at.and_then(|at| bytes.get(at))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    let dash = |at: Option<usize>| at.and_then(|at| bytes.get(at)) == Some(&b'-');
+    let before = start.checked_sub(1);
+    let two_before = start.checked_sub(2);
+    word(before)
+        || (dash(before) && word(two_before))
+        || word(Some(end))
+        || (dash(Some(end)) && word(Some(end + 1)))
 }
 
 /// Only a whole run counts: a longer number (an id, a hash) holds card-length windows that pass
@@ -62,6 +89,31 @@ mod tests {
         assert!(contains_card_number("4000 0566 5566 5556"));
         assert!(contains_card_number("5555-5555-5555-4444"));
         assert!(contains_card_number(r#"{"number":"378282246310005"}"#));
+    }
+
+    #[test]
+    fn a_card_number_standing_in_text_is_caught() {
+        assert!(contains_card_number("pay with 4242 4242 4242 4242 please"));
+        assert!(contains_card_number("card=4242424242424242&cvc=123"));
+        assert!(contains_card_number("(4242-4242-4242-4242)"));
+    }
+
+    #[test]
+    fn digits_inside_uuids_and_hyphenated_ids_pass() {
+        // 16 digits that pass Luhn, glued to hex through a dash or directly.
+        assert!(contains_card_number("4242424242424242"));
+        assert!(!contains_card_number("018f3a2b-7c1d-744b-4242-424242424242"));
+        assert!(!contains_card_number(
+            "auto-renew:018f3a2b-7c1d-744b-4242-424242424242"
+        ));
+        assert!(!contains_card_number("b4242424242424242"));
+        assert!(!contains_card_number("4242424242424242c"));
+        assert!(!contains_card_number("order-4242424242424242"));
+        for _ in 0..100_000 {
+            let id = uuid::Uuid::now_v7().to_string();
+            assert!(!contains_card_number(&id), "{id}");
+            assert!(!contains_card_number(&format!("auto-renew:{id}")), "{id}");
+        }
     }
 
     #[test]
