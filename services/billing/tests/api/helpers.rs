@@ -179,9 +179,9 @@ async fn receive(
     }
 }
 
-/// Waits for the next event named `name`, skipping others. The bound is generous: with the whole
-/// suite running on two cores, a renewal (a database write, the processor's fake, the outbox) once
-/// took longer than 5 s.
+/// Waits for the next event named `name`, skipping others. The bound is generous for a whole suite
+/// sharing two cores; the renewals that once missed it were not slow but abandoned (a UUID taken
+/// for a card number, fixed in the card check).
 pub async fn next_named(events: &mut Subscription, name: &str) -> Event {
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
