@@ -21,7 +21,9 @@ const INTERNAL_PROTOS: &[&str] = &[
     reason = "a build script's inputs are environment variables"
 )]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not baked in when it is compiled: a shared target directory (CI's)
+    // reuses one compiled script for checkouts at other paths, which may since have been removed.
+    let proto_root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     // tonic-prost-build prints no rerun-if lines of its own; without this one, .proto edits are ignored.
     println!("cargo:rerun-if-changed={}", proto_root.display());
     println!("cargo:rerun-if-env-changed=PROTOC");
