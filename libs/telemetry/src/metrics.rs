@@ -159,7 +159,6 @@ impl Metrics {
     }
 }
 
-/// Buckets from 100 µs to about 13 s: a gateway hop is sub-millisecond, a provider call seconds.
 /// One route's series (see [`Metrics::route_series`]). Cheap to clone; clones share the series.
 #[derive(Clone)]
 pub struct RouteSeries {
@@ -207,6 +206,7 @@ impl RouteSeries {
     }
 }
 
+/// Buckets from 100 µs to about 13 s: a gateway hop is sub-millisecond, a provider call seconds.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 18))
 }
