@@ -5,7 +5,8 @@
 //! request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs` shapes a request per protocol;
 //! `target.rs` picks or checks the target; `forward.rs` sends it and reads (or streams) the answer;
 //! `instance_connections.rs` keeps the streaming route's connections to instances, driven by the
-//! requests using them, per endpoint (`endpoint.rs`); `reporter.rs` batches the results the load balancer learns from.
+//! requests using them, per endpoint (`endpoint.rs`); `withheld.rs` names the headers never passed
+//! on; `reporter.rs` batches the results the load balancer learns from.
 
 mod balancer_link;
 mod charge;
@@ -15,6 +16,7 @@ mod instance_connections;
 mod protocol;
 mod reporter;
 mod target;
+mod withheld;
 
 use std::time::Duration;
 
@@ -31,6 +33,7 @@ pub use instance_connections::{InstanceBody, InstanceConnections, InstanceError}
 pub use protocol::{Protocol, shape};
 pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
 pub use target::{Ticket, join};
+pub use withheld::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};
 
 /// The header that bounds a proxied request, in seconds.
 pub const TIMELIMIT_HEADER: http::HeaderName = http::HeaderName::from_static("x-timelimit");

@@ -84,9 +84,6 @@ impl RateLimiter {
     /// Counts a request of `principal`. `X-Rate-Limit-Override` may lower the limit for anyone and
     /// raise it for admins only.
     pub async fn check_user(&self, principal: &Principal, headers: &HeaderMap) -> Option<RateDecision> {
-        if !self.config.enabled {
-            return None;
-        }
         let requested = headers
             .get(OVERRIDE_HEADER)
             .and_then(|value| value.to_str().ok())

@@ -9,42 +9,8 @@ use http::HeaderName;
 
 use super::protocol::Shaped;
 use super::target::{Target, Ticket};
+use super::withheld::{WITHHELD_REQUEST, WITHHELD_RESPONSE};
 use crate::{AppState, Error};
-
-/// Request headers never forwarded: hop-by-hop ones, the ones the client computes, and the
-/// caller's credentials for this gateway, which must never reach an upstream.
-pub static WITHHELD_REQUEST_HEADERS: [HeaderName; 14] = [
-    http::header::HOST,
-    http::header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    http::header::PROXY_AUTHORIZATION,
-    http::header::TE,
-    http::header::TRAILER,
-    http::header::TRANSFER_ENCODING,
-    http::header::UPGRADE,
-    http::header::CONTENT_LENGTH,
-    http::header::AUTHORIZATION,
-    crate::credentials::API_KEY_HEADER,
-    http::header::COOKIE,
-    super::TIMELIMIT_HEADER,
-];
-
-/// Response headers never passed back (hop-by-hop).
-pub static WITHHELD_RESPONSE_HEADERS: [HeaderName; 7] = [
-    http::header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    http::header::TE,
-    http::header::TRAILER,
-    http::header::TRANSFER_ENCODING,
-    http::header::UPGRADE,
-];
-
-/// Whether `name` (lowercase) is in `withheld`.
-pub fn is_withheld(withheld: &[HeaderName], name: &str) -> bool {
-    withheld.iter().any(|withheld| withheld.as_str() == name)
-}
 
 /// One proxied request, before its target is chosen.
 #[derive(Debug, Clone)]
@@ -189,20 +155,18 @@ impl AppState {
         let mut request = reqwest::Request::new(call.shaped.method.clone(), target.url.clone());
         let mut has_content_type = false;
         for (name, value) in &call.headers {
-            let lower = name.to_ascii_lowercase();
-            if is_withheld(&WITHHELD_REQUEST_HEADERS, &lower) {
-                continue;
-            }
-            let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(lower.as_bytes()),
-                http::HeaderValue::from_str(value),
-            ) else {
-                return Err(Error::new(
+            let invalid = || {
+                Error::new(
                     ErrorCode::ValidationFailed,
                     format!("header {name:?} is not a valid HTTP header"),
                 )
-                .with_field("headers"));
+                .with_field("headers")
             };
+            let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| invalid())?;
+            if WITHHELD_REQUEST.contains(&name) {
+                continue;
+            }
+            let value = http::HeaderValue::from_str(value).map_err(|_| invalid())?;
             has_content_type |= name == http::header::CONTENT_TYPE;
             request.headers_mut().append(name, value);
         }
@@ -278,7 +242,7 @@ fn upstream_broke_off(error: reqwest::Error) -> Error {
 pub fn response_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
     let mut kept: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
-        if is_withheld(&WITHHELD_RESPONSE_HEADERS, name.as_str()) {
+        if WITHHELD_RESPONSE.contains(name) {
             continue;
         }
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

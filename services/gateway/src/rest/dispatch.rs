@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::AppState;
 use crate::rest::cors::{CorsPolicy, is_preflight};
 use crate::rest::front_line::{Arrival, Series, too_large};
-use crate::rest::middleware::{admit, refuse};
+use crate::rest::middleware::{admit, within_limit};
 use crate::rest::route::{ROUTE_PATH, ROUTE_PREFIX, route};
 
 /// The whole REST API: the streaming route's data plane beside the router of everything else.
@@ -71,13 +71,9 @@ impl DataPlane {
                 let origin = request.headers().get(ORIGIN).cloned();
                 let mut response = match admit(&self.state, &mut request).await {
                     Err(refused) => refused,
-                    Ok(Some(decision)) if !decision.allowed => refuse(decision),
                     Ok(decision) => {
-                        let mut response = route(&self.state, request).await.into_response();
-                        if let Some(decision) = decision {
-                            decision.write_headers(response.headers_mut());
-                        }
-                        response
+                        let routed = async { route(&self.state, request).await.into_response() };
+                        within_limit(decision, routed).await
                     }
                 };
                 self.cors.mark(origin.as_ref(), response.headers_mut());

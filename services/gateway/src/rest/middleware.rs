@@ -9,11 +9,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
-use gpuproxy_errors::ErrorCode;
 
+use crate::AppState;
 use crate::gatekeeper::Refusal;
 use crate::rate_limit::RateDecision;
-use crate::{AppState, Error};
+use crate::rest::principal::missing_credentials;
 
 /// Wraps each authenticated route with [`Authenticate`], admitting with `state`'s gatekeeper.
 pub fn authenticate<S>(state: AppState) -> impl tower::Layer<S, Service = Authenticate<S>> + Clone {
@@ -80,11 +80,7 @@ pub async fn admit(state: &AppState, request: &mut Request) -> Result<Option<Rat
                 .insert::<Arc<gpuproxy_domain::Principal>>(admission.principal);
             Ok(admission.decision)
         }
-        Ok(None) => Err(Error::new(
-            ErrorCode::Unauthenticated,
-            "send X-API-Key or Authorization: Bearer <token>",
-        )
-        .into_response()),
+        Ok(None) => Err(missing_credentials().into_response()),
         Err(refusal) => Err(refused(refusal)),
     }
 }
@@ -111,7 +107,10 @@ fn refused(refusal: Refusal) -> Response {
 /// Answers 429 past the limit; otherwise runs the request (`answer`). Either way the response
 /// carries the window's `X-RateLimit-*` headers (none when limits are off or the limiter is
 /// unavailable).
-async fn within_limit(decision: Option<RateDecision>, answer: impl Future<Output = Response>) -> Response {
+pub async fn within_limit(
+    decision: Option<RateDecision>,
+    answer: impl Future<Output = Response>,
+) -> Response {
     let mut response = match decision {
         Some(decision) if !decision.allowed => return refuse(decision),
         _ => answer.await,
@@ -123,7 +122,7 @@ async fn within_limit(decision: Option<RateDecision>, answer: impl Future<Output
 }
 
 /// The 429 of a request over its limit, with the window's headers.
-pub fn refuse(decision: RateDecision) -> Response {
+fn refuse(decision: RateDecision) -> Response {
     let mut response = decision.error().into_response();
     decision.write_headers(response.headers_mut());
     response

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
+use http::Extensions;
 use http::request::Parts;
 
 use crate::Error;
@@ -17,21 +18,30 @@ pub struct AuthUser(pub Arc<Principal>);
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Arc<Principal>);
 
+/// `UNAUTHENTICATED`: the request carries no credentials.
+pub fn missing_credentials() -> Error {
+    Error::new(
+        ErrorCode::Unauthenticated,
+        "send X-API-Key or Authorization: Bearer <token>",
+    )
+}
+
+impl AuthUser {
+    /// The principal the authentication middleware put in `extensions`.
+    pub fn of(extensions: &Extensions) -> Result<Self, Error> {
+        extensions
+            .get::<Arc<Principal>>()
+            .cloned()
+            .map(AuthUser)
+            .ok_or_else(missing_credentials)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Arc<Principal>>()
-            .cloned()
-            .map(AuthUser)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::Unauthenticated,
-                    "send X-API-Key or Authorization: Bearer <token>",
-                )
-            })
+        AuthUser::of(&parts.extensions)
     }
 }
 

@@ -5,18 +5,16 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use std::sync::{Arc, LazyLock};
-
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
-use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use http::{HeaderName, HeaderValue};
 
-use crate::proxy::forward::{WITHHELD_REQUEST_HEADERS, WITHHELD_RESPONSE_HEADERS};
 use crate::proxy::{TIMELIMIT_HEADER, Ticket};
+use crate::proxy::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};
+use crate::rest::principal::AuthUser;
 use crate::{AppState, Error};
 
 /// The response header naming the instance that answered.
@@ -34,16 +32,7 @@ pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-gpu-instance"
         (status = 504, description = "No answer within the time limit (TIMEOUT)", body = crate::error::ErrorBody),
     ))]
 pub async fn route(state: &AppState, request: Request) -> Result<Response, Error> {
-    let user = request
-        .extensions()
-        .get::<Arc<Principal>>()
-        .cloned()
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::Unauthenticated,
-                "send X-API-Key or Authorization: Bearer <token>",
-            )
-        })?;
+    let AuthUser(user) = AuthUser::of(request.extensions())?;
     let time_limit = state
         .proxy
         .time_limit(None, request.headers().get(TIMELIMIT_HEADER))?;
@@ -61,10 +50,9 @@ pub async fn route(state: &AppState, request: Request) -> Result<Response, Error
     state.charge_request(&user_id, "routed request").await?;
     // One timer bounds both the wait for the head and the body's streaming.
     let mut timer = Box::pin(tokio::time::sleep_until(deadline));
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     match state.proxy.instances.endpoint(&picked.base_url) {
         Some(endpoint) => {
-            let (mut parts, body) = (parts, body);
             withhold(&mut parts.headers, &WITHHELD_REQUEST);
             let uri = std::mem::take(&mut parts.uri);
             let upstream = endpoint
@@ -115,53 +103,6 @@ fn instance_path(uri: &http::Uri) -> &str {
         _ => "/",
     }
 }
-
-/// Removes the headers in `withheld` from `headers`. A request or an answer carries a handful of
-/// headers, so finding the withheld ones among them costs less than looking each withheld name up.
-fn withhold(headers: &mut http::HeaderMap, withheld: &'static Withheld) {
-    let mut found: [Option<&'static HeaderName>; 16] = [None; 16];
-    let mut count = 0;
-    for name in headers.keys() {
-        if let Some(hit) = withheld.find(name)
-            && count < found.len()
-        {
-            found[count] = Some(hit);
-            count += 1;
-        }
-    }
-    for name in found.iter().flatten() {
-        headers.remove(*name);
-    }
-}
-
-/// A list of withheld headers, to look a header up in.
-struct Withheld {
-    names: std::collections::HashSet<HeaderName, foldhash::fast::FixedState>,
-    /// Bit `n` is set when a name is `n` bytes long: most headers are ruled out by their length.
-    lengths: u64,
-}
-
-impl Withheld {
-    fn of(names: &'static [HeaderName]) -> Self {
-        Withheld {
-            names: names.iter().cloned().collect(),
-            lengths: names.iter().fold(0, |lengths, name| {
-                lengths | 1u64.checked_shl(name.as_str().len() as u32).unwrap_or(0)
-            }),
-        }
-    }
-
-    fn find(&self, name: &HeaderName) -> Option<&HeaderName> {
-        let length_bit = 1u64.checked_shl(name.as_str().len() as u32).unwrap_or(0);
-        if self.lengths & length_bit == 0 {
-            return None;
-        }
-        self.names.get(name)
-    }
-}
-
-static WITHHELD_REQUEST: LazyLock<Withheld> = LazyLock::new(|| Withheld::of(&WITHHELD_REQUEST_HEADERS));
-static WITHHELD_RESPONSE: LazyLock<Withheld> = LazyLock::new(|| Withheld::of(&WITHHELD_RESPONSE_HEADERS));
 
 /// Runs `future` until it ends or `timer` fires (`None`). Both are polled where they are, not
 /// moved into a future of this function's.
