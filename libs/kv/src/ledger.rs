@@ -35,7 +35,9 @@ pub enum LedgerMode {
 }
 
 /// Makes a ledger call happen at most once per key: a second call with the same key appends
-/// nothing and answers what the first one decided.
+/// nothing and answers what the first one decided. The key also remembers when and how much was
+/// appended, so that [`KvStore::ledger_release`](crate::KvStore::ledger_release) can take it out
+/// again if the spending it stood for never happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Once<'a> {
     /// The store key remembering the first call's decision.
@@ -53,6 +55,42 @@ pub struct LedgerOutcome {
     pub replayed: bool,
     /// Each window's total before the append, in the order the windows were given.
     pub totals: Vec<i64>,
+}
+
+/// What a [`Once`] key holds: whether its call appended and, if so, when and how much of the amount
+/// is still counted (`1:<millis>:<left>`; `0` for a refusal). A bare `1`, written before releases
+/// existed, is an append that can no longer be released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decided {
+    Refused,
+    Appended { at: i64, left: i64 },
+}
+
+impl Decided {
+    pub(crate) fn parse(value: &str) -> Self {
+        let mut fields = value.split(':');
+        if fields.next() != Some("1") {
+            return Decided::Refused;
+        }
+        match (
+            fields.next().and_then(|at| at.parse().ok()),
+            fields.next().and_then(|left| left.parse().ok()),
+        ) {
+            (Some(at), Some(left)) => Decided::Appended { at, left },
+            _ => Decided::Appended { at: 0, left: 0 },
+        }
+    }
+
+    pub(crate) fn appended(self) -> bool {
+        matches!(self, Decided::Appended { .. })
+    }
+
+    pub(crate) fn encode(self) -> String {
+        match self {
+            Decided::Refused => "0".to_owned(),
+            Decided::Appended { at, left } => format!("1:{at}:{left}"),
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch: Redis and every replica share this clock.
@@ -104,6 +142,27 @@ impl Ledger {
     /// Makes the window of `length` forget every amount; the other windows keep theirs.
     pub(crate) fn reset_window(&mut self, length: Duration) {
         self.windows.remove(&millis(length));
+    }
+
+    /// Takes `amount` appended at `at` out of each window of `lengths` that still holds the bucket
+    /// it went into (at most what that bucket holds); a window that already let it go is left alone.
+    pub(crate) fn release(&mut self, now: i64, at: i64, amount: i64, lengths: &[Duration]) {
+        for length in lengths {
+            let length = millis(*length);
+            let Some(buckets) = self.windows.get_mut(&length) else {
+                continue;
+            };
+            buckets.slide(now, length);
+            if let Some(held) = buckets.amounts.get_mut(&at.div_euclid(step(length))) {
+                let taken = amount.min(*held);
+                *held -= taken;
+                buckets.total -= taken;
+                if *held <= 0 {
+                    buckets.amounts.remove(&at.div_euclid(step(length)));
+                }
+            }
+        }
+        self.windows.retain(|_, buckets| !buckets.amounts.is_empty());
     }
 
     /// The memory implementation of a ledger call: slides, sums, decides and appends, under the

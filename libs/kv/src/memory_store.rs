@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::WindowCount;
-use crate::ledger::{Ledger, LedgerMode, LedgerOutcome, LedgerWindow, Once};
+use crate::ledger::{Decided, Ledger, LedgerMode, LedgerOutcome, LedgerWindow, Once};
 
 /// After this many writes, expired entries are swept, so keys nobody reads again do not pile up.
 const SWEEP_EVERY: u64 = 1024;
@@ -92,7 +92,11 @@ impl MemoryStore {
     ) -> LedgerOutcome {
         let clock = Instant::now();
         self.with_inner(|inner| {
-            let decided = once.and_then(|once| inner.live(once.key, clock).map(|entry| entry.value == "1"));
+            let decided = once.and_then(|once| {
+                inner
+                    .live(once.key, clock)
+                    .map(|entry| Decided::parse(&entry.value).appended())
+            });
             let mode = if decided.is_some() {
                 LedgerMode::Check
             } else {
@@ -110,11 +114,18 @@ impl MemoryStore {
                 }
                 (None, Some(once)) => {
                     inner.note_write(clock);
-                    let value = if outcome.appended { "1" } else { "0" };
+                    let value = if outcome.appended {
+                        Decided::Appended {
+                            at: now,
+                            left: amount,
+                        }
+                    } else {
+                        Decided::Refused
+                    };
                     inner.entries.insert(
                         once.key.to_owned(),
                         Entry {
-                            value: value.to_owned(),
+                            value: value.encode(),
                             expires_at: clock + once.ttl,
                         },
                     );
@@ -122,6 +133,45 @@ impl MemoryStore {
                 (None, None) => {}
             }
             outcome
+        })
+    }
+
+    pub(crate) fn ledger_release(
+        &self,
+        key: &str,
+        once_key: &str,
+        now: i64,
+        amount: i64,
+        lengths: &[Duration],
+    ) -> i64 {
+        let clock = Instant::now();
+        self.with_inner(|inner| {
+            let Some(entry) = inner
+                .entries
+                .get_mut(once_key)
+                .filter(|entry| entry.expires_at > clock)
+            else {
+                return 0;
+            };
+            let Decided::Appended { at, left } = Decided::parse(&entry.value) else {
+                return 0;
+            };
+            let taken = if amount == 0 { left } else { amount.min(left) };
+            if taken <= 0 {
+                return 0;
+            }
+            entry.value = Decided::Appended {
+                at,
+                left: left - taken,
+            }
+            .encode();
+            if let Some(ledger) = inner.ledgers.get_mut(key) {
+                ledger.release(now, at, taken, lengths);
+                if ledger.is_empty() {
+                    inner.ledgers.remove(key);
+                }
+            }
+            taken
         })
     }
 

@@ -29,8 +29,9 @@ return {count, ttl}
 /// its oldest bucket that may hold an amount, `b<L>:<index>` the buckets (index = time / step).
 /// Buckets that fell out of the window are subtracted and deleted as the window passes them, at
 /// most a window's worth per call, so a call costs the same however much the user spent.
-/// KEYS[1] the ledger; KEYS[2], when given, remembers the decision ('1' appended, '0' not) so a
-/// second call with it appends nothing and answers the first decision.
+/// KEYS[1] the ledger; KEYS[2], when given, remembers the decision (`1:<now>:<amount>` appended,
+/// `0` not: [`crate::ledger::Decided`]) so a second call with it appends nothing and answers the
+/// first decision.
 /// ARGV: now, amount, mode (check|reserve|force), once ttl ms, then (window ms, step ms, limit)
 /// triples, the step being [`crate::ledger::step`] of the window.
 /// Returns {appended, replayed, totals before the append…}.
@@ -96,16 +97,49 @@ end
 if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
 if appended then redis.call('PEXPIRE', KEYS[1], longest) end
 if KEYS[2] and not decided then
-  redis.call('SET', KEYS[2], appended and '1' or '0', 'PX', ARGV[4])
+  local decision = appended and ('1:' .. ARGV[1] .. ':' .. ARGV[2]) or '0'
+  redis.call('SET', KEYS[2], decision, 'PX', ARGV[4])
 end
 local result = {}
 if decided then
-  result[1], result[2] = (decided == '1') and 1 or 0, 1
+  result[1], result[2] = (string.sub(decided, 1, 1) == '1') and 1 or 0, 1
 else
   result[1], result[2] = appended and 1 or 0, 0
 end
 for k = 1, #totals do result[#result + 1] = totals[k] end
 return result
+";
+
+/// Takes back what a [`LEDGER`] call with a once key appended, or part of it, from every window
+/// whose bucket still holds it (see [`crate::ledger::Decided`]). KEYS[1] the ledger, KEYS[2] the
+/// once key. ARGV: amount (0 = all that is left), then (window ms, step ms) pairs. Returns what
+/// was taken back.
+const RELEASE_LEDGER: &str = r"
+local decided = redis.call('GET', KEYS[2])
+if not decided then return 0 end
+local at, left = string.match(decided, '^1:(%-?%d+):(%-?%d+)$')
+if not at then return 0 end
+at, left = tonumber(at), tonumber(left)
+local amount = tonumber(ARGV[1])
+local taken = left
+if amount > 0 and amount < left then taken = amount end
+if taken <= 0 then return 0 end
+for i = 2, #ARGV, 2 do
+  local length = ARGV[i]
+  local field = 'b' .. length .. ':' .. string.format('%d', math.floor(at / tonumber(ARGV[i + 1])))
+  local held = tonumber(redis.call('HGET', KEYS[1], field))
+  if held then
+    local out = math.min(taken, held)
+    if out >= held then
+      redis.call('HDEL', KEYS[1], field)
+    else
+      redis.call('HINCRBY', KEYS[1], field, -out)
+    end
+    redis.call('HINCRBY', KEYS[1], 't' .. length, -out)
+  end
+end
+redis.call('SET', KEYS[2], '1:' .. string.format('%d', at) .. ':' .. string.format('%d', left - taken), 'KEEPTTL')
+return taken
 ";
 
 /// Empties one window of a ledger (see [`LEDGER`]), leaving the other windows as they are.
@@ -242,6 +276,23 @@ impl RedisStore {
             }),
             _ => Err(KvError::Reply("the ledger script answered too little".to_owned())),
         }
+    }
+
+    pub(crate) async fn ledger_release(
+        &self,
+        key: &str,
+        once_key: &str,
+        amount: i64,
+        lengths: &[Duration],
+    ) -> Result<i64, KvError> {
+        let mut args = vec![amount];
+        for length in lengths {
+            let length = crate::ledger::millis(*length);
+            args.push(length);
+            args.push(crate::ledger::step(length));
+        }
+        let keys = vec![self.key(key), self.key(once_key)];
+        Ok(self.pool.eval(RELEASE_LEDGER, keys, args).await?)
     }
 
     pub(crate) async fn reset_ledger_window(

@@ -148,6 +148,31 @@ impl KvStore {
         }
     }
 
+    /// Takes `amount` (0 = all of it) of what a [`KvStore::ledger_once`] call with `once_key`
+    /// appended back out of the ledger `key`, for spending that never happened, in one atomic step.
+    /// Each window of `lengths` gives it back only while it still counts it (an amount that already
+    /// slid out of a window is not taken from what came after), and no key gives back more than it
+    /// appended, however often it is asked. Returns what was given back: 0 for a key that appended
+    /// nothing, has been given back whole, or expired.
+    pub async fn ledger_release(
+        &self,
+        key: &str,
+        once_key: &str,
+        amount: i64,
+        lengths: &[Duration],
+    ) -> Result<i64, KvError> {
+        if amount < 0 {
+            return Ok(0);
+        }
+        match self {
+            KvStore::Redis(store) => store.ledger_release(key, once_key, amount, lengths).await,
+            KvStore::Memory(store) => {
+                let now = crate::ledger::now_millis();
+                Ok(store.ledger_release(key, once_key, now, amount, lengths))
+            }
+        }
+    }
+
     /// Makes the window of `length` of the ledger `key` forget what it holds now, leaving the other
     /// windows as they are: later ledger calls count in that window only what is appended after.
     pub async fn reset_ledger_window(&self, key: &str, length: Duration) -> Result<(), KvError> {

@@ -317,6 +317,92 @@ async fn of_concurrent_calls_with_one_once_key_exactly_one_appends() {
     }
 }
 
+/// What a once key appended can be given back, in part or whole, once and no more, and only by
+/// the windows still counting it.
+#[tokio::test]
+async fn a_once_key_gives_back_what_it_appended_and_no_more() {
+    for store in [KvStore::memory(), redis().await] {
+        let kind = store.kind();
+        let ledger = format!("spend:release-{kind}-{}", std::process::id());
+        let lengths: Vec<Duration> = windows(0).iter().map(|window| window.length).collect();
+        let once_key = |name: &str| format!("once:{ledger}:{name}");
+        let append = |name: String, amount: i64| {
+            let (store, ledger) = (store.clone(), ledger.clone());
+            async move {
+                let once = Once {
+                    key: &name,
+                    ttl: Duration::from_secs(60),
+                };
+                store
+                    .ledger_once(&ledger, once, amount, &windows(0), LedgerMode::Reserve)
+                    .await
+                    .expect("ledger")
+            }
+        };
+        let totals = || {
+            let (store, ledger) = (store.clone(), ledger.clone());
+            async move {
+                store
+                    .ledger(&ledger, 0, &windows(0), LedgerMode::Check)
+                    .await
+                    .expect("ledger")
+                    .totals
+            }
+        };
+        let release = |name: String, amount: i64| {
+            let (store, ledger, lengths) = (store.clone(), ledger.clone(), lengths.clone());
+            async move {
+                store
+                    .ledger_release(&ledger, &name, amount, &lengths)
+                    .await
+                    .expect("release")
+            }
+        };
+
+        append(once_key("a"), 100).await;
+        append(once_key("b"), 50).await;
+        assert_eq!(totals().await, vec![150, 150], "{kind}");
+        assert_eq!(release(once_key("a"), 30).await, 30, "part ({kind})");
+        assert_eq!(totals().await, vec![120, 120], "{kind}");
+        assert_eq!(release(once_key("a"), 0).await, 70, "the rest ({kind})");
+        assert_eq!(release(once_key("a"), 0).await, 0, "nothing twice ({kind})");
+        assert_eq!(totals().await, vec![50, 50], "{kind}");
+        assert_eq!(release(once_key("never"), 0).await, 0, "unknown key ({kind})");
+        let refused = once_key("refused");
+        let once = Once {
+            key: &refused,
+            ttl: Duration::from_secs(60),
+        };
+        store
+            .ledger_once(&ledger, once, 500, &windows(100), LedgerMode::Reserve)
+            .await
+            .expect("ledger");
+        assert_eq!(
+            release(refused, 0).await,
+            0,
+            "a refusal appended nothing ({kind})"
+        );
+
+        // Racing releases of one key give back its amount exactly once between them.
+        let mut releases = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            releases.spawn(release(once_key("b"), 10));
+        }
+        let given: i64 = releases.join_all().await.into_iter().sum();
+        assert_eq!(given, 50, "{kind}");
+        assert_eq!(totals().await, vec![0, 0], "{kind}");
+
+        // An amount that slid out of the short window is given back only by the long one: the
+        // short window keeps what was spent after it.
+        append(once_key("c"), 40).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        append(once_key("d"), 5).await;
+        assert_eq!(totals().await, vec![5, 45], "{kind}");
+        assert_eq!(release(once_key("c"), 0).await, 40, "{kind}");
+        assert_eq!(totals().await, vec![5, 5], "{kind}");
+    }
+}
+
 /// A ledger's size does not grow with the spending: a user who spends thousands of times holds a
 /// window's worth of buckets, so a call costs the same on the ten-thousandth spend as on the first.
 #[tokio::test]

@@ -113,6 +113,25 @@ impl GuardrailsService for GrpcGuardrails {
         Ok(Response::new(decision(&reserved)))
     }
 
+    async fn release_spend(
+        &self,
+        request: Request<pb::ReleaseSpendRequest>,
+    ) -> Result<Response<pb::ReleaseSpendResponse>, Status> {
+        let request = request.into_inner();
+        let (released, spending) = self
+            .guardrails
+            .release(
+                &request.user_id,
+                UsdMicros::from_micros(request.amount_micros),
+                &request.idempotency_key,
+            )
+            .await?;
+        Ok(Response::new(pb::ReleaseSpendResponse {
+            released_micros: released.micros(),
+            spending: Some(info(&spending)),
+        }))
+    }
+
     async fn record_spending(
         &self,
         request: Request<pb::RecordSpendingRequest>,

@@ -205,6 +205,42 @@ impl Guardrails {
         Ok(decision)
     }
 
+    /// Takes back `amount` (zero: all of it) of what [`Guardrails::reserve`] counted under
+    /// `idempotency_key`, for spending that did not happen (a rent that failed): the windows get
+    /// the room back. Only windows still counting the reservation give it back, and a key never
+    /// gives back more than it reserved. Returns what was given back and the spending after.
+    pub async fn release(
+        &self,
+        user_id: &str,
+        amount: UsdMicros,
+        idempotency_key: &str,
+    ) -> Result<(UsdMicros, Spending), Error> {
+        let amount = match amount.micros() {
+            0 => 0,
+            _ => checked_amount(amount)?,
+        };
+        if idempotency_key.trim().is_empty() {
+            return Err(Error::invalid(
+                "idempotency_key",
+                "names the reservation to release and is required",
+            ));
+        }
+        let key = key(user_id)?;
+        let once = idempotency(user_id, idempotency_key)?;
+        let limits = self.limits_of(user_id).await?;
+        let lengths: Vec<Duration> = limits.iter().map(|(window, _)| window.duration()).collect();
+        let released = self.kv.ledger_release(&key, &once, amount, &lengths).await?;
+        if released > 0 {
+            tracing::info!(
+                user_id,
+                released,
+                idempotency_key,
+                "guard-rail reservation given back"
+            );
+        }
+        Ok((UsdMicros::from_micros(released), self.spending(user_id).await?))
+    }
+
     /// Forgets the user's spending in `window`, or in every window when `None`. A window reset alone
     /// leaves the others holding what they held.
     pub async fn reset(&self, user_id: &str, window: Option<SpendWindow>) -> Result<Spending, Error> {

@@ -259,6 +259,103 @@ async fn a_retried_spend_with_one_key_counts_once(store: Store) {
     );
 }
 
+async fn a_released_reservation_gives_its_room_back_once(store: Store) {
+    let app = spawn_app(store, &[]).await;
+    let mut client = app.client.clone();
+    let user = format!("user-{}", uuid_like());
+    let reserve = |key: &str| pb::ReserveSpendRequest {
+        user_id: user.clone(),
+        amount_micros: 30 * DOLLAR,
+        idempotency_key: key.to_owned(),
+    };
+    let release = |amount: i64| pb::ReleaseSpendRequest {
+        user_id: user.clone(),
+        idempotency_key: "hold:rent-1".to_owned(),
+        amount_micros: amount,
+    };
+    let reserved = client
+        .reserve_spend(reserve("hold:rent-1"))
+        .await
+        .expect("answered");
+    assert!(reserved.into_inner().allowed);
+    let refused = client
+        .reserve_spend(reserve("hold:rent-2"))
+        .await
+        .expect("answered");
+    assert!(!refused.into_inner().allowed, "$60 would pass the $50 hour");
+
+    // The first rent failed: its reservation comes back, in part and then whole.
+    let part = client
+        .release_spend(release(10 * DOLLAR))
+        .await
+        .expect("released")
+        .into_inner();
+    assert_eq!(part.released_micros, 10 * DOLLAR);
+    let spending = part.spending.expect("spending");
+    assert_eq!(window(&spending, "60min").spent_micros, 20 * DOLLAR);
+    assert_eq!(window(&spending, "1440min").spent_micros, 20 * DOLLAR);
+    let rest = client
+        .release_spend(release(0))
+        .await
+        .expect("released")
+        .into_inner();
+    assert_eq!(rest.released_micros, 20 * DOLLAR);
+    assert_eq!(window(&rest.spending.expect("spending"), "60min").spent_micros, 0);
+    let again = client
+        .release_spend(release(0))
+        .await
+        .expect("released")
+        .into_inner();
+    assert_eq!(again.released_micros, 0, "never more than was reserved");
+    let unknown = pb::ReleaseSpendRequest {
+        idempotency_key: "hold:never-reserved".to_owned(),
+        ..release(0)
+    };
+    let unknown = client
+        .release_spend(unknown)
+        .await
+        .expect("released")
+        .into_inner();
+    assert_eq!(unknown.released_micros, 0);
+
+    // The room is back for the next rent.
+    let next = client
+        .reserve_spend(reserve("hold:rent-3"))
+        .await
+        .expect("answered");
+    assert!(next.into_inner().allowed);
+    let info = client
+        .get_spending_info(pb::GetSpendingInfoRequest {
+            user_id: user.clone(),
+        })
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(window(&info, "60min").spent_micros, 30 * DOLLAR);
+
+    for (request, field) in [
+        (
+            pb::ReleaseSpendRequest {
+                idempotency_key: String::new(),
+                ..release(0)
+            },
+            "idempotency_key",
+        ),
+        (release(-DOLLAR), "amount"),
+        (
+            pb::ReleaseSpendRequest {
+                user_id: String::new(),
+                ..release(0)
+            },
+            "user_id",
+        ),
+    ] {
+        let status = client.release_spend(request).await.expect_err("refused");
+        assert_eq!(code_of(&status), ErrorCode::ValidationFailed);
+        assert_eq!(field_of(&status).as_deref(), Some(field));
+    }
+}
+
 async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
     let app = spawn_app(store, &[]).await;
     let mut client = app.client.clone();
@@ -291,5 +388,6 @@ crate::on_both_stores!(
     shadow_mode_lets_spending_through_and_reports_it,
     crossing_eighty_percent_warns_once,
     a_retried_spend_with_one_key_counts_once,
+    a_released_reservation_gives_its_room_back_once,
     bad_amounts_and_users_are_invalid_arguments,
 );
