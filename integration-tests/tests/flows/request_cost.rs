@@ -45,8 +45,8 @@ async fn proxied_requests_are_paid_for_before_they_are_sent(mode: Mode) {
         .expect("answered");
     expect_status(credited, StatusCode::OK).await;
 
-    // The first refusal was counted by the guard rails ($0.50 of the $1.50 hour); two more fit.
-    for _ in 0..2 {
+    // The refusal gave its guard-rail reservation back: the whole $1.50 hour is there, three requests.
+    for _ in 0..3 {
         expect_status(proxy().await, StatusCode::OK).await;
     }
     let limited = expect_status(proxy().await, StatusCode::PAYMENT_REQUIRED).await;
@@ -69,13 +69,29 @@ async fn proxied_requests_are_paid_for_before_they_are_sent(mode: Mode) {
         .iter()
         .filter(|record| record["kind"] == "request")
         .collect();
-    assert_eq!(requests.len(), 2, "two requests were paid: {usage}");
+    assert_eq!(requests.len(), 3, "three requests were paid: {usage}");
     assert!(requests.iter().all(|record| record["cost"] == 0.5));
     let credits = expect_status(
         fleet.rest.get("/api/v1/user/credits", Auth::Key(&key)).await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(credits["data"]["credits_remaining"], 9.0);
+    assert_eq!(credits["data"]["credits_remaining"], 8.5);
+    let spending = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/guardrails/spending", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let hour = spending["data"]["windows"]
+        .as_array()
+        .expect("windows")
+        .iter()
+        .find(|window| window["window"] == "60min")
+        .cloned()
+        .expect("the hour");
+    assert_eq!(hour["spent"], 1.5, "paid requests only: {spending}");
     destroy_all(&fleet, &key).await;
 }

@@ -46,7 +46,7 @@ impl Reservations {
             Ok(row) => Ok(self.view(&row)),
             Err(failure) => {
                 if !failure.outcome_unknown {
-                    self.release_hold(&request.user_id, &hold, 0).await;
+                    self.unspent(&request.user_id, &hold, 0).await;
                 }
                 // A concurrent create with the same key got there first.
                 if let Error::Db(db_error) = &failure.error

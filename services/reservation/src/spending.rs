@@ -85,7 +85,7 @@ impl Spending {
                     .reserve_spend(guardrails::ReserveSpendRequest {
                         user_id: user_id.to_owned(),
                         amount_micros: estimate,
-                        idempotency_key: format!("hold:{hold_id}"),
+                        idempotency_key: guard_rail_key(hold_id),
                     }),
             )
             .await;
@@ -99,15 +99,42 @@ impl Spending {
                 })
             }
             Err(error) => {
-                self.release(user_id, hold_id, 0).await;
+                // The reservation may have been counted before the answer was lost.
+                self.unspent(user_id, hold_id, 0).await;
                 Err(error)
             }
         }
     }
 
-    /// Gives `amount` (0 = all that is left) of a hold back when the spending it was made for did
-    /// not happen. What the guard rails reserved stays counted (the safe side of a limit). A
-    /// failure only delays it: the hold expires within the hour.
+    /// Gives `amount` (0 = all that is left) of an admission back to both the credits and the guard
+    /// rails when the rents it was made for did not happen (they failed, or fewer were rented than
+    /// admitted), so a failed rent costs the user no room under their limits. A failure only
+    /// over-counts: the credit hold expires within the hour, the guard rails' windows slide on.
+    pub async fn unspent(&self, user_id: &str, hold_id: &str, amount: i64) {
+        if !self.enforced || amount < 0 {
+            return;
+        }
+        self.release(user_id, hold_id, amount).await;
+        let released = self
+            .within(
+                self.guardrails
+                    .clone()
+                    .release_spend(guardrails::ReleaseSpendRequest {
+                        user_id: user_id.to_owned(),
+                        idempotency_key: guard_rail_key(hold_id),
+                        amount_micros: amount,
+                    }),
+            )
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, user_id, hold_id, "giving a guard-rail reservation back failed; it stays counted");
+        }
+    }
+
+    /// Gives `amount` (0 = all that is left) of a credit hold back when what it was held for ended
+    /// (an instance destroyed within its first hour). The guard rails keep counting what admission
+    /// reserved there: metering took part of it, and only billing knows how much. A failure only
+    /// delays it: the hold expires within the hour.
     pub async fn release(&self, user_id: &str, hold_id: &str, amount: i64) {
         if !self.enforced || amount < 0 {
             return;
@@ -175,4 +202,9 @@ impl Spending {
             }),
         }
     }
+}
+
+/// The key a hold's admission reserves under in the guard rails.
+fn guard_rail_key(hold_id: &str) -> String {
+    format!("hold:{hold_id}")
 }

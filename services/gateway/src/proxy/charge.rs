@@ -1,8 +1,9 @@
 //! `PROXY_REQUEST_COST`: a price per proxied request, paid before the request goes out. The guard
 //! rails reserve it first (atomically against every window), then billing debits it with the cap
-//! enforced in the same statement; either refusal is a 402 and nothing is sent. A request refused
-//! by billing after the guard rails counted it stays counted there: the guard rails err towards
-//! stopping spending, never towards letting it through.
+//! enforced in the same statement; either refusal is a 402 and nothing is sent. A request billing
+//! refuses gives its guard-rail reservation back, since nothing was spent; one whose debit has an
+//! unknown outcome (a timeout) stays counted: the guard rails err towards stopping spending, never
+//! towards letting it through.
 
 use gpuproxy_proto::gpuproxy::{billing::v1 as billing, guardrails::v1 as guardrails};
 
@@ -43,18 +44,39 @@ impl AppState {
                 ),
             ));
         }
-        self.call(self.billing.clone().record_usage(billing::RecordUsageRequest {
-            user_id: user_id.to_owned(),
-            cost_micros: cost,
-            client_id: user_id.to_owned(),
-            started_at_ms: chrono::Utc::now().timestamp_millis(),
-            description: what.to_owned(),
-            idempotency_key: key,
-            kind: "request".to_owned(),
-            enforce_cap: true,
-            ..Default::default()
-        }))
-        .await?;
-        Ok(())
+        let debited = self
+            .call(self.billing.clone().record_usage(billing::RecordUsageRequest {
+                user_id: user_id.to_owned(),
+                cost_micros: cost,
+                client_id: user_id.to_owned(),
+                started_at_ms: chrono::Utc::now().timestamp_millis(),
+                description: what.to_owned(),
+                idempotency_key: key.clone(),
+                kind: "request".to_owned(),
+                enforce_cap: true,
+                ..Default::default()
+            }))
+            .await;
+        match debited {
+            Ok(_) => Ok(()),
+            Err(refused) if refused.code() == gpuproxy_errors::ErrorCode::CreditsExhausted => {
+                let released = self
+                    .call(
+                        self.guardrails
+                            .clone()
+                            .release_spend(guardrails::ReleaseSpendRequest {
+                                user_id: user_id.to_owned(),
+                                idempotency_key: key,
+                                amount_micros: 0,
+                            }),
+                    )
+                    .await;
+                if let Err(error) = released {
+                    tracing::warn!(%error, user_id, "giving a refused request's guard-rail reservation back failed; it stays counted");
+                }
+                Err(refused)
+            }
+            Err(error) => Err(error),
+        }
     }
 }

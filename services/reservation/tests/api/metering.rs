@@ -6,6 +6,7 @@ use std::time::Duration;
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
+use gpuproxy_provider_sim::{Faults, SimProvider};
 
 use crate::helpers::{Backend, Harness, eventually, launch};
 
@@ -198,6 +199,61 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
     );
 }
 
+/// Slots that fail give their part of the admission back: the guard rails and the credit hold
+/// keep an hour of what was rented, not of what was asked for.
+async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credits(backend: Backend) {
+    let extra = [ENFORCED, &[("RESERVE_ATTEMPTS_PER_SLOT", "1")]].concat();
+    let mut harness = Harness::start_idle(backend, &extra).await;
+    let (billing, mut guardrails, _tasks) = harness.with_spending(&extra).await;
+    billing
+        .add_credits("erin", 1_000_000_000, "test", None)
+        .await
+        .unwrap();
+    harness.sim.set_faults(
+        SimProvider::VastAi,
+        Faults {
+            vanish_before_create: true,
+            ..Faults::default()
+        },
+    );
+    let done = harness
+        .service
+        .reserve(pb::ReserveRequest {
+            user_id: "erin".to_owned(),
+            count: 4,
+            filters: Some(catalog::OfferFilters::default()),
+            config: Some(launch(0)),
+            ..pb::ReserveRequest::default()
+        })
+        .await
+        .expect("partly reserved");
+    assert_eq!(
+        (done.reserved.len(), done.errors.len()),
+        (2, 2),
+        "{:?}",
+        done.errors
+    );
+    let rented: i64 = done
+        .reserved
+        .iter()
+        .map(|instance| instance.price_micros_per_hour)
+        .sum();
+    let hour = guardrails
+        .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
+            user_id: "erin".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .windows
+        .into_iter()
+        .find(|window| window.window == "60min")
+        .unwrap();
+    assert_eq!(hour.spent_micros, rented, "the failed slots' hour was given back");
+    let account = billing.credits("erin").await.unwrap();
+    assert_eq!(account.held_micros, rented);
+}
+
 /// Filters whose offers make any reservation of two cost between `c` and `2p`, with `2c > 2p`, and
 /// credits of `2p`: whatever two offers the strategy picks, one reservation fits and two never do.
 async fn market_for_one_of_two(harness: &Harness) -> (catalog::OfferFilters, i64) {
@@ -230,5 +286,6 @@ async fn market_for_one_of_two(harness: &Harness) -> (catalog::OfferFilters, i64
 
 crate::on_both_databases!(
     an_instance_is_refused_without_credits_then_billed_by_the_minute,
-    racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once
+    racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once,
+    failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credits
 );
