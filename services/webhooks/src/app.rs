@@ -93,7 +93,9 @@ impl App {
         }
         tasks.spawn(
             "webhooks-fan-out",
-            webhooks.clone().follow_events(bus.clone(), tasks.token()),
+            webhooks
+                .clone()
+                .follow_events(crate::fanout::follow(&bus), tasks.token()),
         );
         tasks.spawn("webhooks-send", webhooks.clone().send_deliveries(tasks.token()));
         let token = tasks.token();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_events::{Event, EventBus};
+use gpuproxy_events::{DurableSubscription, Event, EventBus};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
@@ -14,6 +14,12 @@ use crate::topics;
 
 /// The durable consumer's name: replicas share it, so each event is fanned out by one of them.
 pub const CONSUMER: &str = "webhooks";
+
+/// The event stream the fan-out reads. Taken before the fan-out's task starts: on the in-process
+/// bus, an event published between start-up and a subscription made inside the task was lost.
+pub fn follow(bus: &EventBus) -> DurableSubscription {
+    bus.consume(CONSUMER, ">")
+}
 
 /// Longest wait before retrying an event whose fan-out failed (the database is down).
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -62,10 +68,13 @@ impl Webhooks {
         Ok(queued)
     }
 
-    /// Reads the event stream until `shutdown`, acknowledging each event once it is queued: a crash
-    /// before the acknowledgement only means the event is read again (and queued once).
-    pub async fn follow_events(self, bus: EventBus, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut events = bus.consume(CONSUMER, ">");
+    /// Reads `events` ([`follow`]) until `shutdown`, acknowledging each event once it is queued: a
+    /// crash before the acknowledgement only means the event is read again (and queued once).
+    pub async fn follow_events(
+        self,
+        mut events: DurableSubscription,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         loop {
             let received = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
