@@ -175,13 +175,16 @@ impl BillingService for GrpcBilling {
     async fn release_hold(
         &self,
         request: Request<pb::ReleaseHoldRequest>,
-    ) -> Result<Response<pb::Credits>, Status> {
+    ) -> Result<Response<pb::ReleaseHoldResponse>, Status> {
         let request = request.into_inner();
-        let account = self
+        let (released, account) = self
             .billing
             .release_hold(&request.user_id, &request.hold_id, request.amount_micros)
             .await?;
-        Ok(Response::new(credits_message(&account)))
+        Ok(Response::new(pb::ReleaseHoldResponse {
+            released_micros: released,
+            credits: Some(credits_message(&account)),
+        }))
     }
 
     async fn list_usage(

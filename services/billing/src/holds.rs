@@ -70,7 +70,12 @@ impl Billing {
     }
 
     /// Returns `amount` (0 = all that is left) of the user's hold to their available credits.
-    pub async fn release_hold(&self, user_id: &str, hold_id: &str, amount: i64) -> Result<AccountRow, Error> {
+    pub async fn release_hold(
+        &self,
+        user_id: &str,
+        hold_id: &str,
+        amount: i64,
+    ) -> Result<(i64, AccountRow), Error> {
         let hold_id = checked_id(hold_id)?;
         if amount < 0 {
             return Err(Error::invalid("amount", "must not be negative"));
@@ -94,7 +99,7 @@ impl Billing {
             let mut transaction = self.database().pool().begin().await?;
             if take(&mut transaction, &hold, released).await? {
                 transaction.commit().await?;
-                return self.credits(user_id).await;
+                return Ok((released, self.credits(user_id).await?));
             }
         }
         Err(Error::Internal(anyhow::anyhow!(

@@ -46,7 +46,7 @@ impl Reservations {
             Ok(row) => Ok(self.view(&row)),
             Err(failure) => {
                 if !failure.outcome_unknown {
-                    self.unspent(&request.user_id, &hold, 0).await;
+                    self.give_back(&request.user_id, &hold, 0).await;
                 }
                 // A concurrent create with the same key got there first.
                 if let Error::Db(db_error) = &failure.error
@@ -148,7 +148,7 @@ impl Reservations {
             // What a single instance's hold has left was never going to be spent. A reservation's
             // hold is shared by its instances and expires within the hour.
             if row.reservation_id.is_none() {
-                self.release_hold(&row.user_id, &hold_of(None, &row.id), 0).await;
+                self.give_back(&row.user_id, &hold_of(None, &row.id), 0).await;
             }
         }
         Ok(())

@@ -80,7 +80,7 @@ impl Reservations {
             created_at: now_ms(),
         };
         if let Err(error) = reservations::insert(self.database().pool(), &reservation).await {
-            self.unspent(&user_id, &hold, 0).await;
+            self.give_back(&user_id, &hold, 0).await;
             // Two concurrent reservations with one key: the second answers with the first.
             if gpuproxy_db::is_unique_violation(&error)
                 && let Some(key) = key
@@ -116,7 +116,7 @@ impl Reservations {
         // The hold was an hour of the best offers for every slot: give back what was not rented.
         let rented: i64 = reserved.iter().map(|row| row.price_micros).sum();
         if rented < estimate {
-            self.unspent(&user_id, &hold, estimate - rented).await;
+            self.give_back(&user_id, &hold, estimate - rented).await;
         }
         self.finish_reservation(&reservation, &reserved, &errors).await?;
         if reserved.is_empty() {

@@ -88,18 +88,11 @@ impl Reservations {
         }
     }
 
-    /// Gives back `amount` (0 = all) of an admission whose rents did not happen, to the credits and
-    /// the guard rails.
-    pub(crate) async fn unspent(&self, user_id: &str, hold_id: &str, amount: i64) {
+    /// Gives back `amount` (0 = all) of an admission whose spending did not happen (rents that
+    /// failed, an instance that ended within its hour), to the credits and the guard rails.
+    pub(crate) async fn give_back(&self, user_id: &str, hold_id: &str, amount: i64) {
         if let Some(spending) = &self.inner.spending {
-            spending.unspent(user_id, hold_id, amount).await;
-        }
-    }
-
-    /// Gives back what is left (0 = all) of the credit hold of an instance that ended.
-    pub(crate) async fn release_hold(&self, user_id: &str, hold_id: &str, amount: i64) {
-        if let Some(spending) = &self.inner.spending {
-            spending.release(user_id, hold_id, amount).await;
+            spending.give_back(user_id, hold_id, amount).await;
         }
     }
 

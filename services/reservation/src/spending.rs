@@ -92,7 +92,8 @@ impl Spending {
         match reserved {
             Ok(reserved) if reserved.allowed => Ok(()),
             Ok(refused) => {
-                self.release(user_id, hold_id, 0).await;
+                // The guard rails counted nothing: only the credits held it.
+                self.release_credits(user_id, hold_id, 0).await;
                 Err(Error::Refused {
                     code: ErrorCode::SpendingLimitExceeded,
                     message: format!("spending limit exceeded: {}", refused.reason),
@@ -100,44 +101,46 @@ impl Spending {
             }
             Err(error) => {
                 // The reservation may have been counted before the answer was lost.
-                self.unspent(user_id, hold_id, 0).await;
+                self.give_back(user_id, hold_id, 0).await;
                 Err(error)
             }
         }
     }
 
-    /// Gives `amount` (0 = all that is left) of an admission back to both the credits and the guard
-    /// rails when the rents it was made for did not happen (they failed, or fewer were rented than
-    /// admitted), so a failed rent costs the user no room under their limits. A failure only
-    /// over-counts: the credit hold expires within the hour, the guard rails' windows slide on.
-    pub async fn unspent(&self, user_id: &str, hold_id: &str, amount: i64) {
-        if !self.enforced || amount < 0 {
+    /// Gives `amount` (0 = all that is left) of an admission's credit hold back when its spending
+    /// did not happen: rents that failed, fewer rented than admitted, or an instance that ended
+    /// within its hour. The guard rails give back exactly what the hold gave back, so a failed rent
+    /// or an unused hour costs the user no room under their limits, while the minutes metered from
+    /// the hold stay counted. A failure only over-counts: the hold expires within the hour, the
+    /// guard rails' windows slide on.
+    pub async fn give_back(&self, user_id: &str, hold_id: &str, amount: i64) {
+        let Some(released) = self.release_credits(user_id, hold_id, amount).await else {
+            return;
+        };
+        if released <= 0 {
             return;
         }
-        self.release(user_id, hold_id, amount).await;
-        let released = self
+        let given = self
             .within(
                 self.guardrails
                     .clone()
                     .release_spend(guardrails::ReleaseSpendRequest {
                         user_id: user_id.to_owned(),
                         idempotency_key: guard_rail_key(hold_id),
-                        amount_micros: amount,
+                        amount_micros: released,
                     }),
             )
             .await;
-        if let Err(error) = released {
+        if let Err(error) = given {
             tracing::warn!(%error, user_id, hold_id, "giving a guard-rail reservation back failed; it stays counted");
         }
     }
 
-    /// Gives `amount` (0 = all that is left) of a credit hold back when what it was held for ended
-    /// (an instance destroyed within its first hour). The guard rails keep counting what admission
-    /// reserved there: metering took part of it, and only billing knows how much. A failure only
-    /// delays it: the hold expires within the hour.
-    pub async fn release(&self, user_id: &str, hold_id: &str, amount: i64) {
+    /// Gives `amount` (0 = all that is left) of a credit hold back; returns what it gave back, or
+    /// `None` when nothing was (not enforced, no such hold, billing failed).
+    async fn release_credits(&self, user_id: &str, hold_id: &str, amount: i64) -> Option<i64> {
         if !self.enforced || amount < 0 {
-            return;
+            return None;
         }
         let released = self
             .within(self.billing.clone().release_hold(billing::ReleaseHoldRequest {
@@ -147,14 +150,15 @@ impl Spending {
             }))
             .await;
         match released {
-            Ok(_) => {}
+            Ok(released) => Some(released.released_micros),
             // Never held (admitted before holds, or nothing to hold).
             Err(Error::Refused {
                 code: ErrorCode::NotFound,
                 ..
-            }) => {}
+            }) => None,
             Err(error) => {
-                tracing::warn!(%error, user_id, hold_id, "releasing a credit hold failed; it expires within the hour")
+                tracing::warn!(%error, user_id, hold_id, "releasing a credit hold failed; it expires within the hour");
+                None
             }
         }
     }

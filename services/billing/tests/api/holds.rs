@@ -96,14 +96,16 @@ async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Back
 
     // Releasing: part, then the rest; another user's hold is not found.
     harness.billing.hold(&user_id, "r2", dollars(2), 0).await.unwrap();
-    let part = harness
+    let (released, part) = harness
         .billing
         .release_hold(&user_id, "r2", dollars(1) / 2)
         .await
         .unwrap();
-    assert_eq!(part.held_micros, dollars(3) / 2);
-    let rest = harness.billing.release_hold(&user_id, "r2", 0).await.unwrap();
-    assert_eq!(rest.held_micros, 0);
+    assert_eq!((released, part.held_micros), (dollars(1) / 2, dollars(3) / 2));
+    let (released, rest) = harness.billing.release_hold(&user_id, "r2", 0).await.unwrap();
+    assert_eq!((released, rest.held_micros), (dollars(3) / 2, 0), "what was left");
+    let (released, _) = harness.billing.release_hold(&user_id, "r2", 0).await.unwrap();
+    assert_eq!(released, 0, "nothing is left to give back");
     let stranger = harness.billing.release_hold(&user(), "r2", 0).await.unwrap_err();
     assert!(matches!(stranger, Error::NotFound { .. }), "{stranger:?}");
     assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(3));

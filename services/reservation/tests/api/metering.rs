@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{Faults, SimProvider};
+use gpuproxy_server::GrpcChannel;
 
 use crate::helpers::{Backend, Harness, eventually, launch};
 
@@ -254,6 +256,86 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
     assert_eq!(account.held_micros, rented);
 }
 
+/// An instance destroyed within its first hour gives what its hold had left back to the credits
+/// and the guard rails: afterwards both count what was metered, not the hour admitted.
+async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
+    let mut harness = Harness::start_idle(backend, ENFORCED).await;
+    let (billing, mut guardrails, _tasks) = harness.with_spending(ENFORCED).await;
+    billing
+        .add_credits("frank", 1_000_000_000, "test", None)
+        .await
+        .unwrap();
+    let offer = harness
+        .offers(
+            catalog::OfferFilters {
+                provider: "io.net".to_owned(),
+                ..catalog::OfferFilters::default()
+            },
+            1,
+        )
+        .await
+        .remove(0);
+    let created = harness
+        .service
+        .create_instance(pb::CreateInstanceRequest {
+            user_id: "frank".to_owned(),
+            provider: offer.provider.clone(),
+            offer_id: offer.offer_id.clone(),
+            config: Some(launch(0)),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap();
+    let hour = |guardrails: &mut GuardrailsServiceClient<GrpcChannel>| {
+        let mut guardrails = guardrails.clone();
+        async move {
+            guardrails
+                .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
+                    user_id: "frank".to_owned(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .windows
+                .into_iter()
+                .find(|window| window.window == "60min")
+                .unwrap()
+                .spent_micros
+        }
+    };
+    assert_eq!(
+        hour(&mut guardrails).await,
+        offer.price_micros_per_hour,
+        "the hour, at admission"
+    );
+    let service = harness.service.clone();
+    eventually(Duration::from_secs(10), || {
+        let service = service.clone();
+        let id = created.instance_id.clone();
+        async move {
+            service.follow_starting_instances().await.unwrap();
+            let found = service.get_instance("frank", "io.net", &id).await.unwrap();
+            (found.status == "running").then_some(found)
+        }
+    })
+    .await;
+    harness.service.meter_usage(now_ms() + 10 * 60_000).await.unwrap();
+    harness
+        .service
+        .destroy_instance("frank", "io.net", &created.instance_id)
+        .await
+        .unwrap();
+    let (_, _, metered) = billing.list_usage("frank", 10, 0).await.unwrap();
+    assert!(metered > 0 && metered < offer.price_micros_per_hour, "{metered}");
+    assert_eq!(
+        hour(&mut guardrails).await,
+        metered,
+        "what was metered, not the hour"
+    );
+    let account = billing.credits("frank").await.unwrap();
+    assert_eq!(account.held_micros, 0);
+}
+
 /// Filters whose offers make any reservation of two cost between `c` and `2p`, with `2c > 2p`, and
 /// credits of `2p`: whatever two offers the strategy picks, one reservation fits and two never do.
 async fn market_for_one_of_two(harness: &Harness) -> (catalog::OfferFilters, i64) {
@@ -287,5 +369,6 @@ async fn market_for_one_of_two(harness: &Harness) -> (catalog::OfferFilters, i64
 crate::on_both_databases!(
     an_instance_is_refused_without_credits_then_billed_by_the_minute,
     racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once,
-    failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credits
+    failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credits,
+    an_instance_ended_early_gives_its_unused_hour_back
 );
