@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use gpuproxy_config::EnvMap;
 use gpuproxy_events::EventBus;
+use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::{GrpcChannel, Tasks};
 use gpuproxy_testkit::TestDatabase;
@@ -96,4 +97,20 @@ macro_rules! on_both_stores {
             $(#[tokio::test] async fn $test() { super::$test($crate::helpers::Store::Redis).await })*
         }
     };
+}
+
+/// What the service counts as `user`'s spending in the window `label` ("60min").
+pub async fn spent(client: &mut GuardrailsServiceClient<GrpcChannel>, user: &str, label: &str) -> i64 {
+    let info = client
+        .get_spending_info(pb::GetSpendingInfoRequest {
+            user_id: user.to_owned(),
+        })
+        .await
+        .expect("info")
+        .into_inner();
+    info.windows
+        .iter()
+        .find(|window| window.window == label)
+        .expect("the window")
+        .spent_micros
 }

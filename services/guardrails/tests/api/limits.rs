@@ -4,7 +4,7 @@ use gpuproxy_errors::{ErrorCode, code_of, field_of};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 
-use crate::helpers::{Store, spawn_app};
+use crate::helpers::{Store, spawn_app, spent};
 
 const DOLLAR: i64 = 1_000_000;
 
@@ -211,14 +211,7 @@ async fn a_retried_spend_with_one_key_counts_once(store: Store) {
     }
     assert!(retries.join_all().await.into_iter().all(|allowed| allowed));
     let mut client = app.client.clone();
-    let info = client
-        .get_spending_info(pb::GetSpendingInfoRequest {
-            user_id: user.clone(),
-        })
-        .await
-        .expect("info")
-        .into_inner();
-    assert_eq!(window(&info, "60min").spent_micros, 10 * DOLLAR);
+    assert_eq!(spent(&mut client, &user, "60min").await, 10 * DOLLAR);
 
     // A refused spend stays refused under its key, even after room is made.
     let refused = |key: &'static str| pb::ReserveSpendRequest {
@@ -324,14 +317,7 @@ async fn a_released_reservation_gives_its_room_back_once(store: Store) {
         .await
         .expect("answered");
     assert!(next.into_inner().allowed);
-    let info = client
-        .get_spending_info(pb::GetSpendingInfoRequest {
-            user_id: user.clone(),
-        })
-        .await
-        .expect("info")
-        .into_inner();
-    assert_eq!(window(&info, "60min").spent_micros, 30 * DOLLAR);
+    assert_eq!(spent(&mut client, &user, "60min").await, 30 * DOLLAR);
 
     for (request, field) in [
         (

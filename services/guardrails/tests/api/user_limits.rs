@@ -8,7 +8,7 @@ use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::GrpcChannel;
 
-use crate::helpers::{Store, spawn_app};
+use crate::helpers::{Store, spawn_app, spent};
 use crate::limits::uuid_like;
 
 const DOLLAR: i64 = 1_000_000;
@@ -59,21 +59,6 @@ async fn check(client: &mut Client, user: &str, dollars: i64) -> pb::CheckSpendi
         .await
         .expect("answered")
         .into_inner()
-}
-
-async fn spent(client: &mut Client, user: &str, label: &str) -> i64 {
-    let info = client
-        .get_spending_info(pb::GetSpendingInfoRequest {
-            user_id: user.to_owned(),
-        })
-        .await
-        .expect("info")
-        .into_inner();
-    info.windows
-        .iter()
-        .find(|window| window.window == label)
-        .expect("the window")
-        .spent_micros
 }
 
 fn window<'a>(limits: &'a pb::UserLimits, label: &str) -> &'a pb::UserWindowLimit {

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails_pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{Faults, SimProvider};
 use gpuproxy_server::GrpcChannel;
+
+use gpuproxy_reservation::Reservations;
 
 use crate::helpers::{Backend, Harness, eventually, launch};
 
@@ -22,6 +25,39 @@ fn now_ms() -> i64 {
             .as_millis(),
     )
     .unwrap()
+}
+
+/// What the guard rails count as `user_id`'s spending in `window` ("60min").
+async fn spent(guardrails: &GuardrailsServiceClient<GrpcChannel>, user_id: &str, window: &str) -> i64 {
+    guardrails
+        .clone()
+        .get_spending_info(guardrails_pb::GetSpendingInfoRequest {
+            user_id: user_id.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .windows
+        .into_iter()
+        .find(|state| state.window == window)
+        .unwrap()
+        .spent_micros
+}
+
+/// Follows `user_id`'s instance until it runs.
+async fn until_running(service: &Reservations, user_id: &str, provider: &str, instance_id: &str) {
+    eventually(Duration::from_secs(10), || {
+        let service = service.clone();
+        async move {
+            service.follow_starting_instances().await.unwrap();
+            let found = service
+                .get_instance(user_id, provider, instance_id)
+                .await
+                .unwrap();
+            (found.status == "running").then_some(found)
+        }
+    })
+    .await;
 }
 
 async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backend: Backend) {
@@ -68,17 +104,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
         .await
         .unwrap();
     let created = harness.service.create_instance(request).await.unwrap();
-    let service = harness.service.clone();
-    eventually(Duration::from_secs(10), || {
-        let service = service.clone();
-        let id = created.instance_id.clone();
-        async move {
-            service.follow_starting_instances().await.unwrap();
-            let found = service.get_instance("carol", "vast.ai", &id).await.unwrap();
-            (found.status == "running").then_some(found)
-        }
-    })
-    .await;
+    until_running(&harness.service, "carol", "vast.ai", &created.instance_id).await;
     // Within a minute of running_at, so "N minutes later" is N whole minutes of run time.
     let started = now_ms();
     let price = offer.price_micros_per_hour;
@@ -120,7 +146,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
 /// count the metered minutes again.
 async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_once(backend: Backend) {
     let mut harness = Harness::start_idle(backend, ENFORCED).await;
-    let (billing, mut guardrails, _tasks) = harness.with_spending(ENFORCED).await;
+    let (billing, guardrails, _tasks) = harness.with_spending(ENFORCED).await;
     let (filters, credits) = market_for_one_of_two(&harness).await;
     billing.add_credits("dave", credits, "test", None).await.unwrap();
     let reserve = || {
@@ -184,19 +210,9 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
         (credits - metered, rented - metered),
         "the minutes came out of the hold"
     );
-    let day = guardrails
-        .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
-            user_id: "dave".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .windows
-        .into_iter()
-        .find(|window| window.window == "1440min")
-        .unwrap();
     assert_eq!(
-        day.spent_micros, rented,
+        spent(&guardrails, "dave", "1440min").await,
+        rented,
         "the hour reserved at admission, not the minutes again (metered {metered})"
     );
 }
@@ -206,7 +222,7 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
 async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credits(backend: Backend) {
     let extra = [ENFORCED, &[("RESERVE_ATTEMPTS_PER_SLOT", "1")]].concat();
     let mut harness = Harness::start_idle(backend, &extra).await;
-    let (billing, mut guardrails, _tasks) = harness.with_spending(&extra).await;
+    let (billing, guardrails, _tasks) = harness.with_spending(&extra).await;
     billing
         .add_credits("erin", 1_000_000_000, "test", None)
         .await
@@ -240,18 +256,11 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
         .iter()
         .map(|instance| instance.price_micros_per_hour)
         .sum();
-    let hour = guardrails
-        .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
-            user_id: "erin".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .windows
-        .into_iter()
-        .find(|window| window.window == "60min")
-        .unwrap();
-    assert_eq!(hour.spent_micros, rented, "the failed slots' hour was given back");
+    assert_eq!(
+        spent(&guardrails, "erin", "60min").await,
+        rented,
+        "the failed slots' hour was given back"
+    );
     let account = billing.credits("erin").await.unwrap();
     assert_eq!(account.held_micros, rented);
 }
@@ -260,7 +269,7 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
 /// and the guard rails: afterwards both count what was metered, not the hour admitted.
 async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
     let mut harness = Harness::start_idle(backend, ENFORCED).await;
-    let (billing, mut guardrails, _tasks) = harness.with_spending(ENFORCED).await;
+    let (billing, guardrails, _tasks) = harness.with_spending(ENFORCED).await;
     billing
         .add_credits("frank", 1_000_000_000, "test", None)
         .await
@@ -286,39 +295,12 @@ async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
         })
         .await
         .unwrap();
-    let hour = |guardrails: &mut GuardrailsServiceClient<GrpcChannel>| {
-        let mut guardrails = guardrails.clone();
-        async move {
-            guardrails
-                .get_spending_info(gpuproxy_proto::gpuproxy::guardrails::v1::GetSpendingInfoRequest {
-                    user_id: "frank".to_owned(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .windows
-                .into_iter()
-                .find(|window| window.window == "60min")
-                .unwrap()
-                .spent_micros
-        }
-    };
     assert_eq!(
-        hour(&mut guardrails).await,
+        spent(&guardrails, "frank", "60min").await,
         offer.price_micros_per_hour,
         "the hour, at admission"
     );
-    let service = harness.service.clone();
-    eventually(Duration::from_secs(10), || {
-        let service = service.clone();
-        let id = created.instance_id.clone();
-        async move {
-            service.follow_starting_instances().await.unwrap();
-            let found = service.get_instance("frank", "io.net", &id).await.unwrap();
-            (found.status == "running").then_some(found)
-        }
-    })
-    .await;
+    until_running(&harness.service, "frank", "io.net", &created.instance_id).await;
     harness.service.meter_usage(now_ms() + 10 * 60_000).await.unwrap();
     harness
         .service
@@ -328,7 +310,7 @@ async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
     let (_, _, metered) = billing.list_usage("frank", 10, 0).await.unwrap();
     assert!(metered > 0 && metered < offer.price_micros_per_hour, "{metered}");
     assert_eq!(
-        hour(&mut guardrails).await,
+        spent(&guardrails, "frank", "60min").await,
         metered,
         "what was metered, not the hour"
     );
