@@ -32,7 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const LATENCY_SAMPLES: usize = 3_000;
 const WRK_SECONDS: u64 = 6;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const WRK_CONNECTIONS: u32 = 64;
 const CREATE_LATENCY_MS: u64 = 500;
 const NGINX: &str = "through nginx (reverse proxy)";
@@ -442,13 +442,15 @@ async fn main() {
         });
     }
     // Throughput of the compared paths (upstream, route, nginx) in interleaved rounds, so that a
-    // slow spell of the machine falls on all three rather than on one; the floors once each.
+    // slow spell of the machine falls on all three rather than on one, each round starting with
+    // the next of them so that none always runs first or right after another; the floors once each.
     let compared = if nginx.is_some() { 3 } else { 2 };
     for round in 0..ROUNDS {
-        for (index, target) in targets.iter().enumerate() {
-            if index >= compared && round > 0 {
-                continue;
-            }
+        let order = (0..compared)
+            .map(|step| (round + step) % compared)
+            .chain(if round == 0 { compared..targets.len() } else { 0..0 });
+        for index in order {
+            let target = &targets[index];
             // wrk runs off the runtime's workers, so the server keeps both of them.
             let (url, key) = (target.url.clone(), target.key.clone());
             let rps = tokio::task::spawn_blocking(move || throughput(&url, key.as_deref()))
