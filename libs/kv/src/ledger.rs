@@ -57,40 +57,59 @@ pub struct LedgerOutcome {
     pub totals: Vec<i64>,
 }
 
-/// What a [`Once`] key holds: whether its call appended and, if so, when and how much of the amount
-/// is still counted (`1:<millis>:<left>`; `0` for a refusal). A bare `1`, written before releases
-/// existed, is an append that can no longer be released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a [`Once`] key holds: whether its call appended and, if so, when, how much of the amount
+/// is still counted, and the generation of the ledger it went into (`1:<millis>:<left>:<generation>`;
+/// `0` for a refusal). A ledger gets a new generation when it is created and whenever a window of
+/// it is reset, so an amount from before a reset is never taken from what was counted after it. A
+/// bare `1`, written before releases existed, is an append that can no longer be released.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decided {
     Refused,
-    Appended { at: i64, left: i64 },
+    Appended { at: i64, left: i64, generation: String },
 }
 
 impl Decided {
     pub(crate) fn parse(value: &str) -> Self {
-        let mut fields = value.split(':');
+        let mut fields = value.splitn(4, ':');
         if fields.next() != Some("1") {
             return Decided::Refused;
         }
         match (
             fields.next().and_then(|at| at.parse().ok()),
             fields.next().and_then(|left| left.parse().ok()),
+            fields.next(),
         ) {
-            (Some(at), Some(left)) => Decided::Appended { at, left },
-            _ => Decided::Appended { at: 0, left: 0 },
+            (Some(at), Some(left), Some(generation)) => Decided::Appended {
+                at,
+                left,
+                generation: generation.to_owned(),
+            },
+            _ => Decided::Appended {
+                at: 0,
+                left: 0,
+                generation: String::new(),
+            },
         }
     }
 
-    pub(crate) fn appended(self) -> bool {
+    pub(crate) fn appended(&self) -> bool {
         matches!(self, Decided::Appended { .. })
     }
 
-    pub(crate) fn encode(self) -> String {
+    pub(crate) fn encode(&self) -> String {
         match self {
             Decided::Refused => "0".to_owned(),
-            Decided::Appended { at, left } => format!("1:{at}:{left}"),
+            Decided::Appended { at, left, generation } => format!("1:{at}:{left}:{generation}"),
         }
     }
+}
+
+/// A generation no memory ledger of this process had before.
+fn next_generation() -> String {
+    static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    GENERATIONS
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string()
 }
 
 /// Milliseconds since the Unix epoch: Redis and every replica share this clock.
@@ -110,9 +129,20 @@ pub(crate) fn step(length: i64) -> i64 {
 }
 
 /// A ledger in memory: the buckets of each window length it was called with.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Ledger {
     windows: HashMap<i64, Buckets>,
+    /// See [`Decided`].
+    generation: String,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger {
+            windows: HashMap::new(),
+            generation: next_generation(),
+        }
+    }
 }
 
 /// One window's buckets (index = time / step) and their running total.
@@ -142,11 +172,21 @@ impl Ledger {
     /// Makes the window of `length` forget every amount; the other windows keep theirs.
     pub(crate) fn reset_window(&mut self, length: Duration) {
         self.windows.remove(&millis(length));
+        self.generation = next_generation();
     }
 
-    /// Takes `amount` appended at `at` out of each window of `lengths` that still holds the bucket
-    /// it went into (at most what that bucket holds); a window that already let it go is left alone.
-    pub(crate) fn release(&mut self, now: i64, at: i64, amount: i64, lengths: &[Duration]) {
+    /// The ledger's generation (see [`Decided`]).
+    pub(crate) fn generation(&self) -> &str {
+        &self.generation
+    }
+
+    /// Takes `amount` appended at `at` in `generation` out of each window of `lengths` that still
+    /// holds the bucket it went into (at most what that bucket holds); a window that already let it
+    /// go is left alone, and so is every window once the ledger's generation has changed.
+    pub(crate) fn release(&mut self, now: i64, at: i64, amount: i64, generation: &str, lengths: &[Duration]) {
+        if generation != self.generation {
+            return;
+        }
         for length in lengths {
             let length = millis(*length);
             let Some(buckets) = self.windows.get_mut(&length) else {

@@ -104,6 +104,7 @@ impl MemoryStore {
             };
             let ledger = inner.ledgers.entry(key.to_owned()).or_default();
             let mut outcome = ledger.apply(now, amount, windows, mode);
+            let generation = ledger.generation().to_owned();
             if ledger.is_empty() {
                 inner.ledgers.remove(key);
             }
@@ -118,6 +119,7 @@ impl MemoryStore {
                         Decided::Appended {
                             at: now,
                             left: amount,
+                            generation,
                         }
                     } else {
                         Decided::Refused
@@ -153,7 +155,7 @@ impl MemoryStore {
             else {
                 return 0;
             };
-            let Decided::Appended { at, left } = Decided::parse(&entry.value) else {
+            let Decided::Appended { at, left, generation } = Decided::parse(&entry.value) else {
                 return 0;
             };
             let taken = if amount == 0 { left } else { amount.min(left) };
@@ -163,10 +165,11 @@ impl MemoryStore {
             entry.value = Decided::Appended {
                 at,
                 left: left - taken,
+                generation: generation.clone(),
             }
             .encode();
             if let Some(ledger) = inner.ledgers.get_mut(key) {
-                ledger.release(now, at, taken, lengths);
+                ledger.release(now, at, taken, &generation, lengths);
                 if ledger.is_empty() {
                     inner.ledgers.remove(key);
                 }

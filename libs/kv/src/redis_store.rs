@@ -26,12 +26,13 @@ return {count, ttl}
 
 /// A sliding-window ledger in one hash (see [`crate::ledger`] for the buckets), summed and
 /// appended to in one step. Per window of `L` ms: `t<L>` its running total, `o<L>` the index of
-/// its oldest bucket that may hold an amount, `b<L>:<index>` the buckets (index = time / step).
+/// its oldest bucket that may hold an amount, `b<L>:<index>` the buckets (index = time / step);
+/// `g` the ledger's generation (Redis's clock in µs when it was created or a window last reset).
 /// Buckets that fell out of the window are subtracted and deleted as the window passes them, at
 /// most a window's worth per call, so a call costs the same however much the user spent.
-/// KEYS[1] the ledger; KEYS[2], when given, remembers the decision (`1:<now>:<amount>` appended,
-/// `0` not: [`crate::ledger::Decided`]) so a second call with it appends nothing and answers the
-/// first decision.
+/// KEYS[1] the ledger; KEYS[2], when given, remembers the decision (`1:<now>:<amount>:<g>`
+/// appended, `0` not: [`crate::ledger::Decided`]) so a second call with it appends nothing and
+/// answers the first decision.
 /// ARGV: now, amount, mode (check|reserve|force), once ttl ms, then (window ms, step ms, limit)
 /// triples, the step being [`crate::ledger::step`] of the window.
 /// Returns {appended, replayed, totals before the append…}.
@@ -95,9 +96,16 @@ for k = 1, #totals do
   end
 end
 if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
-if appended then redis.call('PEXPIRE', KEYS[1], longest) end
+if appended then
+  local time = redis.call('TIME')
+  redis.call('HSETNX', KEYS[1], 'g', time[1] .. string.format('%06d', tonumber(time[2])))
+  redis.call('PEXPIRE', KEYS[1], longest)
+end
 if KEYS[2] and not decided then
-  local decision = appended and ('1:' .. ARGV[1] .. ':' .. ARGV[2]) or '0'
+  local decision = '0'
+  if appended then
+    decision = '1:' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. redis.call('HGET', KEYS[1], 'g')
+  end
   redis.call('SET', KEYS[2], decision, 'PX', ARGV[4])
 end
 local result = {}
@@ -111,38 +119,42 @@ return result
 ";
 
 /// Takes back what a [`LEDGER`] call with a once key appended, or part of it, from every window
-/// whose bucket still holds it (see [`crate::ledger::Decided`]). KEYS[1] the ledger, KEYS[2] the
-/// once key. ARGV: amount (0 = all that is left), then (window ms, step ms) pairs. Returns what
-/// was taken back.
+/// whose bucket still holds it, unless the ledger's generation changed since (see
+/// [`crate::ledger::Decided`]). KEYS[1] the ledger, KEYS[2] the once key. ARGV: amount (0 = all
+/// that is left), then (window ms, step ms) pairs. Returns what the key gave back.
 const RELEASE_LEDGER: &str = r"
 local decided = redis.call('GET', KEYS[2])
 if not decided then return 0 end
-local at, left = string.match(decided, '^1:(%-?%d+):(%-?%d+)$')
+local at, left, generation = string.match(decided, '^1:(%-?%d+):(%-?%d+):(.+)$')
 if not at then return 0 end
 at, left = tonumber(at), tonumber(left)
 local amount = tonumber(ARGV[1])
 local taken = left
 if amount > 0 and amount < left then taken = amount end
 if taken <= 0 then return 0 end
-for i = 2, #ARGV, 2 do
-  local length = ARGV[i]
-  local field = 'b' .. length .. ':' .. string.format('%d', math.floor(at / tonumber(ARGV[i + 1])))
-  local held = tonumber(redis.call('HGET', KEYS[1], field))
-  if held then
-    local out = math.min(taken, held)
-    if out >= held then
-      redis.call('HDEL', KEYS[1], field)
-    else
-      redis.call('HINCRBY', KEYS[1], field, -out)
+if redis.call('HGET', KEYS[1], 'g') == generation then
+  for i = 2, #ARGV, 2 do
+    local length = ARGV[i]
+    local field = 'b' .. length .. ':' .. string.format('%d', math.floor(at / tonumber(ARGV[i + 1])))
+    local held = tonumber(redis.call('HGET', KEYS[1], field))
+    if held then
+      local out = math.min(taken, held)
+      if out >= held then
+        redis.call('HDEL', KEYS[1], field)
+      else
+        redis.call('HINCRBY', KEYS[1], field, -out)
+      end
+      redis.call('HINCRBY', KEYS[1], 't' .. length, -out)
     end
-    redis.call('HINCRBY', KEYS[1], 't' .. length, -out)
   end
 end
-redis.call('SET', KEYS[2], '1:' .. string.format('%d', at) .. ':' .. string.format('%d', left - taken), 'KEEPTTL')
+local rest = string.format('%d', at) .. ':' .. string.format('%d', left - taken) .. ':' .. generation
+redis.call('SET', KEYS[2], '1:' .. rest, 'KEEPTTL')
 return taken
 ";
 
-/// Empties one window of a ledger (see [`LEDGER`]), leaving the other windows as they are.
+/// Empties one window of a ledger (see [`LEDGER`]), leaving the other windows as they are, and
+/// gives the ledger a new generation.
 /// ARGV: now, window ms, step ms.
 const RESET_LEDGER_WINDOW: &str = r"
 local now = tonumber(ARGV[1])
@@ -155,6 +167,10 @@ for index = from, last do
   redis.call('HDEL', KEYS[1], 'b' .. length .. ':' .. string.format('%d', index))
 end
 redis.call('HDEL', KEYS[1], 't' .. length, 'o' .. length)
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local time = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'g', time[1] .. string.format('%06d', tonumber(time[2])))
+end
 return 1
 ";
 

@@ -151,9 +151,10 @@ impl KvStore {
     /// Takes `amount` (0 = all of it) of what a [`KvStore::ledger_once`] call with `once_key`
     /// appended back out of the ledger `key`, for spending that never happened, in one atomic step.
     /// Each window of `lengths` gives it back only while it still counts it (an amount that already
-    /// slid out of a window is not taken from what came after), and no key gives back more than it
-    /// appended, however often it is asked. Returns what was given back: 0 for a key that appended
-    /// nothing, has been given back whole, or expired.
+    /// slid out of a window is not taken from what came after), none does once a window of the
+    /// ledger was reset since the append (what was spent after a reset is never taken), and no key
+    /// gives back more than it appended, however often it is asked. Returns what the key gave back:
+    /// 0 for a key that appended nothing, has been given back whole, or expired.
     pub async fn ledger_release(
         &self,
         key: &str,

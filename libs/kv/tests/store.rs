@@ -324,7 +324,20 @@ async fn a_once_key_gives_back_what_it_appended_and_no_more() {
     for store in [KvStore::memory(), redis().await] {
         let kind = store.kind();
         let ledger = format!("spend:release-{kind}-{}", std::process::id());
-        let lengths: Vec<Duration> = windows(0).iter().map(|window| window.length).collect();
+        // A short window an amount leaves within the test, and an hour.
+        let spans = |limit: i64| {
+            vec![
+                LedgerWindow {
+                    length: Duration::from_secs(2),
+                    limit,
+                },
+                LedgerWindow {
+                    length: Duration::from_secs(3600),
+                    limit: 0,
+                },
+            ]
+        };
+        let lengths: Vec<Duration> = spans(0).iter().map(|window| window.length).collect();
         let once_key = |name: &str| format!("once:{ledger}:{name}");
         let append = |name: String, amount: i64| {
             let (store, ledger) = (store.clone(), ledger.clone());
@@ -334,7 +347,7 @@ async fn a_once_key_gives_back_what_it_appended_and_no_more() {
                     ttl: Duration::from_secs(60),
                 };
                 store
-                    .ledger_once(&ledger, once, amount, &windows(0), LedgerMode::Reserve)
+                    .ledger_once(&ledger, once, amount, &spans(0), LedgerMode::Reserve)
                     .await
                     .expect("ledger")
             }
@@ -343,7 +356,7 @@ async fn a_once_key_gives_back_what_it_appended_and_no_more() {
             let (store, ledger) = (store.clone(), ledger.clone());
             async move {
                 store
-                    .ledger(&ledger, 0, &windows(0), LedgerMode::Check)
+                    .ledger(&ledger, 0, &spans(0), LedgerMode::Check)
                     .await
                     .expect("ledger")
                     .totals
@@ -374,7 +387,7 @@ async fn a_once_key_gives_back_what_it_appended_and_no_more() {
             ttl: Duration::from_secs(60),
         };
         store
-            .ledger_once(&ledger, once, 500, &windows(100), LedgerMode::Reserve)
+            .ledger_once(&ledger, once, 500, &spans(100), LedgerMode::Reserve)
             .await
             .expect("ledger");
         assert_eq!(
@@ -395,11 +408,27 @@ async fn a_once_key_gives_back_what_it_appended_and_no_more() {
         // An amount that slid out of the short window is given back only by the long one: the
         // short window keeps what was spent after it.
         append(once_key("c"), 40).await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
         append(once_key("d"), 5).await;
         assert_eq!(totals().await, vec![5, 45], "{kind}");
         assert_eq!(release(once_key("c"), 0).await, 40, "{kind}");
         assert_eq!(totals().await, vec![5, 5], "{kind}");
+
+        // After a reset, an amount from before it is given back by no window: it takes nothing
+        // from what was spent after the reset, though that may sit in the same bucket.
+        append(once_key("e"), 30).await;
+        store
+            .reset_ledger_window(&ledger, Duration::from_secs(3600))
+            .await
+            .expect("reset");
+        append(once_key("f"), 20).await;
+        assert_eq!(release(once_key("e"), 0).await, 30, "the key is spent ({kind})");
+        assert_eq!(totals().await, vec![55, 20], "{kind}");
+        append(once_key("g"), 10).await;
+        store.delete(&ledger).await.expect("a whole reset");
+        append(once_key("h"), 7).await;
+        assert_eq!(release(once_key("g"), 0).await, 10, "{kind}");
+        assert_eq!(totals().await, vec![7, 7], "{kind}");
     }
 }
 
