@@ -50,11 +50,14 @@ for i = 5, #ARGV, 3 do
   fields[#fields + 1] = 't' .. ARGV[i]
   fields[#fields + 1] = 'o' .. ARGV[i]
 end
+local windows = #fields / 2
+fields[#fields + 1] = 'g'
 local stored = redis.call('HMGET', KEYS[1], unpack(fields))
+local generation = stored[#fields]
 local totals, oldest, steps, changed = {}, {}, {}, {}
 local fits = true
 local longest = 1
-for k = 1, #fields / 2 do
+for k = 1, windows do
   local length = tonumber(ARGV[2 + 3 * k])
   local step = tonumber(ARGV[3 + 3 * k])
   local limit = tonumber(ARGV[4 + 3 * k])
@@ -95,17 +98,17 @@ for k = 1, #totals do
     updates[#updates + 1] = string.format('%d', oldest[k])
   end
 end
-if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
-if appended then
+if appended and not generation then
   local time = redis.call('TIME')
-  redis.call('HSETNX', KEYS[1], 'g', time[1] .. string.format('%06d', tonumber(time[2])))
-  redis.call('PEXPIRE', KEYS[1], longest)
+  generation = time[1] .. string.format('%06d', tonumber(time[2]))
+  updates[#updates + 1] = 'g'
+  updates[#updates + 1] = generation
 end
+if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
+if appended then redis.call('PEXPIRE', KEYS[1], longest) end
 if KEYS[2] and not decided then
   local decision = '0'
-  if appended then
-    decision = '1:' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. redis.call('HGET', KEYS[1], 'g')
-  end
+  if appended then decision = '1:' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. generation end
   redis.call('SET', KEYS[2], decision, 'PX', ARGV[4])
 end
 local result = {}
