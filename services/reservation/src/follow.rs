@@ -72,33 +72,32 @@ impl Reservations {
         let status = InstanceStatus::from_provider(&found.status).unwrap_or(InstanceStatus::Pending);
         let endpoint = endpoint_of(&row, &found);
         if status == InstanceStatus::Running && endpoint.is_some() {
-            let moved = instances::mark_started(
-                self.database().pool(),
-                &row.id,
-                status.as_str(),
-                endpoint.as_deref(),
-                now_ms(),
-            )
-            .await?;
-            if !moved {
-                // Its owner (or the reconciler) began destroying it while the provider answered.
-                return Ok(false);
-            }
             let row = InstanceRow {
                 status: status.as_str().to_owned(),
                 endpoint,
                 ..row
             };
+            // In the rotation before the row says running, so that whoever sees it running can
+            // route to it at once. A destroy that began before the update leaves the row as it is
+            // (not moved, below); one that begins after it finds the instance in the rotation.
             self.join_rotation(&row);
-            // A destroy that began between the update and the join took the instance out of
-            // rotation before the join put it back: look once more, after the join.
-            let still_running = instances::find(self.database().pool(), &row.id)
-                .await?
-                .is_some_and(|now| now.status == InstanceStatus::Running.as_str());
-            if !still_running {
+            let leave_rotation = || {
                 if let Some(instance_id) = &row.provider_instance_id {
                     self.balancer().remove(instance_id);
                 }
+            };
+            let moved = instances::mark_started(
+                self.database().pool(),
+                &row.id,
+                &row.status,
+                row.endpoint.as_deref(),
+                now_ms(),
+            )
+            .await
+            .inspect_err(|_| leave_rotation())?;
+            if !moved {
+                // Its owner (or the reconciler) began destroying it while the provider answered.
+                leave_rotation();
                 return Ok(false);
             }
             tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, "instance running");
