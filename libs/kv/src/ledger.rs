@@ -105,11 +105,9 @@ impl Decided {
 }
 
 /// A generation no memory ledger of this process had before.
-fn next_generation() -> String {
+fn next_generation() -> u64 {
     static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    GENERATIONS
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        .to_string()
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Milliseconds since the Unix epoch: Redis and every replica share this clock.
@@ -133,7 +131,7 @@ pub(crate) fn step(length: i64) -> i64 {
 pub(crate) struct Ledger {
     windows: HashMap<i64, Buckets>,
     /// See [`Decided`].
-    generation: String,
+    generation: u64,
 }
 
 impl Default for Ledger {
@@ -176,15 +174,15 @@ impl Ledger {
     }
 
     /// The ledger's generation (see [`Decided`]).
-    pub(crate) fn generation(&self) -> &str {
-        &self.generation
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Takes `amount` appended at `at` in `generation` out of each window of `lengths` that still
     /// holds the bucket it went into (at most what that bucket holds); a window that already let it
     /// go is left alone, and so is every window once the ledger's generation has changed.
     pub(crate) fn release(&mut self, now: i64, at: i64, amount: i64, generation: &str, lengths: &[Duration]) {
-        if generation != self.generation {
+        if generation.parse() != Ok(self.generation) {
             return;
         }
         for length in lengths {

@@ -104,7 +104,7 @@ impl MemoryStore {
             };
             let ledger = inner.ledgers.entry(key.to_owned()).or_default();
             let mut outcome = ledger.apply(now, amount, windows, mode);
-            let generation = ledger.generation().to_owned();
+            let generation = ledger.generation();
             if ledger.is_empty() {
                 inner.ledgers.remove(key);
             }
@@ -119,7 +119,7 @@ impl MemoryStore {
                         Decided::Appended {
                             at: now,
                             left: amount,
-                            generation,
+                            generation: generation.to_string(),
                         }
                     } else {
                         Decided::Refused
