@@ -104,11 +104,8 @@ impl Guardrails {
     pub async fn spending(&self, user_id: &str) -> Result<Spending, Error> {
         let key = key(user_id)?;
         let limits = self.limits_of(user_id).await?;
-        let outcome = self
-            .kv
-            .ledger(&key, 0, &windows(&limits, false), LedgerMode::Check)
-            .await?;
-        Ok(self.spending_from(&limits, &outcome.totals, 0))
+        let totals = self.totals(&key, &limits).await?;
+        Ok(self.spending_from(&limits, &totals, 0))
     }
 
     /// Says whether `amount` may be spent now, without counting it.
@@ -116,18 +113,24 @@ impl Guardrails {
         let amount = checked_amount(amount)?;
         let key = key(user_id)?;
         let limits = self.limits_of(user_id).await?;
-        let outcome = self
-            .kv
-            .ledger(&key, 0, &windows(&limits, false), LedgerMode::Check)
-            .await?;
-        let (violations, would_exceed) = self.violations(&limits, &outcome.totals, amount);
+        let totals = self.totals(&key, &limits).await?;
+        let (violations, would_exceed) = self.violations(&limits, &totals, amount);
         let allowed = violations.is_empty() || !self.enforcing();
         Ok(Decision {
             allowed,
             violations,
             would_exceed,
-            spending: self.spending_from(&limits, &outcome.totals, 0),
+            spending: self.spending_from(&limits, &totals, 0),
         })
+    }
+
+    /// What the ledger `key` holds in each of the windows of `limits`, ending now.
+    async fn totals(&self, key: &str, limits: &WindowLimits) -> Result<Vec<i64>, Error> {
+        let outcome = self
+            .kv
+            .ledger(key, 0, &windows(limits, false), LedgerMode::Check)
+            .await?;
+        Ok(outcome.totals)
     }
 
     /// Checks every window and, when all allow it, counts `amount` as spent, in one atomic step:
@@ -230,6 +233,7 @@ impl Guardrails {
         let limits = self.limits_of(user_id).await?;
         let lengths: Vec<Duration> = limits.iter().map(|(window, _)| window.duration()).collect();
         let released = self.kv.ledger_release(&key, &once, amount, &lengths).await?;
+        let totals = self.totals(&key, &limits).await?;
         if released > 0 {
             tracing::info!(
                 user_id,
@@ -238,7 +242,10 @@ impl Guardrails {
                 "guard-rail reservation given back"
             );
         }
-        Ok((UsdMicros::from_micros(released), self.spending(user_id).await?))
+        Ok((
+            UsdMicros::from_micros(released),
+            self.spending_from(&limits, &totals, 0),
+        ))
     }
 
     /// Forgets the user's spending in `window`, or in every window when `None`. A window reset alone
