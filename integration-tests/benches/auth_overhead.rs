@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::Criterion;
-use gpuproxy_config::EnvMap;
+use gpuproxy_config::{AUTH, EnvMap};
 use gpuproxy_daemon::DaemonConfig;
 use gpuproxy_events::EventBus;
-use gpuproxy_gateway::Dependencies;
 use gpuproxy_gateway::rest::RestService;
-use gpuproxy_server::Tasks;
+use gpuproxy_server::{HostedService, Peers, ServiceContext, Tasks};
 use gpuproxy_telemetry::Metrics;
 use http::Request;
 use tower::ServiceExt;
@@ -50,41 +49,24 @@ async fn fleet() -> Fleet {
         ("RATE_LIMIT_PER_MINUTE", "1000000"),
         ("LOG_LEVEL", "error"),
     ]);
-    let mut config = DaemonConfig::from_env_map(&env, false).expect("valid");
-    config.auth.grpc_listen = None;
+    let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let mut auth_config = config
+        .service_config::<gpuproxy_auth::App>()
+        .cloned()
+        .expect("auth's configuration");
+    auth_config.server.listen = None;
     let bus = EventBus::in_process();
-    let auth = gpuproxy_auth::App::build(config.auth, bus.clone())
+    let auth = gpuproxy_auth::App::build(auth_config, ServiceContext::new(bus.clone()))
         .await
         .expect("auth builds");
     let service = auth.service().clone();
-    let dependencies = Dependencies {
-        auth: auth.in_process_channel(),
-        // The routes measured here never reach the catalog.
-        catalog: gpuproxy_server::connect_lazy("http://127.0.0.1:9", std::time::Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        guardrails: gpuproxy_server::connect_lazy(
-            "http://127.0.0.1:9",
-            std::time::Duration::from_secs(1),
-            None,
-        )
-        .expect("a lazy channel"),
-        reservation: gpuproxy_server::connect_lazy(
-            "http://127.0.0.1:9",
-            std::time::Duration::from_secs(1),
-            None,
-        )
-        .expect("a lazy channel"),
-        billing: gpuproxy_server::connect_lazy("http://127.0.0.1:9", std::time::Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        webhooks: gpuproxy_server::connect_lazy(
-            "http://127.0.0.1:9",
-            std::time::Duration::from_secs(1),
-            None,
-        )
-        .expect("a lazy channel"),
-        reservation_in_process: None,
+    // The routes measured here reach no service but auth: the others are lazy channels to nowhere.
+    let mut peers = Peers::remote(&config.peers).expect("lazy channels");
+    peers.insert(&AUTH, auth.host().in_process_channel());
+    let dependencies = ServiceContext {
         bus,
         metrics: Metrics::new(),
+        peers,
     };
     let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies)
         .await

@@ -12,12 +12,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gpuproxy_config::EnvMap;
+use gpuproxy_config::{AUTH, CATALOG, EnvMap};
 use gpuproxy_daemon::DaemonConfig;
 use gpuproxy_events::EventBus;
-use gpuproxy_gateway::Dependencies;
 use gpuproxy_provider_sim::{Faults, SimConfig, SimProvider, Simulator};
-use gpuproxy_server::Tasks;
+use gpuproxy_server::{HostedService, Peers, ServiceContext, Tasks};
 use gpuproxy_telemetry::Metrics;
 
 const OFFERS_PER_PROVIDER: usize = 5_000;
@@ -62,40 +61,38 @@ async fn start() -> Bench {
         ("IONET_API_KEY", sim_config.ionet_api_key.as_str()),
         ("IONET_API_URL", url.as_str()),
     ]);
-    let mut config = DaemonConfig::from_env_map(&env, false).expect("valid");
-    config.auth.grpc_listen = None;
-    config.catalog.grpc_listen = None;
+    let config = DaemonConfig::from_env_map(&env, false).expect("valid");
+    let mut auth_config = config
+        .service_config::<gpuproxy_auth::App>()
+        .cloned()
+        .expect("auth's configuration");
+    auth_config.server.listen = None;
+    let mut catalog_config = config
+        .service_config::<gpuproxy_catalog::App>()
+        .cloned()
+        .expect("the catalog's configuration");
+    catalog_config.server.listen = None;
     let bus = EventBus::in_process();
     let metrics = Metrics::new();
-    let auth = gpuproxy_auth::App::build(config.auth, bus.clone())
+    let context = ServiceContext {
+        bus: bus.clone(),
+        metrics: metrics.clone(),
+        peers: Peers::new(),
+    };
+    let auth = gpuproxy_auth::App::build(auth_config, context.clone())
         .await
         .expect("auth");
     let service = auth.service().clone();
-    let catalog = gpuproxy_catalog::App::build(
-        config.catalog,
-        bus.clone(),
-        &metrics,
-        gpuproxy_catalog::Deployment::Fleet,
-    )
-    .await
-    .expect("catalog");
+    let catalog = gpuproxy_catalog::App::build(catalog_config, context)
+        .await
+        .expect("catalog");
     let catalog_handle = catalog.catalog().clone();
-    let dependencies = Dependencies {
-        auth: auth.in_process_channel(),
-        catalog: catalog.in_process_channel(),
-        // The routes measured here never reach the guard rails.
-        guardrails: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        reservation: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        billing: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        webhooks: gpuproxy_server::connect_lazy("http://127.0.0.1:9", Duration::from_secs(1), None)
-            .expect("a lazy channel"),
-        reservation_in_process: None,
-        bus,
-        metrics,
-    };
+    // The routes measured here reach no service but auth and the catalog: the others are lazy
+    // channels to nowhere.
+    let mut peers = Peers::remote(&config.peers).expect("lazy channels");
+    peers.insert(&AUTH, auth.host().in_process_channel());
+    peers.insert(&CATALOG, catalog.host().in_process_channel());
+    let dependencies = ServiceContext { bus, metrics, peers };
     let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies)
         .await
         .expect("gateway");

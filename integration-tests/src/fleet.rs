@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use gpuproxy_config::EnvMap;
+use gpuproxy_config::{AUTH, CATALOG, EnvMap, SERVICES};
 use gpuproxy_daemon::{DaemonConfig, Role, Running};
 use gpuproxy_provider_sim::{SimConfig, Simulator};
 use gpuproxy_testkit::TestDatabase;
@@ -99,14 +99,8 @@ impl TestFleet {
             ("SERVER_PORT".into(), "0".into()),
             ("GRPC_PORT".into(), "0".into()),
             ("INTERNAL_HOST".into(), "127.0.0.1".into()),
-            ("AUTH_GRPC_PORT".into(), "0".into()),
             ("DATA_DIR".into(), data_dir.path().display().to_string()),
             ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
-            ("CATALOG_GRPC_PORT".into(), "0".into()),
-            ("GUARDRAILS_GRPC_PORT".into(), "0".into()),
-            ("RESERVATION_GRPC_PORT".into(), "0".into()),
-            ("BILLING_GRPC_PORT".into(), "0".into()),
-            ("WEBHOOKS_GRPC_PORT".into(), "0".into()),
             ("WEBHOOK_POLL_INTERVAL".into(), "50ms".into()),
             ("WEBHOOK_RETRY_BASE".into(), "200ms".into()),
             ("WEBHOOK_RETRY_MAX_BACKOFF".into(), "1s".into()),
@@ -115,6 +109,11 @@ impl TestFleet {
             ("LB_HEALTH_PROBE_INTERVAL".into(), "1s".into()),
             ("PROVIDER_SIM_OFFERS".into(), SIMULATED_OFFERS.to_string()),
         ];
+        pairs.extend(
+            SERVICES
+                .iter()
+                .map(|spec| (spec.port_variable.to_owned(), "0".to_owned())),
+        );
         let simulator = if external_simulator {
             let sim_config = SimConfig {
                 vastai_offers: SIMULATED_OFFERS,
@@ -159,68 +158,49 @@ impl TestFleet {
                 (database, Some(nats))
             }
         };
+        pairs.extend([
+            ("DATABASE_URL".into(), database.url()),
+            ("DB_MAX_CONNS".into(), "10".into()),
+        ]);
         pairs.extend(
             extra
                 .iter()
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
         );
-        let mut config = config_from(&pairs);
-        config.auth.database = database.config().clone();
-        config.reservation.database = database.config().clone();
-        config.billing.database = database.config().clone();
-        config.guardrails.database = database.config().clone();
-        config.webhooks.database = database.config().clone();
 
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
         let mut catalog_metrics = None;
         let (running, gateways) = match mode {
             Mode::Embedded => {
-                let running = gpuproxy_daemon::start(Role::All, config)
+                let running = gpuproxy_daemon::start(Role::All, config_from(&pairs))
                     .await
                     .expect("the embedded server starts");
                 let gateway = gateway_of(&running);
                 (vec![running], vec![gateway])
             }
             Mode::Fleet => {
-                let auth = gpuproxy_daemon::start(Role::Auth, config.clone())
-                    .await
-                    .expect("auth starts");
-                let auth_addr = auth.auth_grpc_addr.expect("auth listens");
-                auth_grpc_addr = Some(auth_addr);
-                config.gateway.auth_service_url = format!("http://{auth_addr}");
-                let catalog = gpuproxy_daemon::start(Role::Catalog, config.clone())
-                    .await
-                    .expect("catalog starts");
-                let catalog_addr = catalog.catalog_grpc_addr.expect("catalog listens");
-                catalog_grpc_addr = Some(catalog_addr);
-                catalog_metrics = catalog.metrics_addr.map(|addr| format!("http://{addr}/metrics"));
-                config.gateway.catalog_service_url = format!("http://{catalog_addr}");
-                let guardrails = gpuproxy_daemon::start(Role::Guardrails, config.clone())
-                    .await
-                    .expect("guard rails start");
-                let guardrails_addr = guardrails.guardrails_grpc_addr.expect("guard rails listen");
-                config.gateway.guardrails_service_url = format!("http://{guardrails_addr}");
-                config.reservation.catalog_service_url = format!("http://{catalog_addr}");
-                let billing = gpuproxy_daemon::start(Role::Billing, config.clone())
-                    .await
-                    .expect("the billing service starts");
-                let billing_addr = billing.billing_grpc_addr.expect("the billing service listens");
-                config.gateway.billing_service_url = format!("http://{billing_addr}");
-                config.reservation.billing_service_url = format!("http://{billing_addr}");
-                config.reservation.guardrails_service_url = format!("http://{guardrails_addr}");
-                let webhooks = gpuproxy_daemon::start(Role::Webhooks, config.clone())
-                    .await
-                    .expect("the webhooks service starts");
-                let webhooks_addr = webhooks.webhooks_grpc_addr.expect("the webhooks service listens");
-                config.gateway.webhooks_service_url = format!("http://{webhooks_addr}");
-                let reservation = gpuproxy_daemon::start(Role::Reservation, config.clone())
-                    .await
-                    .expect("the reservation service starts");
-                let reservation_addr = reservation
-                    .reservation_grpc_addr
-                    .expect("the reservation service listens");
-                config.gateway.reservation_service_url = format!("http://{reservation_addr}");
+                // Each service starts on a free port, in the table's order; the ones after it (and
+                // the gateways) find it at its URL variable.
+                let mut running = Vec::new();
+                for spec in SERVICES {
+                    let service = gpuproxy_daemon::start(Role::Service(spec), config_from(&pairs))
+                        .await
+                        .unwrap_or_else(|error| panic!("the {} starts: {error:#}", spec.title));
+                    let addr = service
+                        .internal_addr(spec)
+                        .unwrap_or_else(|| panic!("the {} listens", spec.title));
+                    pairs.push((spec.url_variable.to_owned(), format!("http://{addr}")));
+                    if spec == &AUTH {
+                        auth_grpc_addr = Some(addr);
+                    }
+                    if spec == &CATALOG {
+                        catalog_grpc_addr = Some(addr);
+                        catalog_metrics = service.metrics_addr.map(|addr| format!("http://{addr}/metrics"));
+                    }
+                    running.push(service);
+                }
+                let config = config_from(&pairs);
                 let first = gpuproxy_daemon::start(Role::Gateway, config.clone())
                     .await
                     .expect("gateway starts");
@@ -228,19 +208,8 @@ impl TestFleet {
                     .await
                     .expect("gateway replica starts");
                 let gateways = vec![gateway_of(&first), gateway_of(&second)];
-                (
-                    vec![
-                        auth,
-                        catalog,
-                        guardrails,
-                        billing,
-                        webhooks,
-                        reservation,
-                        first,
-                        second,
-                    ],
-                    gateways,
-                )
+                running.extend([first, second]);
+                (running, gateways)
             }
         };
         let rest = RestClient::new(&gateways[0].http);

@@ -4,8 +4,7 @@ mod credits;
 mod guardrails;
 
 use comfy_table::Table;
-use gpuproxy_auth::repo::users::UserRecord;
-use gpuproxy_auth::{AuthService, Registration};
+use gpuproxy_auth::{AuthService, Registration, UserRecord};
 use gpuproxy_config::EnvMap;
 use gpuproxy_db::Database;
 use gpuproxy_kv::KvStore;
@@ -101,13 +100,11 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
     Ok(output)
 }
 
+/// Applies the schema of every service of the table, each as the service itself applies it.
 async fn migrate(database: &Database) -> anyhow::Result<()> {
-    gpuproxy_auth::migrations().run(database).await?;
-    gpuproxy_events::migrations().run(database).await?;
-    gpuproxy_guardrails::migrations().run(database).await?;
-    gpuproxy_reservation::migrations().run(database).await?;
-    gpuproxy_billing::migrations().run(database).await?;
-    gpuproxy_webhooks::migrations().run(database).await?;
+    for service in gpuproxy_daemon::registry() {
+        database.migrate(service.migrations()).await?;
+    }
     Ok(())
 }
 

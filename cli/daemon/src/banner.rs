@@ -11,13 +11,8 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
     let mut text = String::new();
     let mode = match running.role {
         Role::All => "every service in this process",
-        Role::Auth => "auth service",
         Role::Gateway => "gateway",
-        Role::Catalog => "provider catalog",
-        Role::Guardrails => "guard rails",
-        Role::Reservation => "reservation service",
-        Role::Billing => "billing service",
-        Role::Webhooks => "webhooks service",
+        Role::Service(spec) => spec.title,
     };
     let _ = writeln!(text, "GPU Proxy {} ({mode})", env!("CARGO_PKG_VERSION"));
     if let Some(addr) = running.http_addr {
@@ -35,68 +30,22 @@ pub fn banner(running: &Running, config: &DaemonConfig) -> String {
             local(addr)
         );
     }
-    if let Some(addr) = running.auth_grpc_addr {
-        let _ = writeln!(text, "  auth gRPC {addr} (gpuproxy.auth.v1.AuthService)");
-    }
-    if let Some(addr) = running.catalog_grpc_addr {
-        let _ = writeln!(text, "  catalog   {addr} (gpuproxy.catalog.v1.CatalogService)");
-    }
-    if let Some(addr) = running.guardrails_grpc_addr {
-        let _ = writeln!(
-            text,
-            "  guardrails {addr} (gpuproxy.guardrails.v1.GuardrailsService)"
-        );
-    }
-    if let Some(addr) = running.reservation_grpc_addr {
-        let _ = writeln!(
-            text,
-            "  reservation {addr} (gpuproxy.reservation.v1.ReservationService)"
-        );
-    }
-    if let Some(addr) = running.billing_grpc_addr {
-        let _ = writeln!(text, "  billing   {addr} (gpuproxy.billing.v1.BillingService)");
-    }
-    if let Some(addr) = running.webhooks_grpc_addr {
-        let _ = writeln!(text, "  webhooks  {addr} (gpuproxy.webhooks.v1.WebhookService)");
+    for (spec, addr) in &running.internal_addrs {
+        let _ = writeln!(text, "  {:<9} {addr} ({})", spec.name, spec.grpc_service);
     }
     if let Some(addr) = running.metrics_addr {
         let _ = writeln!(text, "  metrics   http://{addr}/metrics");
     }
-    if matches!(running.role, Role::All | Role::Catalog) {
-        let providers = match &running.simulator_url {
-            Some(url) => format!(
-                "SIMULATED at {url} (no VASTAI_API_KEY / IONET_API_KEY set; faults: PUT {url}/_sim/faults/vast.ai)"
-            ),
-            None => {
-                let configured: Vec<&str> = [
-                    (config.catalog.marketplace.vastai_api_key.is_some(), "vast.ai"),
-                    (config.catalog.marketplace.ionet_api_key.is_some(), "io.net"),
-                ]
-                .into_iter()
-                .filter_map(|(on, name)| on.then_some(name))
-                .collect();
-                if configured.is_empty() {
-                    "none configured (set VASTAI_API_KEY / IONET_API_KEY)".to_owned()
-                } else {
-                    configured.join(", ")
-                }
-            }
-        };
-        let _ = writeln!(text, "  providers {providers}");
+    if let Some(url) = &running.simulator_url {
+        let _ = writeln!(
+            text,
+            "  providers SIMULATED at {url} (no VASTAI_API_KEY / IONET_API_KEY set; faults: PUT {url}/_sim/faults/vast.ai)"
+        );
     }
-    if matches!(running.role, Role::All | Role::Auth) {
-        let _ = writeln!(text, "  database  {}", config.auth.database.describe());
-        let sessions = match &config.auth.redis.server {
-            Some(server) => format!(
-                "{:?} mode, redis {}:{}",
-                config.auth.session_mode, server.host, server.port
-            ),
-            None => format!("{:?} mode, in-memory store", config.auth.session_mode),
-        };
-        let _ = writeln!(text, "  sessions  {}", sessions.to_lowercase());
+    for (label, description) in &running.descriptions {
+        let _ = writeln!(text, "  {label:<9} {description}");
     }
     let events = config
-        .auth
         .nats
         .url
         .as_deref()

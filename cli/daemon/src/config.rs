@@ -1,31 +1,34 @@
 //! The daemon's configuration: every service's, read from one environment.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use gpuproxy_config::{ConfigErrors, EnvMap, ObjectStorageConfig, Reader, TelemetryConfig};
+use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, PeersConfig, Reader, ServiceSpec, TelemetryConfig};
+use gpuproxy_server::{HostedService, ServiceConfig};
+
+use crate::object_storage::ObjectStorageConfig;
+use crate::simulator::SimulatorSettings;
 
 /// Everything the daemon reads from the environment and `.env`.
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     /// Logs, traces, metrics.
     pub telemetry: TelemetryConfig,
-    /// The auth service.
-    pub auth: gpuproxy_auth::Config,
     /// The gateway.
     pub gateway: gpuproxy_gateway::Config,
-    /// The provider catalog (`VASTAI_*`, `IONET_*`, `CATALOG_*`, `PROVIDER_*`).
-    pub catalog: gpuproxy_catalog::Config,
-    /// The guard rails (`GUARDRAILS_*`).
-    pub guardrails: gpuproxy_guardrails::Config,
-    /// The reservation service and load balancer (`RESERVATION_*`, `RESERVE_*`, `INSTANCE_*`, `LB_*`).
-    pub reservation: gpuproxy_reservation::Config,
-    /// The billing service (`STRIPE_*`, `CRYPTO_*`, `AFTERDARK_*`, `CREDITS_*`, `PAYMENT_*`).
-    pub billing: gpuproxy_billing::Config,
-    /// The webhooks service (`WEBHOOK_*`).
-    pub webhooks: gpuproxy_webhooks::Config,
+    /// Each internal service's, in the order of the service table.
+    pub services: Vec<ServiceConfig>,
+    /// Where events go (`NATS_*`): one bus for every service of the process.
+    pub nats: NatsConfig,
+    /// Where the other services are (`<NAME>_SERVICE_URL`, `INTERNAL_API_TOKEN`).
+    pub peers: PeersConfig,
+    /// `INTERNAL_HOST`: internal services and a single service's `/metrics` listen there.
+    pub internal_host: IpAddr,
+    /// `PROVIDER_SIM*`: the provider simulator.
+    pub simulator: SimulatorSettings,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
-    /// `METRICS_PORT`: where a single internal service (`--service auth|catalog`) serves `/metrics`
+    /// `METRICS_PORT`: where a single internal service (`--service auth|catalog|…`) serves `/metrics`
     /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
     pub metrics_port: Option<u16>,
     /// Variables of services that later releases add (object storage). They are validated now so a
@@ -50,19 +53,39 @@ impl DaemonConfig {
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
         DaemonConfig {
             telemetry: TelemetryConfig::read(reader),
-            auth: gpuproxy_auth::Config::read(reader, developer_mode),
             gateway: gpuproxy_gateway::Config::read(reader),
-            catalog: gpuproxy_catalog::Config::read(reader, developer_mode),
-            guardrails: gpuproxy_guardrails::Config::read(reader, developer_mode),
-            reservation: gpuproxy_reservation::Config::read(reader, developer_mode),
-            billing: gpuproxy_billing::Config::read(reader, developer_mode),
-            webhooks: gpuproxy_webhooks::Config::read(reader, developer_mode),
+            services: crate::registry()
+                .iter()
+                .map(|entry| entry.read_config(reader, developer_mode))
+                .collect(),
+            nats: NatsConfig::read(reader),
+            peers: PeersConfig::read(reader),
+            internal_host: gpuproxy_config::read_internal_host(reader),
+            simulator: SimulatorSettings::read(reader),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
             upcoming: UpcomingConfig {
                 object_storage: ObjectStorageConfig::read(reader),
             },
         }
+    }
+
+    /// Returns the configuration of the service in `spec`'s row of the table.
+    pub fn service(&self, spec: &ServiceSpec) -> Option<&ServiceConfig> {
+        self.services.iter().find(|config| config.spec() == spec)
+    }
+
+    /// Returns `S`'s configuration, as `S` reads it.
+    pub fn service_config<S: HostedService>(&self) -> Option<&S::Config> {
+        self.service(S::SPEC)?.get::<S>()
+    }
+
+    /// Returns `S`'s configuration, as `S` reads it, to change.
+    pub fn service_config_mut<S: HostedService>(&mut self) -> Option<&mut S::Config> {
+        self.services
+            .iter_mut()
+            .find(|config| config.spec() == S::SPEC)?
+            .get_mut::<S>()
     }
 }
 
@@ -117,36 +140,39 @@ mod tests {
             format!("{:?}", from_example.gateway),
             format!("{:?}", from_nothing.gateway)
         );
-        assert_eq!(from_example.auth.session_mode, from_nothing.auth.session_mode);
-        assert_eq!(
-            from_example.auth.database.describe(),
-            from_nothing.auth.database.describe()
-        );
-        assert_eq!(from_example.auth.jwt.expiration, from_nothing.auth.jwt.expiration);
+        let auth = |config: &DaemonConfig| {
+            config
+                .service_config::<gpuproxy_auth::App>()
+                .cloned()
+                .expect("auth's configuration")
+        };
+        let (auth_example, auth_nothing) = (auth(&from_example), auth(&from_nothing));
+        assert_eq!(auth_example.session_mode, auth_nothing.session_mode);
+        assert_eq!(auth_example.database.describe(), auth_nothing.database.describe());
+        assert_eq!(auth_example.jwt.expiration, auth_nothing.jwt.expiration);
         assert_eq!(
             format!("{:?}", from_example.telemetry),
             format!("{:?}", from_nothing.telemetry)
         );
         assert_eq!(
-            format!("{:?}", from_example.guardrails),
-            format!("{:?}", from_nothing.guardrails)
+            format!("{:?}", from_example.simulator),
+            format!("{:?}", from_nothing.simulator)
         );
         assert_eq!(
-            format!("{:?}", from_example.catalog),
-            format!("{:?}", from_nothing.catalog)
+            format!("{:?}", from_example.peers),
+            format!("{:?}", from_nothing.peers)
         );
-        assert_eq!(
-            format!("{:?}", from_example.reservation),
-            format!("{:?}", from_nothing.reservation)
-        );
-        assert_eq!(
-            format!("{:?}", from_example.billing),
-            format!("{:?}", from_nothing.billing)
-        );
-        assert_eq!(
-            format!("{:?}", from_example.webhooks),
-            format!("{:?}", from_nothing.webhooks)
-        );
+        // Auth's configuration holds a generated JWT secret, different at every read.
+        for (example, nothing) in from_example.services.iter().zip(&from_nothing.services) {
+            if example.spec() != &gpuproxy_config::AUTH {
+                assert_eq!(
+                    format!("{example:?}"),
+                    format!("{nothing:?}"),
+                    "{}",
+                    example.spec().name
+                );
+            }
+        }
     }
 
     #[test]
@@ -201,6 +227,12 @@ mod tests {
     }
 
     #[test]
+    fn by_default_the_simulator_stands_in_only_when_no_provider_has_a_key() {
+        let config = DaemonConfig::from_env_map(&EnvMap::default(), true).expect("valid");
+        assert_eq!(config.simulator.mode, crate::simulator::SimulatorMode::Auto);
+    }
+
+    #[test]
     fn outside_developer_mode_a_missing_jwt_secret_stops_start_up_with_advice() {
         let errors = DaemonConfig::from_env_map(&EnvMap::default(), false).expect_err("refused");
         let text = errors.to_string();
@@ -216,13 +248,15 @@ mod tests {
             ("LB_STRATEGY", "fastest"),
             ("SESSION_MODE", "cookies"),
             ("GUARDRAILS_MAX_60MIN_RATE", "-5"),
+            ("PROVIDER_SIMULATOR", "maybe"),
         ]);
-        let errors = DaemonConfig::from_env_map(&env, false).expect_err("five problems");
+        let errors = DaemonConfig::from_env_map(&env, false).expect_err("six problems");
         for name in [
             "JWT_SECRET",
             "SERVER_PORT",
             "LB_STRATEGY",
             "SESSION_MODE",
+            "PROVIDER_SIMULATOR",
             "GUARDRAILS_MAX_60MIN_RATE",
         ] {
             assert!(errors.names(name), "{name} not reported in {errors}");

@@ -1,10 +1,12 @@
-//! Starting the services this process runs.
+//! Building and starting the services this process runs.
 
 use std::net::SocketAddr;
 
+use gpuproxy_config::{AUTH, ServiceSpec};
 use gpuproxy_events::EventBus;
-use gpuproxy_gateway::Dependencies;
-use gpuproxy_server::Tasks;
+use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_proto::gpuproxy::auth::v1::{GetStatsRequest, RegisterRequest, SetAdminRequest};
+use gpuproxy_server::{GrpcChannel, Peers, ServiceContext, Tasks};
 use gpuproxy_telemetry::Metrics;
 
 use crate::args::Role;
@@ -32,18 +34,10 @@ pub struct Running {
     pub grpc_addr: Option<SocketAddr>,
     /// Whether public gRPC uses TLS.
     pub grpc_tls: bool,
-    /// The auth service's internal gRPC, when it runs alone here.
-    pub auth_grpc_addr: Option<SocketAddr>,
-    /// The catalog's internal gRPC, when it runs alone here.
-    pub catalog_grpc_addr: Option<SocketAddr>,
-    /// The guard rails' internal gRPC, when they run alone here.
-    pub guardrails_grpc_addr: Option<SocketAddr>,
-    /// The reservation service's internal gRPC, when it runs alone here.
-    pub reservation_grpc_addr: Option<SocketAddr>,
-    /// The billing service's internal gRPC, when it runs alone here.
-    pub billing_grpc_addr: Option<SocketAddr>,
-    /// The webhooks service's internal gRPC, when it runs alone here.
-    pub webhooks_grpc_addr: Option<SocketAddr>,
+    /// Each internal service that listens here (one running alone), with its address.
+    pub internal_addrs: Vec<(&'static ServiceSpec, SocketAddr)>,
+    /// What backs the services running here, as label and text, for the banner.
+    pub descriptions: Vec<(&'static str, String)>,
     /// The provider simulator's base URL, when it stands in for vast.ai and io.net.
     pub simulator_url: Option<String>,
     /// Where a single internal service serves `/metrics` (`METRICS_PORT`).
@@ -52,11 +46,22 @@ pub struct Running {
     pub first_admin: Option<FirstAdmin>,
 }
 
+impl Running {
+    /// Returns where the internal gRPC API of `spec` listens, when it runs alone here.
+    pub fn internal_addr(&self, spec: &ServiceSpec) -> Option<SocketAddr> {
+        self.internal_addrs
+            .iter()
+            .find(|(running, _)| *running == spec)
+            .map(|(_, addr)| *addr)
+    }
+}
+
 /// The email of the admin an embedded server creates on its first run.
 pub const FIRST_ADMIN_EMAIL: &str = "admin@gpuproxy.local";
 
-/// Builds and starts `role` with `config`. With [`Role::All`] the gateway reaches the services
-/// in-process and everything shares one event bus; otherwise services meet over the network.
+/// Builds and starts `role` with `config`. With [`Role::All`] every service of the table is built in
+/// its order and reaches the ones before it in-process, the gateway reaches them all, and everything
+/// shares one event bus; otherwise services meet over the network at their configured URLs.
 pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Running> {
     let tasks = Tasks::new();
     let metrics = Metrics::new();
@@ -66,163 +71,66 @@ pub async fn start(role: Role, mut config: DaemonConfig) -> anyhow::Result<Runni
         http_addr: None,
         grpc_addr: None,
         grpc_tls: false,
-        auth_grpc_addr: None,
-        catalog_grpc_addr: None,
-        guardrails_grpc_addr: None,
-        reservation_grpc_addr: None,
-        billing_grpc_addr: None,
-        webhooks_grpc_addr: None,
+        internal_addrs: Vec::new(),
+        descriptions: Vec::new(),
         simulator_url: None,
         metrics_addr: None,
         first_admin: None,
     };
-    if let (
-        Role::Auth | Role::Catalog | Role::Guardrails | Role::Reservation | Role::Billing | Role::Webhooks,
-        Some(port),
-    ) = (role, config.metrics_port)
-    {
-        let host = config
-            .catalog
-            .grpc_listen
-            .map_or([127, 0, 0, 1].into(), |addr| addr.ip());
-        running.metrics_addr =
-            Some(serve_metrics(SocketAddr::new(host, port), metrics.clone(), &tasks).await?);
+    let simulator = config.simulator;
+    if let Some(catalog) = config.service_config_mut::<gpuproxy_catalog::App>() {
+        running.simulator_url = crate::simulator::start_if_needed(role, simulator, catalog, &tasks).await?;
     }
+    let bus = EventBus::connect(&config.nats).await?;
+    let context = |peers: Peers| ServiceContext {
+        bus: bus.clone(),
+        metrics: metrics.clone(),
+        peers,
+    };
     match role {
-        Role::Auth => {
-            let bus = EventBus::connect(&config.auth.nats).await?;
-            let auth = gpuproxy_auth::App::build(config.auth, bus).await?;
-            running.auth_grpc_addr = auth.grpc_addr();
-            auth.spawn(&tasks);
-        }
-        Role::Catalog => {
-            let bus = EventBus::connect(&config.catalog.nats).await?;
-            let catalog = gpuproxy_catalog::App::build(
-                config.catalog,
-                bus,
-                &metrics,
-                gpuproxy_catalog::Deployment::Fleet,
-            )
-            .await?;
-            running.catalog_grpc_addr = catalog.grpc_addr();
-            running.simulator_url = catalog.simulator_url();
-            catalog.spawn(&tasks);
-        }
-        Role::Guardrails => {
-            let bus = EventBus::connect(&config.guardrails.nats).await?;
-            let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus).await?;
-            running.guardrails_grpc_addr = guardrails.grpc_addr();
-            guardrails.spawn(&tasks);
-        }
-        Role::Reservation => {
-            let bus = EventBus::connect(&config.reservation.nats).await?;
-            let catalog = gpuproxy_server::connect_lazy(
-                &config.reservation.catalog_service_url,
-                std::time::Duration::from_secs(5),
-                config.reservation.internal_token.as_ref(),
-            )?;
-            let connect = |url: &str| {
-                gpuproxy_server::connect_lazy(
-                    url,
-                    std::time::Duration::from_secs(5),
-                    config.reservation.internal_token.as_ref(),
-                )
-            };
-            let spending = gpuproxy_reservation::Spending::new(
-                connect(&config.reservation.billing_service_url)?,
-                connect(&config.reservation.guardrails_service_url)?,
-                config.reservation.credits_enforced,
-                config.reservation.stop_at_cap,
-                config.reservation.catalog_call_timeout,
-            );
-            let reservation = gpuproxy_reservation::App::build_with_spending(
-                config.reservation,
-                bus,
-                catalog,
-                Some(spending),
-                &metrics,
-            )
-            .await?;
-            running.reservation_grpc_addr = reservation.grpc_addr();
-            reservation.spawn(&tasks);
-        }
-        Role::Billing => {
-            let bus = EventBus::connect(&config.billing.nats).await?;
-            let billing = gpuproxy_billing::App::build(config.billing, bus).await?;
-            running.billing_grpc_addr = billing.grpc_addr();
-            billing.spawn(&tasks);
-        }
-        Role::Webhooks => {
-            let bus = EventBus::connect(&config.webhooks.nats).await?;
-            let webhooks = gpuproxy_webhooks::App::build(config.webhooks, bus).await?;
-            running.webhooks_grpc_addr = webhooks.grpc_addr();
-            webhooks.spawn(&tasks);
+        Role::Service(spec) => {
+            if let Some(port) = config.metrics_port {
+                let addr = SocketAddr::new(config.internal_host, port);
+                running.metrics_addr = Some(serve_metrics(addr, metrics.clone(), &tasks).await?);
+            }
+            let service_config = config
+                .services
+                .into_iter()
+                .find(|service| service.spec() == spec)
+                .ok_or_else(|| anyhow::anyhow!("this binary cannot run the {}", spec.title))?;
+            running.descriptions = service_config.describe();
+            let service = service_config
+                .build(context(Peers::remote(&config.peers)?))
+                .await?;
+            running
+                .internal_addrs
+                .extend(service.grpc_addr().map(|addr| (spec, addr)));
+            service.spawn(&tasks);
         }
         Role::Gateway => {
-            let dependencies = Dependencies::connect(&config.gateway, metrics).await?;
-            let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
+            let peers = Peers::remote(&config.peers)?;
+            let gateway = gpuproxy_gateway::App::build(config.gateway, context(peers)).await?;
             (running.http_addr, running.grpc_addr) = (Some(gateway.http_addr()?), Some(gateway.grpc_addr()?));
             running.grpc_tls = gateway.grpc_uses_tls();
             gateway.spawn(&tasks);
         }
         Role::All => {
-            let bus = EventBus::connect(&config.auth.nats).await?;
-            config.auth.grpc_listen = None;
-            let auth = gpuproxy_auth::App::build(config.auth, bus.clone()).await?;
-            running.first_admin = create_first_admin(auth.service()).await?;
-            config.catalog.grpc_listen = None;
-            let catalog = gpuproxy_catalog::App::build(
-                config.catalog,
-                bus.clone(),
-                &metrics,
-                gpuproxy_catalog::Deployment::Embedded,
-            )
-            .await?;
-            running.simulator_url = catalog.simulator_url();
-            config.guardrails.grpc_listen = None;
-            let guardrails = gpuproxy_guardrails::App::build(config.guardrails, bus.clone()).await?;
-            config.billing.grpc_listen = None;
-            let billing = gpuproxy_billing::App::build(config.billing, bus.clone()).await?;
-            config.webhooks.grpc_listen = None;
-            let webhooks = gpuproxy_webhooks::App::build(config.webhooks, bus.clone()).await?;
-            config.reservation.grpc_listen = None;
-            let spending = gpuproxy_reservation::Spending::new(
-                billing.in_process_channel(),
-                guardrails.in_process_channel(),
-                config.reservation.credits_enforced,
-                config.reservation.stop_at_cap,
-                config.reservation.catalog_call_timeout,
-            );
-            let reservation = gpuproxy_reservation::App::build_with_spending(
-                config.reservation,
-                bus.clone(),
-                catalog.in_process_channel(),
-                Some(spending),
-                &metrics,
-            )
-            .await?;
-            let dependencies = Dependencies {
-                auth: auth.in_process_channel(),
-                billing: billing.in_process_channel(),
-                webhooks: webhooks.in_process_channel(),
-                catalog: catalog.in_process_channel(),
-                guardrails: guardrails.in_process_channel(),
-                reservation: reservation.in_process_channel(),
-                reservation_in_process: Some(gpuproxy_gateway::InProcessReservations(
-                    reservation.in_process_api(),
-                )),
-                bus,
-                metrics,
-            };
-            let gateway = gpuproxy_gateway::App::build(config.gateway, dependencies).await?;
+            let mut peers = Peers::new();
+            let mut built = Vec::new();
+            for mut service_config in config.services {
+                service_config.in_process_only();
+                running.descriptions.extend(service_config.describe());
+                let service = service_config.build(context(peers.clone())).await?;
+                service.join(&mut peers);
+                built.push(service);
+            }
+            running.first_admin = create_first_admin(peers.channel(&AUTH)?).await?;
+            let gateway = gpuproxy_gateway::App::build(config.gateway, context(peers)).await?;
             (running.http_addr, running.grpc_addr) = (Some(gateway.http_addr()?), Some(gateway.grpc_addr()?));
             running.grpc_tls = gateway.grpc_uses_tls();
-            auth.spawn(&tasks);
-            catalog.spawn(&tasks);
-            guardrails.spawn(&tasks);
-            reservation.spawn(&tasks);
-            billing.spawn(&tasks);
-            webhooks.spawn(&tasks);
+            for service in built {
+                service.spawn(&tasks);
+            }
             gateway.spawn(&tasks);
         }
     }
@@ -260,12 +168,23 @@ async fn serve_metrics(addr: SocketAddr, metrics: Metrics, tasks: &Tasks) -> any
 
 /// On a first run (no users at all), creates an admin with a random password so that the printed
 /// banner can say how to log in. Never runs again once any user exists.
-async fn create_first_admin(service: &gpuproxy_auth::AuthService) -> anyhow::Result<Option<FirstAdmin>> {
-    if service.stats().await?.users > 0 {
+async fn create_first_admin(auth: GrpcChannel) -> anyhow::Result<Option<FirstAdmin>> {
+    let mut auth = AuthServiceClient::new(auth);
+    if auth.get_stats(GetStatsRequest {}).await?.into_inner().users > 0 {
         return Ok(None);
     }
     let password = random_password();
-    service.ensure_admin(FIRST_ADMIN_EMAIL, &password).await?;
+    auth.register(RegisterRequest {
+        email: FIRST_ADMIN_EMAIL.to_owned(),
+        password: password.clone(),
+        name: "Administrator".to_owned(),
+    })
+    .await?;
+    auth.set_admin(SetAdminRequest {
+        email: FIRST_ADMIN_EMAIL.to_owned(),
+        is_admin: true,
+    })
+    .await?;
     Ok(Some(FirstAdmin {
         email: FIRST_ADMIN_EMAIL.to_owned(),
         password,

@@ -1,17 +1,25 @@
 //! `aiserve-gpuproxyd`: the GPU Proxy server. Runs every service in one process (embedded: SQLite,
 //! in-memory stores, in-process bus, unless configured otherwise) or one service of the fleet
-//! (`--service auth|gateway`).
+//! (`--service <name>`, any row of the service table, or `gateway`).
 //!
-//! Layout: `args.rs` parses the command line (with the seed's `-dv`/`-dm`); `config.rs` reads every
-//! service's configuration from one environment; `fleet.rs` builds and starts the chosen services;
-//! `banner.rs` says where they listen.
+//! Layout: `args.rs` parses the command line (with the seed's `-dv`/`-dm`); `registry.rs` names the
+//! crate of each row of the service table; `config.rs` reads every service's configuration from one
+//! environment; `simulator.rs` starts the provider simulator when it stands in for the marketplaces;
+//! `fleet.rs` builds and starts the chosen services; `banner.rs` says where they listen;
+//! `object_storage.rs` reads the variables of the model store to come.
 
 mod args;
 mod banner;
 mod config;
 mod fleet;
+mod object_storage;
+mod registry;
+mod simulator;
 
 pub use args::{Args, Role};
 pub use banner::banner;
 pub use config::{DaemonConfig, UpcomingConfig};
 pub use fleet::{FIRST_ADMIN_EMAIL, FirstAdmin, Running, init_telemetry, run_until_shutdown, start};
+pub use object_storage::ObjectStorageConfig;
+pub use registry::{entry, registry};
+pub use simulator::{SimulatorMode, SimulatorSettings};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use gpuproxy_config::EnvMap;
 use gpuproxy_integration_tests::{HookReceiver, Mode, PrivateNats, TestFleet};
+use gpuproxy_server::{HostedService, ServiceContext};
 
 #[tokio::test]
 async fn an_event_produced_while_nats_is_down_reaches_the_webhook_once_nats_is_back() {
@@ -54,14 +55,13 @@ async fn a_service_stopped_between_its_commit_and_the_publish_publishes_after_it
     ]);
     let mut config = gpuproxy_auth::Config::from_env_map(&env, true).expect("valid");
     config.database = database.config().clone();
-    config.nats = nats_config.clone();
-    config.grpc_listen = None;
+    config.server.listen = None;
 
     nats.stop();
     let bus = gpuproxy_events::EventBus::connect(&nats_config)
         .await
         .expect("connects in the background");
-    let auth = gpuproxy_auth::App::build(config.clone(), bus)
+    let auth = gpuproxy_auth::App::build(config.clone(), ServiceContext::new(bus))
         .await
         .expect("auth builds without NATS");
     let user = auth
@@ -94,7 +94,7 @@ async fn a_service_stopped_between_its_commit_and_the_publish_publishes_after_it
     let bus = gpuproxy_events::EventBus::connect(&nats_config)
         .await
         .expect("nats");
-    let auth = gpuproxy_auth::App::build(config, bus)
+    let auth = gpuproxy_auth::App::build(config, ServiceContext::new(bus))
         .await
         .expect("auth builds again");
     let tasks = gpuproxy_server::Tasks::new();

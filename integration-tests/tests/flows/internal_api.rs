@@ -79,7 +79,7 @@ async fn the_auth_service_will_not_open_its_port_to_the_network_without_a_token(
     ]);
     let config = DaemonConfig::from_env_map(&env, false).expect("valid");
 
-    let error = gpuproxy_daemon::start(Role::Auth, config)
+    let error = gpuproxy_daemon::start(Role::Service(&gpuproxy_config::AUTH), config)
         .await
         .expect_err("refused");
 

@@ -3,7 +3,7 @@
 use crate::Reader;
 
 /// Records `name` as invalid unless `url` is an absolute http(s) URL with a host.
-pub(crate) fn check_http_url(reader: &mut Reader<'_>, name: &str, url: &str) {
+pub fn check_http_url(reader: &mut Reader<'_>, name: &str, url: &str) {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));

@@ -44,3 +44,13 @@ impl Migrations {
         Ok(())
     }
 }
+
+impl Database {
+    /// Applies every schema in `schemas`, in order (a service's own, then the outbox's it writes to).
+    pub async fn migrate(&self, schemas: impl IntoIterator<Item = Migrations>) -> Result<(), DbError> {
+        for schema in schemas {
+            schema.run(self).await?;
+        }
+        Ok(())
+    }
+}

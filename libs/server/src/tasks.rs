@@ -1,5 +1,6 @@
 //! Named background tasks that stop together.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tokio_util::task::TaskTracker;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFailure {
     /// The name the task was spawned with.
-    pub task: &'static str,
+    pub task: Cow<'static, str>,
     /// The error and its causes.
     pub error: String,
 }
@@ -41,17 +42,18 @@ impl Tasks {
 
     /// Spawns `future` under `name`. An `Err` is logged with its cause chain, remembered as the
     /// failure if it is the first, and cancels every other task.
-    pub fn spawn<F>(&self, name: &'static str, future: F)
+    pub fn spawn<F>(&self, name: impl Into<Cow<'static, str>>, future: F)
     where
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        let name = name.into();
         let token = self.token.clone();
         let first_failure = Arc::clone(&self.first_failure);
         self.tracker.spawn(async move {
             match future.await {
-                Ok(()) => tracing::debug!(task = name, "task finished"),
+                Ok(()) => tracing::debug!(task = %name, "task finished"),
                 Err(error) => {
-                    tracing::error!(task = name, error = format!("{error:#}"), "task failed");
+                    tracing::error!(task = %name, error = format!("{error:#}"), "task failed");
                     if let Ok(mut slot) = first_failure.lock() {
                         slot.get_or_insert(TaskFailure {
                             task: name,
@@ -102,7 +104,7 @@ mod tests {
         assert_eq!(
             tasks.failure(),
             Some(TaskFailure {
-                task: "breaker",
+                task: "breaker".into(),
                 error: "listener closed".to_owned()
             })
         );

@@ -1,6 +1,6 @@
 //! A database of the test's own.
 
-use gpuproxy_config::DatabaseConfig;
+use gpuproxy_config::{DatabaseBackend, DatabaseConfig, ExposeSecret};
 use sqlx::{Connection, PgConnection};
 
 use crate::{TestServers, unique_name};
@@ -55,6 +55,14 @@ impl TestDatabase {
     /// Returns the configuration that points at this database.
     pub fn config(&self) -> &DatabaseConfig {
         &self.config
+    }
+
+    /// Returns the `DATABASE_URL` that points at this database, for a process configured by variables.
+    pub fn url(&self) -> String {
+        match &self.config.backend {
+            DatabaseBackend::Sqlite { path } => format!("sqlite://{}", path.display()),
+            DatabaseBackend::Postgres { url } => url.expose_secret().to_owned(),
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! The auth service's configuration.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use gpuproxy_config::{
-    ConfigErrors, DatabaseConfig, EnvMap, ExposeSecret, NatsConfig, Reader, RedisConfig, SecretString,
+    AUTH, ConfigErrors, DatabaseConfig, EnvMap, ExposeSecret, InternalServerConfig, Reader, RedisConfig,
+    SecretString,
 };
 
 /// The shortest `JWT_SECRET` accepted outside developer mode: 256 bits, HS256's key size.
@@ -51,25 +51,18 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Where sessions live in `redis` and `balanced` modes.
     pub redis: RedisConfig,
-    /// Where events go.
-    pub nats: NatsConfig,
     /// How tokens are signed.
     pub jwt: JwtConfig,
     /// `SESSION_MODE`.
     pub session_mode: SessionMode,
     /// `PASSWORD_MIN_LENGTH`.
     pub password_min_length: usize,
-    /// Where the internal gRPC API listens (`INTERNAL_HOST`, `AUTH_GRPC_PORT`); `None` when the
-    /// service is only reached in-process (the embedded server).
-    pub grpc_listen: Option<SocketAddr>,
+    /// Where the internal API listens (`INTERNAL_HOST`, `AUTH_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
     /// A first admin to create when missing.
     pub bootstrap_admin: Option<BootstrapAdmin>,
     /// `OUTBOX_POLL_INTERVAL`: how often the event relay looks for events written by other processes.
     pub outbox_poll_interval: Duration,
-    /// `INTERNAL_API_TOKEN`: callers of the internal gRPC API must send it.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
 }
 
 impl Config {
@@ -80,8 +73,6 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("AUTH_GRPC_PORT", 50051u16, 0..=u16::MAX);
         let bootstrap_email = reader.optional_string("BOOTSTRAP_ADMIN_EMAIL");
         let bootstrap_password = reader.secret("BOOTSTRAP_ADMIN_PASSWORD");
         let bootstrap_admin = match (bootstrap_email, bootstrap_password) {
@@ -99,7 +90,6 @@ impl Config {
         Config {
             database: DatabaseConfig::read(reader),
             redis: RedisConfig::read(reader),
-            nats: NatsConfig::read(reader),
             jwt: read_jwt(reader, developer_mode),
             session_mode: reader.choice(
                 "SESSION_MODE",
@@ -111,11 +101,9 @@ impl Config {
                 ],
             ),
             password_min_length: reader.number("PASSWORD_MIN_LENGTH", 8usize, 6..=128),
-            grpc_listen: Some(SocketAddr::new(host, port)),
+            server: InternalServerConfig::read(reader, &AUTH, developer_mode),
             bootstrap_admin,
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
         }
     }
 }
@@ -194,7 +182,7 @@ mod tests {
         let config = Config::from_env_map(&env, false).expect("valid");
         assert!(!config.jwt.generated);
         assert_eq!(config.session_mode, SessionMode::Balanced);
-        assert_eq!(config.grpc_listen.map(|addr| addr.port()), Some(50051));
+        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(50051));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The billing service's configuration.
 
-use std::net::{IpAddr, SocketAddr};
+mod processors;
+
 use std::time::Duration;
 
-use gpuproxy_config::{
-    BillingConfig, ConfigErrors, DatabaseConfig, EnvMap, NatsConfig, Reader, SecretString,
-};
+use gpuproxy_config::{BILLING, ConfigErrors, DatabaseConfig, EnvMap, InternalServerConfig, Reader};
 use gpuproxy_domain::UsdMicros;
+
+pub use processors::BillingConfig;
 
 /// How credits behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +33,6 @@ pub struct ProcessorCalls {
 pub struct Config {
     /// Where the ledger, payments and usage are kept.
     pub database: DatabaseConfig,
-    /// Where events go.
-    pub nats: NatsConfig,
     /// `OUTBOX_POLL_INTERVAL`.
     pub outbox_poll_interval: Duration,
     /// `CREDITS_AUTO_RENEW_INTERVAL`: how often due renewals are looked for besides when a debit
@@ -49,12 +48,8 @@ pub struct Config {
     pub calls: ProcessorCalls,
     /// Credit rules.
     pub credits: CreditSettings,
-    /// `INTERNAL_HOST`, `BILLING_GRPC_PORT`; `None` when only reached in-process.
-    pub grpc_listen: Option<SocketAddr>,
-    /// `INTERNAL_API_TOKEN`.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
+    /// Where the internal API listens (`INTERNAL_HOST`, `BILLING_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
 }
 
 impl Config {
@@ -65,11 +60,8 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("BILLING_GRPC_PORT", 50055u16, 0..=u16::MAX);
         Config {
             database: DatabaseConfig::read(reader),
-            nats: NatsConfig::read(reader),
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
             auto_renew_interval: reader.duration("CREDITS_AUTO_RENEW_INTERVAL", Duration::from_secs(30)),
             processors: BillingConfig::read(reader),
@@ -84,9 +76,7 @@ impl Config {
                 low_threshold: dollars(reader, "CREDITS_LOW_THRESHOLD", UsdMicros::from_micros(5_000_000)),
                 default_cap: dollars(reader, "CREDITS_DEFAULT_CAP", UsdMicros::ZERO),
             },
-            grpc_listen: Some(SocketAddr::new(host, port)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
+            server: InternalServerConfig::read(reader, &BILLING, developer_mode),
         }
     }
 }

@@ -23,7 +23,7 @@ mod repo;
 mod service;
 mod webhooks;
 
-pub use app::{App, SERVICE_NAME, migrations};
+pub use app::App;
 pub use config::{Config, CreditSettings, ProcessorCalls};
 pub use error::Error;
 pub use grpc::credits_message;

@@ -28,7 +28,7 @@ struct Inner {
     crypto_ipn_secret: Option<SecretString>,
     crypto_callback_url: Option<String>,
     /// Woken when a renewal is marked due, so it is charged without waiting for the next round.
-    renewals: tokio::sync::Notify,
+    renewals: Arc<tokio::sync::Notify>,
 }
 
 impl Billing {
@@ -67,7 +67,7 @@ impl Billing {
                     .webhook_base_url
                     .as_ref()
                     .map(|base| format!("{base}/api/v1/billing/webhooks/crypto")),
-                renewals: tokio::sync::Notify::new(),
+                renewals: Arc::new(tokio::sync::Notify::new()),
             }),
         })
     }
@@ -109,9 +109,9 @@ impl Billing {
         self.inner.renewals.notify_one();
     }
 
-    /// Resolves when a renewal was marked due since the last call.
-    pub(crate) async fn renewal_marked(&self) {
-        self.inner.renewals.notified().await;
+    /// Returns what is notified when a renewal is marked due.
+    pub(crate) fn renewal_marks(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.renewals)
     }
 }
 

@@ -1,35 +1,12 @@
 //! The catalog service's configuration.
 
-use std::net::{IpAddr, SocketAddr};
+mod marketplace;
+
 use std::time::Duration;
 
-use gpuproxy_config::{ConfigErrors, EnvMap, MarketplaceConfig, NatsConfig, Reader, SecretString};
+use gpuproxy_config::{CATALOG, ConfigErrors, EnvMap, InternalServerConfig, Reader};
 
-/// When the catalog runs the provider simulator instead of the real marketplaces
-/// (`PROVIDER_SIMULATOR`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SimulatorMode {
-    /// The embedded server runs it when no provider has an API key; a fleet catalog never does, so a
-    /// forgotten key cannot put simulated GPUs in front of paying users.
-    Auto,
-    /// Always, for every provider without a key (docker-compose demos, load tests).
-    On,
-    /// Never.
-    Off,
-}
-
-/// How the simulator is run when it is (`PROVIDER_SIM_*`).
-#[derive(Debug, Clone, Copy)]
-pub struct SimulatorSettings {
-    /// `PROVIDER_SIMULATOR`.
-    pub mode: SimulatorMode,
-    /// `PROVIDER_SIM_PORT` on loopback; 0 picks a free port.
-    pub port: u16,
-    /// `PROVIDER_SIM_SEED`: the same seed gives the same marketplace.
-    pub seed: u64,
-    /// `PROVIDER_SIM_OFFERS`: offers (vast.ai) and devices (io.net) in the market.
-    pub offers: usize,
-}
+pub use marketplace::MarketplaceConfig;
 
 /// Retries of a provider call (`PROVIDER_*`).
 #[derive(Debug, Clone, Copy)]
@@ -56,14 +33,8 @@ pub struct BreakerSettings {
 pub struct Config {
     /// Keys, URLs and `GPU_API_TIMEOUT` (one attempt's limit).
     pub marketplace: MarketplaceConfig,
-    /// Where provider events go.
-    pub nats: NatsConfig,
-    /// `INTERNAL_HOST`, `CATALOG_GRPC_PORT`; `None` when only reached in-process.
-    pub grpc_listen: Option<SocketAddr>,
-    /// `INTERNAL_API_TOKEN`.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
+    /// Where the internal API listens (`INTERNAL_HOST`, `CATALOG_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
     /// `CATALOG_CACHE_TTL`: how long offers are fresh; older ones are served while a refresh runs.
     pub cache_ttl: Duration,
     /// `CATALOG_LIST_TIMEOUT`: how long a listing waits for a provider with nothing cached before
@@ -77,8 +48,6 @@ pub struct Config {
     pub vastai_search_limit: u32,
     /// `IONET_DURATION_HOURS`: hours an io.net deployment is prepaid for at creation.
     pub ionet_duration_hours: u32,
-    /// The simulator.
-    pub simulator: SimulatorSettings,
 }
 
 impl Config {
@@ -89,18 +58,13 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("CATALOG_GRPC_PORT", 50052u16, 0..=u16::MAX);
         let cache_ttl = reader.duration("CATALOG_CACHE_TTL", Duration::from_secs(30));
         if cache_ttl.is_zero() {
             reader.invalid("CATALOG_CACHE_TTL", None, "must be more than 0s");
         }
         Config {
             marketplace: MarketplaceConfig::read(reader),
-            nats: NatsConfig::read(reader),
-            grpc_listen: Some(SocketAddr::new(host, port)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
+            server: InternalServerConfig::read(reader, &CATALOG, developer_mode),
             cache_ttl,
             list_timeout: reader.duration("CATALOG_LIST_TIMEOUT", Duration::from_secs(5)),
             retry: RetryPolicy {
@@ -114,20 +78,6 @@ impl Config {
             },
             vastai_search_limit: reader.number("VASTAI_SEARCH_LIMIT", 10_000u32, 1..=100_000),
             ionet_duration_hours: reader.number("IONET_DURATION_HOURS", 1u32, 1..=720),
-            simulator: SimulatorSettings {
-                mode: reader.choice(
-                    "PROVIDER_SIMULATOR",
-                    SimulatorMode::Auto,
-                    &[
-                        ("auto", SimulatorMode::Auto),
-                        ("on", SimulatorMode::On),
-                        ("off", SimulatorMode::Off),
-                    ],
-                ),
-                port: reader.number("PROVIDER_SIM_PORT", 0u16, 0..=u16::MAX),
-                seed: reader.number("PROVIDER_SIM_SEED", 42u64, 0..=u64::MAX),
-                offers: reader.number("PROVIDER_SIM_OFFERS", 2000usize, 1..=100_000),
-            },
         }
     }
 }
@@ -142,25 +92,18 @@ mod tests {
         assert!(config.marketplace.vastai_api_key.is_none());
         assert_eq!(config.marketplace.vastai_api_url, "https://console.vast.ai");
         assert_eq!(config.marketplace.ionet_api_url, "https://api.io.solutions");
-        assert_eq!(config.simulator.mode, SimulatorMode::Auto);
-        assert_eq!(config.grpc_listen.map(|addr| addr.port()), Some(50052));
+        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(50052));
     }
 
     #[test]
     fn bad_values_are_reported_by_name() {
         let env = EnvMap::from_pairs([
-            ("PROVIDER_SIMULATOR", "maybe"),
             ("PROVIDER_MAX_ATTEMPTS", "0"),
             ("CATALOG_CACHE_TTL", "0s"),
             ("VASTAI_API_URL", "ftp://x"),
         ]);
-        let errors = Config::from_env_map(&env, false).expect_err("four problems");
-        for name in [
-            "PROVIDER_SIMULATOR",
-            "PROVIDER_MAX_ATTEMPTS",
-            "CATALOG_CACHE_TTL",
-            "VASTAI_API_URL",
-        ] {
+        let errors = Config::from_env_map(&env, false).expect_err("three problems");
+        for name in ["PROVIDER_MAX_ATTEMPTS", "CATALOG_CACHE_TTL", "VASTAI_API_URL"] {
             assert!(errors.names(name), "{name} not reported in {errors}");
         }
     }

@@ -4,7 +4,7 @@
 //! Layout: `providers/` holds the HTTP transport (retries, breaker, metrics) and one client per
 //! provider with its wire shapes; `cache.rs` keeps each provider's offers; `query.rs` validates and
 //! applies listing filters; `catalog.rs` holds the use cases; `grpc.rs` is the internal API;
-//! `app.rs` builds and runs the service (and the simulator when it stands in).
+//! `app.rs` builds and runs the service.
 
 mod app;
 mod cache;
@@ -17,9 +17,9 @@ mod offer;
 mod providers;
 mod query;
 
-pub use app::{App, Deployment, SERVICE_NAME};
+pub use app::App;
 pub use catalog::{Catalog, Listing, ProviderHealth};
-pub use config::{BreakerSettings, Config, RetryPolicy, SimulatorMode, SimulatorSettings};
+pub use config::{BreakerSettings, Config, MarketplaceConfig, RetryPolicy};
 pub use error::{Error, ProviderError};
 pub use instance::{CreateRequest, Instance, InstanceStatus};
 pub use offer::{MetaValue, Offer};

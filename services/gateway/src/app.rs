@@ -1,25 +1,20 @@
 //! Building and running the gateway.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
+use gpuproxy_config::{AUTH, BILLING, CATALOG, GUARDRAILS, RESERVATION, SERVICES, WEBHOOKS};
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
-use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::SERVICE_NAME as AUTH_SERVICE;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
-use gpuproxy_proto::gpuproxy::billing::v1::billing_service_server::SERVICE_NAME as BILLING_SERVICE;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
-use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
-use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::SERVICE_NAME as GUARDRAILS_SERVICE;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
-use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::SERVICE_NAME as RESERVATION_SERVICE;
+use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationService;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
 use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
-use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_server::SERVICE_NAME as WEBHOOKS_SERVICE;
-use gpuproxy_server::{GrpcChannel, GrpcServer, Tasks};
-use gpuproxy_telemetry::Metrics;
+use gpuproxy_server::{GrpcServer, ServiceContext, Tasks};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::{Identity, ServerTlsConfig};
@@ -32,73 +27,6 @@ use crate::public_grpc::{Authenticate, Layered, Observe, PublicApi};
 use crate::rate_limit::RateLimiter;
 use crate::state::SharedState;
 use crate::{AppState, rest};
-
-/// What the gateway talks to, made by the caller: in the fleet, channels to remote services and a
-/// NATS bus; embedded, in-process channels and the in-process bus the services publish on.
-#[derive(Debug, Clone)]
-pub struct Dependencies {
-    /// The auth service.
-    pub auth: GrpcChannel,
-    /// The provider catalog.
-    pub catalog: GrpcChannel,
-    /// The guard rails.
-    pub guardrails: GrpcChannel,
-    /// The reservation service.
-    pub reservation: GrpcChannel,
-    /// The billing service.
-    pub billing: GrpcChannel,
-    /// The webhooks service.
-    pub webhooks: GrpcChannel,
-    /// The reservation service's API itself when it runs in this process (embedded): the load
-    /// balancer's calls on every proxied request then skip gRPC encoding.
-    pub reservation_in_process: Option<crate::proxy::InProcessReservations>,
-    /// The bus auth events arrive on.
-    pub bus: EventBus,
-    /// The process's metrics registry.
-    pub metrics: Metrics,
-}
-
-impl Dependencies {
-    /// Connects to the services named in `config` (lazily: a service that starts later is fine)
-    /// and to its bus.
-    pub async fn connect(config: &Config, metrics: Metrics) -> anyhow::Result<Self> {
-        Ok(Dependencies {
-            auth: gpuproxy_server::connect_lazy(
-                &config.auth_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            catalog: gpuproxy_server::connect_lazy(
-                &config.catalog_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            guardrails: gpuproxy_server::connect_lazy(
-                &config.guardrails_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            reservation: gpuproxy_server::connect_lazy(
-                &config.reservation_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            billing: gpuproxy_server::connect_lazy(
-                &config.billing_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            webhooks: gpuproxy_server::connect_lazy(
-                &config.webhooks_service_url,
-                Duration::from_secs(5),
-                config.internal_token.as_ref(),
-            )?,
-            reservation_in_process: None,
-            bus: EventBus::connect(&config.nats).await?,
-            metrics,
-        })
-    }
-}
 
 /// The gateway, built: listeners bound, routes assembled.
 #[derive(Debug)]
@@ -115,66 +43,48 @@ pub struct App {
 }
 
 impl App {
-    /// Connects the rate-limit store, assembles REST and public gRPC, loads TLS and binds both listeners.
-    pub async fn build(config: Config, dependencies: Dependencies) -> anyhow::Result<Self> {
+    /// Connects the rate-limit store, assembles REST and public gRPC, loads TLS and binds both
+    /// listeners. The services are the context's peers (remote in the fleet, in-process embedded);
+    /// events (revocations, `/ws`) come from its bus.
+    pub async fn build(config: Config, context: ServiceContext) -> anyhow::Result<Self> {
+        let ServiceContext { bus, metrics, peers } = context;
         let kv = KvStore::connect(&config.redis).await?;
-        let auth = AuthServiceClient::new(dependencies.auth.clone());
+        let auth = AuthServiceClient::new(peers.channel(&AUTH)?);
         let authenticator =
             Authenticator::new(auth.clone(), config.auth_cache_ttl, config.service_call_timeout);
         let rate_limiter = RateLimiter::new(kv.clone(), config.rate_limit);
-        let catalog = CatalogServiceClient::new(dependencies.catalog.clone());
-        let probes = vec![
-            ServiceProbe {
-                name: "auth",
-                grpc_service: AUTH_SERVICE,
-                channel: dependencies.auth,
-            },
-            ServiceProbe {
-                name: "catalog",
-                grpc_service: CATALOG_SERVICE,
-                channel: dependencies.catalog,
-            },
-            ServiceProbe {
-                name: "guardrails",
-                grpc_service: GUARDRAILS_SERVICE,
-                channel: dependencies.guardrails.clone(),
-            },
-            ServiceProbe {
-                name: "reservation",
-                grpc_service: RESERVATION_SERVICE,
-                channel: dependencies.reservation.clone(),
-            },
-            ServiceProbe {
-                name: "billing",
-                grpc_service: BILLING_SERVICE,
-                channel: dependencies.billing.clone(),
-            },
-            ServiceProbe {
-                name: "webhooks",
-                grpc_service: WEBHOOKS_SERVICE,
-                channel: dependencies.webhooks.clone(),
-            },
-        ];
+        let catalog = CatalogServiceClient::new(peers.channel(&CATALOG)?);
+        let probes = SERVICES
+            .into_iter()
+            .map(|spec| {
+                Ok(ServiceProbe {
+                    spec,
+                    channel: peers.channel(spec)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let gatekeeper = Gatekeeper::new(authenticator, rate_limiter, config.trust_forwarded_for);
-        let reservation = ReservationServiceClient::new(dependencies.reservation.clone());
-        let balancer =
-            crate::proxy::BalancerLink::new(reservation.clone(), dependencies.reservation_in_process);
+        let reservation = ReservationServiceClient::new(peers.channel(&RESERVATION)?);
+        let direct = peers
+            .direct::<Arc<dyn ReservationService>>()
+            .map(crate::proxy::InProcessReservations);
+        let balancer = crate::proxy::BalancerLink::new(reservation.clone(), direct);
         let (results, flusher) = crate::proxy::result_reporter(balancer.clone(), config.service_call_timeout);
         let state = AppState::new(SharedState {
             auth,
             gatekeeper: gatekeeper.clone(),
-            health: HealthChecker::new(kv, dependencies.bus.clone(), probes, catalog.clone()),
+            health: HealthChecker::new(kv, bus.clone(), probes, catalog.clone()),
             catalog,
-            guardrails: GuardrailsServiceClient::new(dependencies.guardrails),
+            guardrails: GuardrailsServiceClient::new(peers.channel(&GUARDRAILS)?),
             reservation,
-            billing: BillingServiceClient::new(dependencies.billing),
-            webhooks: WebhookServiceClient::new(dependencies.webhooks),
+            billing: BillingServiceClient::new(peers.channel(&BILLING)?),
+            webhooks: WebhookServiceClient::new(peers.channel(&WEBHOOKS)?),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
             balancer,
             results,
             hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
             ws: config.ws,
-            metrics: dependencies.metrics,
+            metrics,
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
@@ -195,7 +105,7 @@ impl App {
             http_listener,
             http_workers: config.http_workers,
             grpc_listener,
-            bus: dependencies.bus,
+            bus,
             flusher,
         })
     }

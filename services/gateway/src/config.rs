@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, Reader, RedisConfig, SecretString};
+use gpuproxy_config::{ConfigErrors, EnvMap, Reader, RedisConfig};
 
 /// A certificate and key for the public gRPC server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,26 +122,10 @@ pub struct Config {
     pub grpc_tls: Option<TlsFiles>,
     /// Where rate-limit windows live.
     pub redis: RedisConfig,
-    /// Where auth events (revocations) come from.
-    pub nats: NatsConfig,
-    /// `AUTH_SERVICE_URL`: the auth service, in the fleet.
-    pub auth_service_url: String,
-    /// `CATALOG_SERVICE_URL`: the provider catalog, in the fleet.
-    pub catalog_service_url: String,
-    /// `GUARDRAILS_SERVICE_URL`: the guard rails, in the fleet.
-    pub guardrails_service_url: String,
-    /// `RESERVATION_SERVICE_URL`.
-    pub reservation_service_url: String,
-    /// `BILLING_SERVICE_URL`.
-    pub billing_service_url: String,
-    /// `WEBHOOKS_SERVICE_URL`.
-    pub webhooks_service_url: String,
     /// `PROXY_*`: where the proxy may go and for how long.
     pub proxy: ProxyConfig,
     /// `SERVICE_CALL_TIMEOUT`: the longest call to an internal service.
     pub service_call_timeout: Duration,
-    /// `INTERNAL_API_TOKEN`: sent with every call to an internal service.
-    pub internal_token: Option<SecretString>,
     /// Request limits.
     pub rate_limit: RateLimitConfig,
     /// `CORS_ALLOWED_ORIGINS`.
@@ -217,16 +201,8 @@ impl Config {
             grpc_listen: SocketAddr::new(host, grpc_port),
             grpc_tls,
             redis: RedisConfig::read(reader),
-            nats: NatsConfig::read(reader),
-            auth_service_url: reader.string("AUTH_SERVICE_URL", "http://127.0.0.1:50051"),
-            catalog_service_url: reader.string("CATALOG_SERVICE_URL", "http://127.0.0.1:50052"),
-            guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
-            reservation_service_url: reader.string("RESERVATION_SERVICE_URL", "http://127.0.0.1:50053"),
-            billing_service_url: reader.string("BILLING_SERVICE_URL", "http://127.0.0.1:50055"),
-            webhooks_service_url: reader.string("WEBHOOKS_SERVICE_URL", "http://127.0.0.1:50056"),
             proxy: ProxyConfig::read(reader),
             service_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
             rate_limit: RateLimitConfig {
                 enabled: reader.bool("RATE_LIMIT_ENABLED", true),
                 per_minute: reader.number("RATE_LIMIT_PER_MINUTE", 100u32, 1..=1_000_000),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use gpuproxy_config::ServiceSpec;
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -82,10 +83,8 @@ pub struct HealthReport {
 /// An internal service the gateway depends on, probed through the standard gRPC health service.
 #[derive(Debug, Clone)]
 pub struct ServiceProbe {
-    /// The name in reports, e.g. `auth`.
-    pub name: &'static str,
-    /// The service's gRPC name, e.g. `gpuproxy.auth.v1.AuthService`.
-    pub grpc_service: &'static str,
+    /// Its row of the service table: its name in reports and its gRPC name.
+    pub spec: &'static ServiceSpec,
     /// A channel to the service.
     pub channel: GrpcChannel,
 }
@@ -135,7 +134,7 @@ impl HealthChecker {
         let mut database = None::<bool>;
         let mut critical_down = false;
         for (probe, (serving, database_ok)) in self.services.iter().zip(services) {
-            dependencies.insert(probe.name.to_owned(), DependencyStatus::from_ok(serving));
+            dependencies.insert(probe.spec.name.to_owned(), DependencyStatus::from_ok(serving));
             critical_down |= !serving;
             if let Some(ok) = database_ok {
                 database = Some(database.unwrap_or(true) && ok);
@@ -181,7 +180,7 @@ impl HealthChecker {
 /// Returns whether the service serves, and whether its database works (when it reports one).
 async fn probe_service(probe: &ServiceProbe) -> (bool, Option<bool>) {
     let client = HealthClient::new(probe.channel.clone());
-    let serving = check(client.clone(), probe.grpc_service).await == Some(true);
+    let serving = check(client.clone(), probe.spec.grpc_service).await == Some(true);
     let database = check(client, "database").await;
     (serving, database)
 }

@@ -33,7 +33,7 @@ mod rentals;
 pub mod rest;
 mod state;
 
-pub use app::{App, Dependencies};
+pub use app::App;
 pub use authenticator::Authenticator;
 pub use config::{Config, CorsOrigins, ProxyConfig, RateLimitConfig, TlsFiles, WsConfig};
 pub use credentials::Credentials;

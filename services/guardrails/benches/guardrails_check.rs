@@ -24,7 +24,7 @@ use gpuproxy_domain::SpendWindow;
 use gpuproxy_events::EventBus;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -64,14 +64,14 @@ async fn main() {
         .collect();
     let mut config = gpuproxy_guardrails::Config::from_env_map(&EnvMap::from_pairs(limits), false)
         .expect("valid configuration");
-    config.grpc_listen = None;
+    config.server.listen = None;
     config.redis = gpuproxy_testkit::redis_config();
     let database = TestDatabase::sqlite();
     config.database = database.config().clone();
-    let app = gpuproxy_guardrails::App::build(config, EventBus::in_process())
+    let app = gpuproxy_guardrails::App::build(config, ServiceContext::new(EventBus::in_process()))
         .await
         .expect("the service builds (is Redis running on 127.0.0.1:6379?)");
-    let client = GuardrailsServiceClient::new(app.in_process_channel());
+    let client = GuardrailsServiceClient::new(app.host().in_process_channel());
     let tasks = Tasks::new();
     app.spawn(&tasks);
 

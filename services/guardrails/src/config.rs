@@ -1,11 +1,14 @@
 //! The guard rails' configuration.
 
-use std::net::{IpAddr, SocketAddr};
+mod limits;
+
 use std::time::Duration;
 
 use gpuproxy_config::{
-    ConfigErrors, DatabaseConfig, EnvMap, GuardrailsConfig, NatsConfig, Reader, RedisConfig, SecretString,
+    ConfigErrors, DatabaseConfig, EnvMap, GUARDRAILS, InternalServerConfig, Reader, RedisConfig,
 };
+
+pub use limits::GuardrailsConfig;
 
 /// What a window over its limit does (`GUARDRAILS_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +43,8 @@ pub struct Config {
     /// `GUARDRAILS_LIMITS_CACHE_TTL`: how long a replica reuses a user's limits before reading them
     /// again, so how late another replica may see an admin's change. Zero reads them on every check.
     pub limits_cache_ttl: Duration,
-    /// Where guard-rail events go.
-    pub nats: NatsConfig,
-    /// `INTERNAL_HOST`, `GUARDRAILS_GRPC_PORT`; `None` when only reached in-process.
-    pub grpc_listen: Option<SocketAddr>,
-    /// `INTERNAL_API_TOKEN`.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
+    /// Where the internal API listens (`INTERNAL_HOST`, `GUARDRAILS_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
 }
 
 impl Config {
@@ -58,8 +55,6 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("GUARDRAILS_GRPC_PORT", 50054u16, 0..=u16::MAX);
         Config {
             limits: GuardrailsConfig::read(reader),
             mode: reader.choice(
@@ -70,10 +65,7 @@ impl Config {
             redis: RedisConfig::read(reader),
             database: DatabaseConfig::read(reader),
             limits_cache_ttl: reader.duration("GUARDRAILS_LIMITS_CACHE_TTL", Duration::from_secs(5)),
-            nats: NatsConfig::read(reader),
-            grpc_listen: Some(SocketAddr::new(host, port)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
+            server: InternalServerConfig::read(reader, &GUARDRAILS, developer_mode),
         }
     }
 }

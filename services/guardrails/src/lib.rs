@@ -18,8 +18,8 @@ mod limits;
 mod repo;
 mod spending;
 
-pub use app::{App, SERVICE_NAME, migrations};
-pub use config::{Config, Mode};
+pub use app::App;
+pub use config::{Config, GuardrailsConfig, Mode};
 pub use error::Error;
 pub use limits::{Limits, UserWindowLimit};
 pub use spending::{Decision, Guardrails, Spending, WindowState};

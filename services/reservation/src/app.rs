@@ -1,17 +1,14 @@
 //! Building and running the reservation service.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use gpuproxy_db::Database;
-use gpuproxy_events::{EventBus, RelaySettings};
+use gpuproxy_config::{BILLING, CATALOG, GUARDRAILS, InternalServerConfig, RESERVATION, Reader, ServiceSpec};
+use gpuproxy_db::{Database, Migrations};
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::{
     ReservationService, ReservationServiceServer,
 };
-use gpuproxy_server::{GrpcChannel, GrpcServer, Health, Tasks};
+use gpuproxy_server::{Dependency, Every, HostedService, Peers, ServiceContext, ServiceHost, Tasks};
 use gpuproxy_telemetry::Metrics;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::service::Routes;
 
@@ -23,55 +20,55 @@ use crate::repo::installation;
 use crate::service::{Reservations, now_ms};
 use crate::spending::Spending;
 
-/// The gRPC service name, as health checks and reflection know it.
-pub const SERVICE_NAME: &str = "gpuproxy.reservation.v1.ReservationService";
-
-/// Returns the reservation service's migrations.
-pub fn migrations() -> gpuproxy_db::Migrations {
-    gpuproxy_db::Migrations::new(
-        "_reservation_migrations",
-        sqlx::migrate!("../../migrations/reservation"),
-    )
-}
-
 /// The reservation service, built and ready to run: database migrated, strategies and rotations
 /// restored, listener bound.
 #[derive(Debug)]
 pub struct App {
     metrics: Metrics,
     service: Reservations,
-    grpc: GrpcServer,
-    listener: Option<TcpListener>,
-    bus: EventBus,
+    host: ServiceHost,
     config: Config,
     tracker: TaskTracker,
 }
 
 impl App {
-    /// Connects to the database (migrating it), restores each user's strategy and running instances,
-    /// and binds the gRPC listener when `config.grpc_listen` is set. `catalog` is the provider catalog;
-    /// `metrics` gets the `gpuproxy_active_instances` gauge.
-    pub async fn build(
-        config: Config,
-        bus: EventBus,
-        catalog: GrpcChannel,
-        metrics: &Metrics,
-    ) -> anyhow::Result<Self> {
-        Self::build_with_spending(config, bus, catalog, None, metrics).await
+    /// Returns the use cases, for tests.
+    pub fn service(&self) -> &Reservations {
+        &self.service
+    }
+}
+
+impl HostedService for App {
+    type Config = Config;
+
+    const SPEC: &'static ServiceSpec = &RESERVATION;
+
+    fn read_config(reader: &mut Reader<'_>, developer_mode: bool) -> Config {
+        Config::read(reader, developer_mode)
     }
 
-    /// Like [`App::build`], with billing and the guard rails: rents are admitted against them
+    fn server_config(config: &mut Config) -> &mut InternalServerConfig {
+        &mut config.server
+    }
+
+    /// Connects to the database (migrating it), restores each user's strategy and running instances,
+    /// and binds the gRPC listener when the configuration names one. Rents go to the catalog among
+    /// the peers; with billing and the guard rails among them too, rents are admitted against them
     /// (`CREDITS_ENFORCED`) and run time is billed every `METERING_INTERVAL`.
-    pub async fn build_with_spending(
-        config: Config,
-        bus: EventBus,
-        catalog: GrpcChannel,
-        spending: Option<Spending>,
-        metrics: &Metrics,
-    ) -> anyhow::Result<Self> {
+    async fn build(config: Config, context: ServiceContext) -> anyhow::Result<Self> {
+        let catalog = context.peers.channel(&CATALOG)?;
+        let spending = match (context.peers.get(&BILLING), context.peers.get(&GUARDRAILS)) {
+            (Some(billing), Some(guardrails)) => Some(Spending::new(
+                billing,
+                guardrails,
+                config.credits_enforced,
+                config.stop_at_cap,
+                config.catalog_call_timeout,
+            )),
+            _ => None,
+        };
         let database = Database::connect(&config.database).await?;
-        migrations().run(&database).await?;
-        gpuproxy_events::migrations().run(&database).await?;
+        database.migrate(Self::migrations()).await?;
         let balancer = Balancer::new(
             config.load_balancer.strategy,
             config.load_balancer.enabled,
@@ -84,7 +81,7 @@ impl App {
         let labels = Labels::new(&installation_id(&database).await?);
         let service = Reservations::new(
             &config,
-            database,
+            database.clone(),
             catalog,
             balancer,
             tracker.clone(),
@@ -99,110 +96,86 @@ impl App {
         let routes = Routes::new(ReservationServiceServer::new(GrpcReservations::new(
             service.clone(),
         )));
-        let grpc = GrpcServer::new(routes, gpuproxy_proto::INTERNAL_FILE_DESCRIPTOR_SET)?
-            .with_internal_token(config.internal_token.clone());
-        let listener = gpuproxy_server::bind_internal(
-            "reservation",
-            config.grpc_listen,
-            config.internal_token.is_some(),
-            config.developer_mode,
-        )
-        .await?;
-        let metrics = metrics.clone();
-        report(&service, &bus, &grpc.health(), &metrics).await;
+        // Without its database the service can rent nothing safely, so the database's health is the service's.
+        let host = ServiceHost::new(&RESERVATION, routes, &config.server)?
+            .reporting(
+                vec![
+                    Dependency::Database(database),
+                    Dependency::Bus(context.bus.clone()),
+                ],
+                config.database.health_check_period,
+            )
+            .relaying(service.outbox().clone(), context.bus, config.outbox_poll_interval)
+            .bind()
+            .await?;
+        count_running(&service, &context.metrics).await;
         Ok(App {
-            metrics,
+            metrics: context.metrics,
             service,
-            grpc,
-            listener,
-            bus,
+            host,
             config,
             tracker,
         })
     }
 
-    /// Returns where the internal gRPC API listens, when it listens.
-    pub fn grpc_addr(&self) -> Option<SocketAddr> {
-        self.listener
-            .as_ref()
-            .and_then(|listener| listener.local_addr().ok())
+    fn host(&self) -> &ServiceHost {
+        &self.host
     }
 
-    /// Returns the use cases, for tests.
-    pub fn service(&self) -> &Reservations {
-        &self.service
+    /// Its API to call directly, for a gateway in the same process: the load balancer's calls on
+    /// every proxied request then skip gRPC encoding.
+    fn offer_direct(&self, peers: &mut Peers) {
+        let api: Arc<dyn ReservationService> = Arc::new(GrpcReservations::new(self.service.clone()));
+        peers.offer_direct(api);
     }
 
-    /// Returns a channel to this service with no socket, for a gateway in the same process.
-    pub fn in_process_channel(&self) -> GrpcChannel {
-        self.grpc.in_process_channel()
-    }
-
-    /// Returns this service's API to call directly, for a gateway in the same process: the load
-    /// balancer's calls on every proxied request then skip gRPC encoding.
-    pub fn in_process_api(&self) -> std::sync::Arc<dyn ReservationService> {
-        std::sync::Arc::new(GrpcReservations::new(self.service.clone()))
-    }
-
-    /// Starts serving (when bound), relaying events, following instances, reconciling with the
-    /// providers (at once, then every `RECONCILE_INTERVAL`), stopping idle instances and probing
-    /// health, all under `tasks`. Shutting down waits for reservations in progress.
-    pub fn spawn(self, tasks: &Tasks) {
+    /// Starts serving, relaying events, following instances, reconciling with the providers (at
+    /// once, then every `RECONCILE_INTERVAL`), stopping idle instances, billing run time and probing
+    /// instances. Shutting down waits for reservations in progress.
+    fn spawn(self, tasks: &Tasks) {
         let App {
             metrics,
             service,
-            grpc,
-            listener,
-            bus,
+            host,
             config,
             tracker,
         } = self;
-        let health = grpc.health();
-        if let Some(listener) = listener {
-            tasks.spawn("reservation-grpc", grpc.serve(listener, None, tasks.token()));
-        }
-        let relay = RelaySettings {
-            poll_interval: config.outbox_poll_interval,
-            ..RelaySettings::default()
-        };
-        tasks.spawn(
-            "reservation-outbox-relay",
-            service.outbox().relay(bus.clone(), relay).run(tasks.token()),
-        );
+        host.spawn(tasks);
         let periods = config.periods;
-        let every = |name: &'static str,
-                     period: Duration,
-                     first_at_once: bool,
-                     work: fn(Reservations) -> WorkFuture| {
+        let every = |name: &'static str, schedule: Every, work: fn(Reservations) -> WorkFuture| {
             let service = service.clone();
-            let token = tasks.token();
-            tasks.spawn(
-                name,
-                repeat(period, first_at_once, token, move || work(service.clone())),
-            );
+            tasks.every(name, schedule, move || work(service.clone()));
         };
-        every("reservation-follow", periods.poll, false, |service| {
+        every("reservation-follow", Every::period(periods.poll), |service| {
             Box::pin(async move {
                 if let Err(error) = service.follow_starting_instances().await {
                     tracing::warn!(%error, "following starting instances failed");
                 }
             })
         });
-        every("reservation-reconcile", periods.reconcile, true, |service| {
-            Box::pin(async move {
-                if let Err(error) = service.reconcile().await {
-                    tracing::warn!(%error, "reconciling with the providers failed");
-                }
-            })
-        });
-        every("reservation-autostop", periods.autostop_check, false, |service| {
-            Box::pin(async move {
-                if let Err(error) = service.stop_idle_instances(now_ms()).await {
-                    tracing::warn!(%error, "stopping idle instances failed");
-                }
-            })
-        });
-        every("reservation-meter", periods.metering, false, |service| {
+        every(
+            "reservation-reconcile",
+            Every::period(periods.reconcile).at_once(),
+            |service| {
+                Box::pin(async move {
+                    if let Err(error) = service.reconcile().await {
+                        tracing::warn!(%error, "reconciling with the providers failed");
+                    }
+                })
+            },
+        );
+        every(
+            "reservation-autostop",
+            Every::period(periods.autostop_check),
+            |service| {
+                Box::pin(async move {
+                    if let Err(error) = service.stop_idle_instances(now_ms()).await {
+                        tracing::warn!(%error, "stopping idle instances failed");
+                    }
+                })
+            },
+        );
+        every("reservation-meter", Every::period(periods.metering), |service| {
             Box::pin(async move {
                 if let Err(error) = service.meter_usage(now_ms()).await {
                     tracing::warn!(%error, "billing run time failed");
@@ -211,24 +184,36 @@ impl App {
         });
         every(
             "reservation-probe",
-            config.health.probe_interval,
-            false,
+            Every::period(config.health.probe_interval),
             |service| Box::pin(async move { service.probe_running_instances().await }),
         );
+        let counted = service.clone();
+        tasks.every(
+            "reservation-count-running",
+            Every::period(config.database.health_check_period),
+            move || {
+                let (service, metrics) = (counted.clone(), metrics.clone());
+                async move { count_running(&service, &metrics).await }
+            },
+        );
         let token = tasks.token();
-        let period = config.database.health_check_period;
-        tasks.spawn("reservation-health", async move {
-            loop {
-                tokio::select! {
-                    () = token.cancelled() => break,
-                    () = tokio::time::sleep(period) => report(&service, &bus, &health, &metrics).await,
-                }
-            }
+        tasks.spawn("reservation-drain", async move {
+            token.cancelled().await;
             // Reservations in progress finish (their rents are already paid for) before the process ends.
             tracker.close();
             tracker.wait().await;
             Ok(())
         });
+    }
+
+    fn migrations() -> Vec<Migrations> {
+        vec![
+            Migrations::new(
+                "_reservation_migrations",
+                sqlx::migrate!("../../migrations/reservation"),
+            ),
+            gpuproxy_events::migrations(),
+        ]
     }
 }
 
@@ -247,43 +232,10 @@ async fn installation_id(database: &Database) -> anyhow::Result<String> {
 
 type WorkFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Runs `work` every `period` until `shutdown`.
-async fn repeat(
-    period: Duration,
-    first_at_once: bool,
-    shutdown: CancellationToken,
-    work: impl Fn() -> WorkFuture,
-) -> anyhow::Result<()> {
-    if first_at_once {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = work() => {}
-        }
-    }
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(period) => {}
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = work() => {}
-        }
-    }
-}
-
-/// Without its database the service can rent nothing safely, so the database's health is the service's.
-/// Also counts the running instances for `gpuproxy_active_instances`.
-async fn report(service: &Reservations, bus: &EventBus, health: &Health, metrics: &Metrics) {
-    let database = service.database().ping().await;
+/// Counts the running instances for `gpuproxy_active_instances`.
+async fn count_running(service: &Reservations, metrics: &Metrics) {
     match service.count_running().await {
         Ok(running) => metrics.set_active_instances(running),
         Err(error) => tracing::debug!(%error, "counting running instances failed"),
     }
-    health.set("database", database).await;
-    if let EventBus::Nats(_) = bus {
-        health.set("nats", bus.is_connected()).await;
-    }
-    health.set(SERVICE_NAME, database).await;
-    health.set("", database).await;
 }

@@ -1,11 +1,12 @@
 //! The reservation service's configuration.
 
-use std::net::{IpAddr, SocketAddr};
+mod load_balancer;
+
 use std::time::Duration;
 
-use gpuproxy_config::{
-    ConfigErrors, DatabaseConfig, EnvMap, LoadBalancerConfig, NatsConfig, Reader, SecretString,
-};
+use gpuproxy_config::{ConfigErrors, DatabaseConfig, EnvMap, InternalServerConfig, RESERVATION, Reader};
+
+pub use load_balancer::LoadBalancerConfig;
 
 /// How the load balancer decides that an instance is unhealthy, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +39,8 @@ pub struct Periods {
 pub struct Config {
     /// Where reservations and instances are kept.
     pub database: DatabaseConfig,
-    /// Where events go.
-    pub nats: NatsConfig,
     /// `OUTBOX_POLL_INTERVAL`.
     pub outbox_poll_interval: Duration,
-    /// `CATALOG_SERVICE_URL`: the catalog, in the fleet.
-    pub catalog_service_url: String,
     /// `SERVICE_CALL_TIMEOUT`: the longest one call to the catalog may take (a create includes the
     /// provider's own retries).
     pub catalog_call_timeout: Duration,
@@ -55,22 +52,14 @@ pub struct Config {
     pub attempts_per_slot: usize,
     /// The background loops.
     pub periods: Periods,
-    /// `BILLING_SERVICE_URL`: credits and usage, in the fleet.
-    pub billing_service_url: String,
-    /// `GUARDRAILS_SERVICE_URL`: spending limits, in the fleet.
-    pub guardrails_service_url: String,
     /// `CREDITS_ENFORCED`: refuse rents that the user's credits or guard rails cannot cover for an hour.
     pub credits_enforced: bool,
     /// `CREDITS_STOP_INSTANCES_AT_CAP`: destroy a user's instances once their balance reaches the cap.
     pub stop_at_cap: bool,
     /// Instance health.
     pub health: HealthSettings,
-    /// `INTERNAL_HOST`, `RESERVATION_GRPC_PORT`; `None` when only reached in-process.
-    pub grpc_listen: Option<SocketAddr>,
-    /// `INTERNAL_API_TOKEN`.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
+    /// Where the internal API listens (`INTERNAL_HOST`, `RESERVATION_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
 }
 
 impl Config {
@@ -81,13 +70,9 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("RESERVATION_GRPC_PORT", 50053u16, 0..=u16::MAX);
         Config {
             database: DatabaseConfig::read(reader),
-            nats: NatsConfig::read(reader),
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
-            catalog_service_url: reader.string("CATALOG_SERVICE_URL", "http://127.0.0.1:50052"),
             catalog_call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             load_balancer: LoadBalancerConfig::read(reader),
             reserve_concurrency: reader.number("RESERVE_CONCURRENCY", 16usize, 1..=16),
@@ -99,8 +84,6 @@ impl Config {
                 metering: positive(reader, "METERING_INTERVAL", Duration::from_secs(60)),
                 autostop_check: positive(reader, "AUTOSTOP_CHECK_INTERVAL", Duration::from_secs(30)),
             },
-            billing_service_url: reader.string("BILLING_SERVICE_URL", "http://127.0.0.1:50055"),
-            guardrails_service_url: reader.string("GUARDRAILS_SERVICE_URL", "http://127.0.0.1:50054"),
             credits_enforced: reader.bool("CREDITS_ENFORCED", false),
             stop_at_cap: reader.bool("CREDITS_STOP_INSTANCES_AT_CAP", false),
             health: HealthSettings {
@@ -108,9 +91,7 @@ impl Config {
                 cooldown: positive(reader, "LB_UNHEALTHY_COOLDOWN", Duration::from_secs(30)),
                 probe_interval: positive(reader, "LB_HEALTH_PROBE_INTERVAL", Duration::from_secs(10)),
             },
-            grpc_listen: Some(SocketAddr::new(host, port)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
+            server: InternalServerConfig::read(reader, &RESERVATION, developer_mode),
         }
     }
 }

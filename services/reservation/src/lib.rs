@@ -30,9 +30,9 @@ mod service;
 mod spending;
 mod view;
 
-pub use app::{App, SERVICE_NAME, migrations};
+pub use app::App;
 pub use balancer::Balancer;
-pub use config::{Config, HealthSettings, Periods};
+pub use config::{Config, HealthSettings, LoadBalancerConfig, Periods};
 pub use domain::{InstanceStatus, Labels};
 pub use error::Error;
 pub use meter::cost_of_minutes;

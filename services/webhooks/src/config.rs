@@ -1,9 +1,8 @@
 //! The webhooks service's configuration.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use gpuproxy_config::{ConfigErrors, DatabaseConfig, EnvMap, NatsConfig, Reader, SecretString};
+use gpuproxy_config::{ConfigErrors, DatabaseConfig, EnvMap, InternalServerConfig, Reader, WEBHOOKS};
 use gpuproxy_egress::EgressPolicy;
 
 /// How deliveries are attempted and retried.
@@ -36,18 +35,12 @@ pub struct DeliverySettings {
 pub struct Config {
     /// Where subscriptions and deliveries are kept.
     pub database: DatabaseConfig,
-    /// The event stream deliveries come from.
-    pub nats: NatsConfig,
     /// Delivery rules.
     pub delivery: DeliverySettings,
     /// `WEBHOOK_MAX_PER_USER`: subscriptions one user may hold.
     pub max_per_user: usize,
-    /// `INTERNAL_HOST`, `WEBHOOKS_GRPC_PORT`; `None` when only reached in-process.
-    pub grpc_listen: Option<SocketAddr>,
-    /// `INTERNAL_API_TOKEN`.
-    pub internal_token: Option<SecretString>,
-    /// Developer mode: the internal API may listen beyond loopback without a token.
-    pub developer_mode: bool,
+    /// Where the internal API listens (`INTERNAL_HOST`, `WEBHOOKS_GRPC_PORT`, `INTERNAL_API_TOKEN`).
+    pub server: InternalServerConfig,
 }
 
 impl Config {
@@ -58,8 +51,6 @@ impl Config {
 
     /// Reads the configuration, recording problems in `reader`.
     pub fn read(reader: &mut Reader<'_>, developer_mode: bool) -> Self {
-        let host = reader.parse::<IpAddr>("INTERNAL_HOST", IpAddr::from([127, 0, 0, 1]));
-        let port = reader.number("WEBHOOKS_GRPC_PORT", 50056u16, 0..=u16::MAX);
         let listed = reader.string("WEBHOOK_ALLOWED_HOSTS", "");
         let allowed_hosts = EgressPolicy::parse_list(&listed).unwrap_or_else(|error| {
             reader.invalid("WEBHOOK_ALLOWED_HOSTS", Some(&listed), error.to_string());
@@ -88,12 +79,9 @@ impl Config {
         }
         Config {
             database: DatabaseConfig::read(reader),
-            nats: NatsConfig::read(reader),
             delivery,
             max_per_user: reader.number("WEBHOOK_MAX_PER_USER", 25usize, 1..=1000),
-            grpc_listen: Some(SocketAddr::new(host, port)),
-            internal_token: gpuproxy_config::read_internal_token(reader),
-            developer_mode,
+            server: InternalServerConfig::read(reader, &WEBHOOKS, developer_mode),
         }
     }
 }

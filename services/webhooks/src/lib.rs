@@ -21,7 +21,7 @@ mod subscriptions;
 mod target;
 mod topics;
 
-pub use app::{App, SERVICE_NAME, migrations};
+pub use app::App;
 pub use config::{Config, DeliverySettings};
 pub use error::Error;
 pub use fanout::CONSUMER;

@@ -10,7 +10,10 @@ use super::*;
 
 async fn store(mode: SessionMode, database: &TestDatabase) -> (SessionStore, SessionRecord) {
     let database = Database::connect(database.config()).await.expect("connect");
-    crate::migrations().run(&database).await.expect("migrate");
+    database
+        .migrate(<crate::App as gpuproxy_server::HostedService>::migrations())
+        .await
+        .expect("migrate");
     let now = now_ms();
     sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ('u1', 'a@b.co', 'A', 'x', 0, $1, $1)")
         .bind(now)

@@ -8,7 +8,7 @@ use gpuproxy_errors::{ErrorCode, code_of};
 use gpuproxy_events::{Event, EventBus, Subscription};
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 
 /// Which backends the service runs on.
@@ -58,13 +58,13 @@ pub async fn spawn_app_with(backends: Backends, session_mode: SessionMode) -> Te
     config.database = database.config().clone();
     config.redis = redis;
     config.session_mode = session_mode;
-    config.grpc_listen = Some("127.0.0.1:0".parse().expect("address"));
+    config.server.listen = Some("127.0.0.1:0".parse().expect("address"));
     config.outbox_poll_interval = Duration::from_millis(50);
     let bus = EventBus::connect(&nats).await.expect("bus");
-    let app = App::build(config, bus.clone())
+    let app = App::build(config, ServiceContext::new(bus.clone()))
         .await
         .expect("the auth service builds");
-    let addr = app.grpc_addr().expect("bound");
+    let addr = app.host().grpc_addr().expect("bound");
     let tasks = Tasks::new();
     app.spawn(&tasks);
     let channel = gpuproxy_server::connect_lazy(&format!("http://{addr}"), Duration::from_secs(5), None)

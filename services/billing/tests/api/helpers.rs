@@ -12,7 +12,7 @@ use gpuproxy_errors::ServiceError;
 use gpuproxy_events::{Event, EventBus, Subscription};
 use gpuproxy_payment_sim::{FakeAfterDark, FakeNowPayments, FakeStripe};
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 
 pub const STRIPE_KEY: &str = "sk_test_billing";
@@ -95,13 +95,13 @@ impl Harness {
         );
         let mut config = gpuproxy_billing::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
             .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
-        config.grpc_listen = None;
+        config.server.listen = None;
         config.database = database.config().clone();
-        let app = App::build(config, bus.clone())
+        let app = App::build(config, ServiceContext::new(bus.clone()))
             .await
             .expect("the billing service builds");
         let billing = app.billing().clone();
-        let client = BillingServiceClient::new(app.in_process_channel());
+        let client = BillingServiceClient::new(app.host().in_process_channel());
         app.spawn(&tasks);
         let router = axum::Router::new()
             .route(

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use gpuproxy_catalog::{App, Catalog, Deployment, Query};
+use gpuproxy_catalog::{App, Catalog, Query};
 use gpuproxy_config::EnvMap;
 use gpuproxy_events::EventBus;
 use gpuproxy_provider_sim::{SimConfig, Simulator};
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_telemetry::Metrics;
 
 pub struct Harness {
@@ -67,14 +67,13 @@ impl Harness {
         );
         let mut config = gpuproxy_catalog::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
             .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
-        config.grpc_listen = None;
+        config.server.listen = None;
         let bus = EventBus::in_process();
-        let metrics = Metrics::new();
-        let app = App::build(config, bus.clone(), &metrics, Deployment::Fleet)
-            .await
-            .expect("the catalog builds");
+        let context = ServiceContext::new(bus.clone());
+        let metrics = context.metrics.clone();
+        let app = App::build(config, context).await.expect("the catalog builds");
         let catalog = app.catalog().clone();
-        let channel = app.in_process_channel();
+        let channel = app.host().in_process_channel();
         let tasks = Tasks::new();
         app.spawn(&tasks);
         Harness {

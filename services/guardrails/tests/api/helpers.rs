@@ -6,7 +6,7 @@ use gpuproxy_config::EnvMap;
 use gpuproxy_events::EventBus;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 
 /// Which store backs the ledgers, and so which database the limits live in: memory with SQLite
@@ -49,7 +49,7 @@ pub async fn spawn_app(store: Store, extra: &[(&str, &str)]) -> TestApp {
     );
     let mut config = gpuproxy_guardrails::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
         .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
-    config.grpc_listen = None;
+    config.server.listen = None;
     let database = match store {
         Store::Memory => TestDatabase::sqlite(),
         Store::Redis => {
@@ -71,10 +71,10 @@ impl TestApp {
 
 async fn start(config: gpuproxy_guardrails::Config, database: Arc<TestDatabase>) -> TestApp {
     let bus = EventBus::in_process();
-    let app = gpuproxy_guardrails::App::build(config.clone(), bus.clone())
+    let app = gpuproxy_guardrails::App::build(config.clone(), ServiceContext::new(bus.clone()))
         .await
         .expect("builds");
-    let client = GuardrailsServiceClient::new(app.in_process_channel());
+    let client = GuardrailsServiceClient::new(app.host().in_process_channel());
     let tasks = Tasks::new();
     app.spawn(&tasks);
     TestApp {

@@ -39,10 +39,11 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
             .build()
             .expect("a runtime");
         runtime.spawn(async move {
-            let app =
-                gpuproxy_reservation::App::build(config, bus, catalog, &gpuproxy_telemetry::Metrics::new())
-                    .await
-                    .expect("builds");
+            let context =
+                gpuproxy_server::ServiceContext::new(bus).with_peer(&gpuproxy_config::CATALOG, catalog);
+            let app = <gpuproxy_reservation::App as gpuproxy_server::HostedService>::build(config, context)
+                .await
+                .expect("builds");
             let _ = app
                 .service()
                 .reserve(pb::ReserveRequest {

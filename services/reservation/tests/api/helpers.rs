@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
-use gpuproxy_config::EnvMap;
+use gpuproxy_config::{BILLING, CATALOG, EnvMap, GUARDRAILS};
 use gpuproxy_events::{Event, EventBus, Subscription};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{SimConfig, SimProvider, Simulator};
 use gpuproxy_reservation::{App, Reservations};
-use gpuproxy_server::{GrpcChannel, Tasks};
-use gpuproxy_telemetry::Metrics;
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 
 /// Which database the service keeps its rows in.
@@ -94,17 +93,12 @@ impl Harness {
         ]);
         let mut catalog_config =
             gpuproxy_catalog::Config::from_env_map(&catalog_env, false).expect("catalog configuration");
-        catalog_config.grpc_listen = None;
+        catalog_config.server.listen = None;
         let bus = EventBus::in_process();
-        let catalog_app = gpuproxy_catalog::App::build(
-            catalog_config,
-            bus.clone(),
-            &Metrics::new(),
-            gpuproxy_catalog::Deployment::Fleet,
-        )
-        .await
-        .expect("the catalog builds");
-        let catalog = catalog_app.in_process_channel();
+        let catalog_app = gpuproxy_catalog::App::build(catalog_config, ServiceContext::new(bus.clone()))
+            .await
+            .expect("the catalog builds");
+        let catalog = catalog_app.host().in_process_channel();
         let catalog_tasks = Tasks::new();
         catalog_app.spawn(&catalog_tasks);
 
@@ -119,7 +113,7 @@ impl Harness {
             .collect();
         let mut config = gpuproxy_reservation::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
             .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
-        config.grpc_listen = None;
+        config.server.listen = None;
         config.database = database.config().clone();
         let app = build(&config, &bus, &catalog).await;
         Harness {
@@ -155,39 +149,39 @@ impl Harness {
         let env = EnvMap::from_pairs(extra.iter().copied());
         let mut billing_config =
             gpuproxy_billing::Config::from_env_map(&env, false).expect("billing configuration");
-        billing_config.grpc_listen = None;
+        billing_config.server.listen = None;
         billing_config.database = self.config.database.clone();
-        let billing = gpuproxy_billing::App::build(billing_config, self.bus.clone())
+        let billing = gpuproxy_billing::App::build(billing_config, ServiceContext::new(self.bus.clone()))
             .await
             .expect("billing builds");
         let mut guardrails_config =
             gpuproxy_guardrails::Config::from_env_map(&env, false).expect("guard rails configuration");
-        guardrails_config.grpc_listen = None;
+        guardrails_config.server.listen = None;
         guardrails_config.database = self.config.database.clone();
-        let guardrails = gpuproxy_guardrails::App::build(guardrails_config, self.bus.clone())
-            .await
-            .expect("guard rails build");
+        let guardrails =
+            gpuproxy_guardrails::App::build(guardrails_config, ServiceContext::new(self.bus.clone()))
+                .await
+                .expect("guard rails build");
         let config =
             gpuproxy_reservation::Config::from_env_map(&env, false).expect("reservation configuration");
-        let spending = gpuproxy_reservation::Spending::new(
-            billing.in_process_channel(),
-            guardrails.in_process_channel(),
-            config.credits_enforced,
-            config.stop_at_cap,
-            Duration::from_secs(5),
-        );
-        let app = App::build_with_spending(
-            self.config.clone(),
-            self.bus.clone(),
-            self.catalog.clone(),
-            Some(spending),
-            &Metrics::new(),
+        let context = ServiceContext::new(self.bus.clone())
+            .with_peer(&CATALOG, self.catalog.clone())
+            .with_peer(&BILLING, billing.host().in_process_channel())
+            .with_peer(&GUARDRAILS, guardrails.host().in_process_channel());
+        let app = App::build(
+            gpuproxy_reservation::Config {
+                credits_enforced: config.credits_enforced,
+                stop_at_cap: config.stop_at_cap,
+                catalog_call_timeout: Duration::from_secs(5),
+                ..self.config.clone()
+            },
+            context,
         )
         .await
         .expect("the reservation service builds");
         self.service = app.service().clone();
         let handle = billing.billing().clone();
-        let guardrails_client = GuardrailsServiceClient::new(guardrails.in_process_channel());
+        let guardrails_client = GuardrailsServiceClient::new(guardrails.host().in_process_channel());
         let tasks = Tasks::new();
         billing.spawn(&tasks);
         guardrails.spawn(&tasks);
@@ -236,7 +230,8 @@ impl Harness {
 }
 
 async fn build(config: &gpuproxy_reservation::Config, bus: &EventBus, catalog: &GrpcChannel) -> App {
-    App::build(config.clone(), bus.clone(), catalog.clone(), &Metrics::new())
+    let context = ServiceContext::new(bus.clone()).with_peer(&CATALOG, catalog.clone());
+    App::build(config.clone(), context)
         .await
         .expect("the reservation service builds")
 }

@@ -6,7 +6,7 @@ use gpuproxy_config::EnvMap;
 use gpuproxy_events::{Event, EventBus};
 use gpuproxy_proto::gpuproxy::webhooks::v1 as pb;
 use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
-use gpuproxy_server::{GrpcChannel, Tasks};
+use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
 
 pub const SECRET: &str = "webhook-secret-for-verification";
@@ -63,12 +63,12 @@ impl Harness {
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
         let mut config = gpuproxy_webhooks::Config::from_env_map(&EnvMap::from_pairs(pairs), false)
             .unwrap_or_else(|errors| panic!("test configuration: {errors}"));
-        config.grpc_listen = None;
+        config.server.listen = None;
         config.database = database.config().clone();
-        let app = gpuproxy_webhooks::App::build(config, bus.clone())
+        let app = gpuproxy_webhooks::App::build(config, ServiceContext::new(bus.clone()))
             .await
             .expect("the webhooks service builds");
-        let client = WebhookServiceClient::new(app.in_process_channel());
+        let client = WebhookServiceClient::new(app.host().in_process_channel());
         let tasks = Tasks::new();
         app.spawn(&tasks);
         Harness {

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
-
-use crate::Reader;
+use gpuproxy_config::{Reader, SecretString};
 
 /// API keys and endpoints of the GPU providers. A provider without a key is off; with no key at all,
 /// the embedded server runs the provider simulator instead.
@@ -20,6 +18,9 @@ pub struct MarketplaceConfig {
     pub ionet_api_url: String,
     /// `GPU_API_TIMEOUT`: the longest a provider call may take.
     pub request_timeout: Duration,
+    /// True when the provider simulator stands in for the providers without a key (set by the
+    /// process that started it, never by a variable): provider health says so.
+    pub simulated: bool,
 }
 
 impl MarketplaceConfig {
@@ -31,13 +32,39 @@ impl MarketplaceConfig {
             ionet_api_key: reader.secret("IONET_API_KEY"),
             ionet_api_url: reader.string("IONET_API_URL", "https://api.io.solutions"),
             request_timeout: reader.duration("GPU_API_TIMEOUT", Duration::from_secs(30)),
+            simulated: false,
         };
         for (name, url) in [
             ("VASTAI_API_URL", &config.vastai_api_url),
             ("IONET_API_URL", &config.ionet_api_url),
         ] {
-            crate::url::check_http_url(reader, name, url);
+            gpuproxy_config::check_http_url(reader, name, url);
         }
         config
+    }
+
+    /// Points every provider without a key at a simulator serving both wire protocols at `base_url`,
+    /// with the keys it accepts.
+    pub fn simulate_missing(&mut self, base_url: &str, vastai_api_key: &str, ionet_api_key: &str) {
+        if self.vastai_api_key.is_none() {
+            self.vastai_api_key = Some(SecretString::from(vastai_api_key.to_owned()));
+            self.vastai_api_url = base_url.to_owned();
+        }
+        if self.ionet_api_key.is_none() {
+            self.ionet_api_key = Some(SecretString::from(ionet_api_key.to_owned()));
+            self.ionet_api_url = base_url.to_owned();
+        }
+        self.simulated = true;
+    }
+
+    /// Returns the providers that have a key.
+    pub fn configured(&self) -> Vec<&'static str> {
+        [
+            (self.vastai_api_key.is_some(), "vast.ai"),
+            (self.ionet_api_key.is_some(), "io.net"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
     }
 }

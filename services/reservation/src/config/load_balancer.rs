@@ -1,8 +1,7 @@
 //! Load balancer variables (`LB_*`), read by the reservation service.
 
+use gpuproxy_config::Reader;
 use gpuproxy_domain::LbStrategy;
-
-use crate::Reader;
 
 /// The load balancer's start-up settings; the strategy can be switched at run time.
 #[derive(Debug, Clone, Copy)]

@@ -1,8 +1,7 @@
 //! Guard-rail variables (`GUARDRAILS_ENABLED`, `GUARDRAILS_MAX_<W>_RATE`), read by the guardrails service.
 
+use gpuproxy_config::Reader;
 use gpuproxy_domain::{SpendWindow, UsdMicros};
-
-use crate::Reader;
 
 /// The default spending limit of each of the 17 windows; 0 = no limit in that window.
 #[derive(Debug, Clone)]
@@ -39,7 +38,7 @@ impl GuardrailsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EnvMap;
+    use gpuproxy_config::EnvMap;
 
     #[test]
     fn the_seed_example_limits_are_read_exactly() {

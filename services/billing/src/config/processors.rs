@@ -1,8 +1,6 @@
 //! Variables of the payment processors (`STRIPE_*`, `AFTERDARK_*`, `CRYPTO_*`), read by the billing service.
 
-use secrecy::SecretString;
-
-use crate::Reader;
+use gpuproxy_config::{Reader, SecretString};
 
 /// Credentials and endpoints of the payment processors.
 #[derive(Debug, Clone)]
@@ -46,7 +44,7 @@ impl BillingConfig {
             ("AFTERDARK_API_URL", &config.afterdark_api_url),
             ("CRYPTO_API_URL", &config.crypto_api_url),
         ] {
-            crate::url::check_http_url(reader, name, url);
+            gpuproxy_config::check_http_url(reader, name, url);
         }
         config
     }

@@ -1,8 +1,6 @@
 //! Object storage variables (`OCI_*`), read by the inference service for model artifacts.
 
-use secrecy::SecretString;
-
-use crate::Reader;
+use gpuproxy_config::{Reader, SecretString};
 
 /// An S3-compatible bucket (OCI Object Storage in the seeds). Without an endpoint, model artifacts are
 /// kept on the local filesystem under `DATA_DIR`.
@@ -34,7 +32,7 @@ impl ObjectStorageConfig {
             secret_access_key: reader.secret("OCI_SECRET_ACCESS_KEY"),
         };
         if let Some(endpoint) = &config.endpoint {
-            crate::url::check_http_url(reader, "OCI_STORAGE_ENDPOINT", endpoint);
+            gpuproxy_config::check_http_url(reader, "OCI_STORAGE_ENDPOINT", endpoint);
             if config.access_key_id.is_none() || config.secret_access_key.is_none() {
                 reader.invalid(
                     "OCI_ACCESS_KEY_ID",
