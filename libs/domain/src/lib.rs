@@ -1,10 +1,11 @@
 //! Newtypes shared across services. Each refuses invalid values in its constructor, so a value of
 //! the type is valid by construction.
 //!
-//! Layout: one file per type: [`UserId`], [`Email`], [`UsdMicros`], [`Principal`], [`LbStrategy`],
+//! Layout: `clock.rs` is the one clock (`now_ms`); otherwise one file per type: [`UserId`], [`Email`], [`UsdMicros`], [`Principal`], [`LbStrategy`],
 //! [`SpendWindow`], [`Provider`].
 
 mod card_number;
+mod clock;
 mod email;
 mod lb_strategy;
 mod money;
@@ -14,6 +15,7 @@ mod spend_window;
 mod user_id;
 
 pub use card_number::contains_card_number;
+pub use clock::now_ms;
 pub use email::{Email, EmailError};
 pub use lb_strategy::{LbStrategy, UnknownLbStrategy};
 pub use money::{MoneyError, UsdMicros};

@@ -141,7 +141,7 @@ impl KvStore {
         windows: &[LedgerWindow],
         mode: LedgerMode,
     ) -> Result<LedgerOutcome, KvError> {
-        let now = crate::ledger::now_millis();
+        let now = gpuproxy_domain::now_ms();
         match self {
             KvStore::Redis(store) => store.ledger(key, once, now, amount, windows, mode).await,
             KvStore::Memory(store) => Ok(store.ledger(key, once, now, amount, windows, mode)),
@@ -168,7 +168,7 @@ impl KvStore {
         match self {
             KvStore::Redis(store) => store.ledger_release(key, once_key, amount, lengths).await,
             KvStore::Memory(store) => {
-                let now = crate::ledger::now_millis();
+                let now = gpuproxy_domain::now_ms();
                 Ok(store.ledger_release(key, once_key, now, amount, lengths))
             }
         }
@@ -177,7 +177,7 @@ impl KvStore {
     /// Makes the window of `length` of the ledger `key` forget what it holds now, leaving the other
     /// windows as they are: later ledger calls count in that window only what is appended after.
     pub async fn reset_ledger_window(&self, key: &str, length: Duration) -> Result<(), KvError> {
-        let now = crate::ledger::now_millis();
+        let now = gpuproxy_domain::now_ms();
         match self {
             KvStore::Redis(store) => store.reset_ledger_window(key, now, length).await,
             KvStore::Memory(store) => {

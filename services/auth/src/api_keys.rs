@@ -1,10 +1,10 @@
 //! Creating, listing and revoking API keys.
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::{ApiKeyCreated, ApiKeyRevoked};
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::domain::{ApiKeySecret, DisplayName};
 use crate::repo::api_keys::{self, ApiKeyRecord};
 use crate::repo::users;

@@ -7,6 +7,7 @@ use gpuproxy_db::{Database, Migrations};
 use gpuproxy_events::{Delivery, EventBus};
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::AuthServiceServer;
+use gpuproxy_proto::gpuproxy::events::v1::SessionRevoked;
 use gpuproxy_server::{Dependency, Every, HostedService, ServiceContext, ServiceHost, Tasks};
 use tonic::service::Routes;
 
@@ -161,13 +162,15 @@ async fn bury_revoked_sessions(
         };
         match delivery {
             Some(Delivery::Event(event)) => {
-                let session_id = event
-                    .data
-                    .get("session_id")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default();
-                if let Err(error) = service.bury_session(session_id).await {
-                    tracing::warn!(%error, session_id, "marking a revoked session failed");
+                let revoked = match event.data_as::<SessionRevoked>() {
+                    Ok(revoked) => revoked,
+                    Err(error) => {
+                        tracing::warn!(%error, id = %event.id, "a session revocation that cannot be read");
+                        continue;
+                    }
+                };
+                if let Err(error) = service.bury_session(&revoked.session_id).await {
+                    tracing::warn!(%error, session_id = revoked.session_id, "marking a revoked session failed");
                 }
             }
             Some(Delivery::Missed) => tracing::warn!("session revocations may have been missed"),

@@ -1,10 +1,9 @@
 //! Resolving a credential to the principal it stands for.
 
-use gpuproxy_domain::{Credential, Email, Principal, UserId};
+use gpuproxy_domain::{Credential, Email, Principal, UserId, now_ms};
 use subtle::ConstantTimeEq;
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::domain::ApiKeySecret;
 use crate::repo::api_keys;
 use crate::repo::users::{self, UserRecord};

@@ -9,7 +9,6 @@
 mod api_keys;
 mod app;
 mod authenticate;
-mod clock;
 mod config;
 pub mod domain;
 mod error;

@@ -1,11 +1,10 @@
 //! Logging in and out.
 
-use gpuproxy_domain::Email;
+use gpuproxy_domain::{Email, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::SessionRevoked;
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::repo::sessions::SessionRecord;
 use crate::repo::users::{self, UserRecord};
 use crate::service::{AuthService, event};

@@ -1,11 +1,10 @@
 //! Registering a user.
 
-use gpuproxy_domain::Email;
+use gpuproxy_domain::{Email, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::UserCreated;
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::domain::{DisplayName, Password};
 use crate::repo::users::{self, UserRecord};
 use crate::service::{AuthService, event};

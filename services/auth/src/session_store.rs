@@ -6,11 +6,11 @@ mod tests;
 use std::time::Duration;
 
 use gpuproxy_db::{Any, Database, Transaction};
+use gpuproxy_domain::now_ms;
 use gpuproxy_kv::KvStore;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::config::SessionMode;
 use crate::repo::sessions::{self, SessionRecord};
 

@@ -1,11 +1,10 @@
 //! Looking users up, listing them, changing roles, and counts for operators.
 
-use gpuproxy_domain::Email;
+use gpuproxy_domain::{Email, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::UserUpdated;
 
 use crate::Error;
-use crate::clock::now_ms;
 use crate::register::Registration;
 use crate::repo::users::{self, UserRecord};
 use crate::repo::{api_keys, sessions};

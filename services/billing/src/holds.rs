@@ -3,12 +3,13 @@
 //! the spending did not happen, and expired when it stopped early.
 
 use gpuproxy_db::{Any, Transaction};
+use gpuproxy_domain::now_ms;
 
 use crate::error::Error;
 use crate::ledger::MAX_AMOUNT_MICROS;
 use crate::repo::holds::{self as repo, HoldRow};
 use crate::repo::ledger::AccountRow;
-use crate::service::{Billing, now_ms};
+use crate::service::Billing;
 
 /// How long a hold lasts when the caller does not say: an hour, what admission estimates.
 const DEFAULT_TTL_MS: i64 = 3_600_000;

@@ -1,6 +1,7 @@
 //! Credits: balances, admin credits, settings, and usage debited against the overage cap.
 
 use gpuproxy_db::{Any, Transaction};
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::{Event, names};
 use gpuproxy_proto::gpuproxy::events::v1 as events;
 
@@ -8,7 +9,7 @@ use crate::error::Error;
 use crate::payments::MIN_PAYMENT_MICROS;
 use crate::repo::ledger::{self as repo, AccountRow, EntryRow};
 use crate::repo::usage::{self, UsageRow};
-use crate::service::{Billing, new_id, now_ms, usd};
+use crate::service::{Billing, new_id, usd};
 
 /// The largest single credit or debit: a million dollars.
 pub const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;

@@ -1,6 +1,7 @@
 //! Payments: started with a processor, settled exactly once (by the create call, a webhook or a
 //! lookup, whichever comes first), crediting the ledger and publishing the outcome in one transaction.
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::{Event, names};
 use gpuproxy_proto::gpuproxy::events::v1 as events;
 
@@ -9,7 +10,7 @@ use crate::method::{PaymentMethod, ProviderKind};
 use crate::processor::{Charge, Outcome, ProcessorError};
 use crate::repo::payments::{self as repo, PaymentRow};
 use crate::repo::webhooks;
-use crate::service::{Billing, new_id, now_ms};
+use crate::service::{Billing, new_id};
 
 /// Stripe's smallest charge (A1), applied to every processor.
 pub(crate) const MIN_PAYMENT_MICROS: i64 = 500_000;

@@ -115,14 +115,6 @@ impl Billing {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// A new row id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

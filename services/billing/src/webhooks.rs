@@ -2,6 +2,7 @@
 //! is acted on before its signature is checked over the raw body.
 
 use gpuproxy_config::{ExposeSecret, SecretString};
+use gpuproxy_domain::now_ms;
 use serde_json::Value;
 
 use crate::error::Error;
@@ -9,7 +10,7 @@ use crate::payments::Applied;
 use crate::processor::stripe_outcome;
 use crate::repo::payments::{self as repo, PaymentRow};
 use crate::repo::webhooks;
-use crate::service::{Billing, now_ms};
+use crate::service::Billing;
 
 /// How far a Stripe signature's timestamp may be from now (the official libraries' default).
 pub const STRIPE_TOLERANCE_SECS: i64 = 300;

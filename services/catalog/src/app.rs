@@ -1,9 +1,12 @@
 //! Building and running the catalog service.
 
+use std::time::Duration;
+
 use gpuproxy_config::{CATALOG, ExposeSecret, InternalServerConfig, Reader, SecretString, ServiceSpec};
 use gpuproxy_domain::Provider;
 use gpuproxy_events::{Event, EventBus, names};
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::CatalogServiceServer;
+use gpuproxy_proto::gpuproxy::events::v1::{ProviderDegraded, ProviderRecovered};
 use gpuproxy_server::{HostedService, ServiceContext, ServiceHost, Tasks};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +31,8 @@ pub struct App {
     transitions: mpsc::UnboundedReceiver<(Provider, Transition)>,
     tracker: TaskTracker,
     bus: EventBus,
+    /// How long an opened breaker waits before a probe call, announced with the opening.
+    breaker_cooldown: Duration,
 }
 
 impl App {
@@ -121,6 +126,7 @@ impl HostedService for App {
             transitions,
             tracker,
             bus: context.bus,
+            breaker_cooldown: config.breaker.cooldown,
         })
     }
 
@@ -137,12 +143,13 @@ impl HostedService for App {
             transitions,
             tracker,
             bus,
+            breaker_cooldown,
         } = self;
         host.spawn(tasks);
         catalog.warm();
         tasks.spawn(
             "catalog-provider-events",
-            announce(transitions, bus, tasks.token()),
+            announce(transitions, bus, breaker_cooldown, tasks.token()),
         );
         let token = tasks.token();
         tasks.spawn("catalog-shutdown", async move {
@@ -172,6 +179,7 @@ impl HostedService for App {
 async fn announce(
     mut transitions: mpsc::UnboundedReceiver<(Provider, Transition)>,
     bus: EventBus,
+    cooldown: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
@@ -187,14 +195,20 @@ async fn announce(
                 tracing::warn!(%provider, "provider degraded: circuit breaker opened");
                 Event::new(
                     names::CATALOG_PROVIDER_DEGRADED,
-                    &serde_json::json!({"provider": provider.as_str(), "reason": "consecutive failures opened the circuit breaker"}),
+                    &ProviderDegraded {
+                        provider: provider.as_str().to_owned(),
+                        reason: "consecutive failures opened the circuit breaker".to_owned(),
+                        retry_in_seconds: i64::try_from(cooldown.as_secs()).unwrap_or(i64::MAX),
+                    },
                 )
             }
             Transition::Closed => {
                 tracing::info!(%provider, "provider recovered: circuit breaker closed");
                 Event::new(
                     names::CATALOG_PROVIDER_RECOVERED,
-                    &serde_json::json!({"provider": provider.as_str()}),
+                    &ProviderRecovered {
+                        provider: provider.as_str().to_owned(),
+                    },
                 )
             }
         }?;

@@ -79,6 +79,13 @@ impl App {
             reservation,
             billing: BillingServiceClient::new(peers.channel(&BILLING)?),
             webhooks: WebhookServiceClient::new(peers.channel(&WEBHOOKS)?),
+            // The gateway charges per use only; it admits nothing ahead of time.
+            spending: gpuproxy_spending::Spending::new(
+                peers.channel(&BILLING)?,
+                peers.channel(&GUARDRAILS)?,
+                false,
+                config.service_call_timeout,
+            ),
             proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
             balancer,
             results,

@@ -9,6 +9,7 @@ use gpuproxy_errors::ErrorCode;
 use gpuproxy_events::{Delivery, EventBus, names};
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
+use gpuproxy_proto::gpuproxy::events::v1 as events;
 use gpuproxy_server::GrpcChannel;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
@@ -89,7 +90,7 @@ impl Authenticator {
                 principal
             }
         };
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = gpuproxy_domain::now_ms();
         if principal
             .expires_at_ms
             .is_none_or(|expires_at| expires_at > now_ms)
@@ -168,18 +169,23 @@ impl Authenticator {
                 }
                 None => anyhow::bail!("the event bus closed the subscription to auth events"),
             };
-            let text = |field: &str| {
-                event
-                    .data
-                    .get(field)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-            };
-            match event.event.as_str() {
-                names::AUTH_APIKEY_REVOKED => self.invalidate_credential(text("key_id")),
-                names::AUTH_SESSION_REVOKED => self.invalidate_credential(text("session_id")),
-                names::AUTH_USER_UPDATED => self.invalidate_user(text("user_id")),
+            let read = match event.event.as_str() {
+                names::AUTH_APIKEY_REVOKED => event
+                    .data_as::<events::ApiKeyRevoked>()
+                    .map(|revoked| self.invalidate_credential(&revoked.key_id)),
+                names::AUTH_SESSION_REVOKED => event
+                    .data_as::<events::SessionRevoked>()
+                    .map(|revoked| self.invalidate_credential(&revoked.session_id)),
+                names::AUTH_USER_UPDATED => event
+                    .data_as::<events::UserUpdated>()
+                    .map(|updated| self.invalidate_user(&updated.user_id)),
                 _ => continue,
+            };
+            if let Err(error) = read {
+                // The credential it names cannot be told: every cached one might be it.
+                tracing::warn!(%error, event = %event.event, "an auth event that cannot be read; dropping every cached credential");
+                self.invalidate_all();
+                continue;
             }
             tracing::debug!(event = %event.event, "auth cache invalidated");
         }

@@ -141,6 +141,12 @@ impl IntoResponse for Error {
     }
 }
 
+impl From<gpuproxy_spending::Refusal> for Error {
+    fn from(refusal: gpuproxy_spending::Refusal) -> Self {
+        Error::new(refusal.code, refusal.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,8 @@ pub struct SharedState {
     pub billing: BillingServiceClient<GrpcChannel>,
     /// The webhooks service: subscriptions and their delivery logs.
     pub webhooks: WebhookServiceClient<GrpcChannel>,
+    /// The money path (guard rails, then billing), for what the gateway itself charges.
+    pub spending: gpuproxy_spending::Spending,
     /// The way out to GPU instances and allow-listed hosts.
     pub proxy: crate::proxy::Proxy,
     /// The load balancer's per-request calls (in this process when the reservation service is).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gpuproxy_db::Database;
-use gpuproxy_domain::{SpendWindow, UsdMicros};
+use gpuproxy_domain::{SpendWindow, UsdMicros, now_ms};
 use moka::future::Cache;
 
 use crate::error::Error;
@@ -195,10 +195,4 @@ pub fn parse_window(field: &'static str, label: &str) -> Result<SpendWindow, Err
     label
         .parse::<SpendWindow>()
         .map_err(|error| Error::invalid(field, error.to_string()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
 }

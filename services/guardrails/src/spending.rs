@@ -5,6 +5,7 @@ use std::time::Duration;
 use gpuproxy_domain::{SpendWindow, UsdMicros};
 use gpuproxy_events::{Event, EventBus, names};
 use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow, Once};
+use gpuproxy_proto::gpuproxy::events::v1::{GuardrailsExceeded, GuardrailsWarning};
 
 use crate::config::{Config, Mode};
 use crate::error::Error;
@@ -352,12 +353,12 @@ impl Guardrails {
         if !decision.violations.is_empty() {
             events.push(Event::new(
                 names::GUARDRAILS_EXCEEDED,
-                &serde_json::json!({
-                    "user_id": user_id,
-                    "amount_micros": amount,
-                    "violations": decision.violations,
-                    "enforced": !decision.allowed,
-                }),
+                &GuardrailsExceeded {
+                    user_id: user_id.to_owned(),
+                    amount_micros: amount,
+                    violations: decision.violations.clone(),
+                    enforced: !decision.allowed,
+                },
             ));
         }
         if decision.allowed {
@@ -368,12 +369,12 @@ impl Guardrails {
                 if self.enabled && limit > 0 && *before < threshold && after >= threshold {
                     events.push(Event::new(
                         names::GUARDRAILS_WARNING,
-                        &serde_json::json!({
-                            "user_id": user_id,
-                            "window": window.label(),
-                            "spent_micros": after,
-                            "limit_micros": limit,
-                        }),
+                        &GuardrailsWarning {
+                            user_id: user_id.to_owned(),
+                            window: window.label().to_owned(),
+                            spent_micros: after,
+                            limit_micros: limit,
+                        },
                     ));
                 }
             }

@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use gpuproxy_config::{BILLING, CATALOG, GUARDRAILS, InternalServerConfig, RESERVATION, Reader, ServiceSpec};
 use gpuproxy_db::{Database, Migrations};
+use gpuproxy_domain::now_ms;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::{
     ReservationService, ReservationServiceServer,
 };
 use gpuproxy_server::{Dependency, Every, HostedService, Peers, ServiceContext, ServiceHost, Tasks};
+use gpuproxy_spending::Spending;
 use gpuproxy_telemetry::Metrics;
 use tokio_util::task::TaskTracker;
 use tonic::service::Routes;
@@ -17,8 +19,7 @@ use crate::config::Config;
 use crate::domain::Labels;
 use crate::grpc::GrpcReservations;
 use crate::repo::installation;
-use crate::service::{Reservations, now_ms};
-use crate::spending::Spending;
+use crate::service::Reservations;
 
 /// The reservation service, built and ready to run: database migrated, strategies and rotations
 /// restored, listener bound.
@@ -62,7 +63,6 @@ impl HostedService for App {
                 billing,
                 guardrails,
                 config.credits_enforced,
-                config.stop_at_cap,
                 config.catalog_call_timeout,
             )),
             _ => None,

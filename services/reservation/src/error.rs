@@ -84,6 +84,15 @@ impl From<tonic::Status> for Error {
     }
 }
 
+impl From<gpuproxy_spending::Refusal> for Error {
+    fn from(refusal: gpuproxy_spending::Refusal) -> Self {
+        Error::Refused {
+            code: refusal.code,
+            message: refusal.message,
+        }
+    }
+}
+
 impl From<gpuproxy_events::OutboxError> for Error {
     fn from(error: gpuproxy_events::OutboxError) -> Self {
         match error {

@@ -1,6 +1,7 @@
 //! Following rented instances until they run: their status and endpoint, a start-up deadline, and
 //! health probes of the running ones.
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 
@@ -8,7 +9,7 @@ use crate::domain::InstanceStatus;
 use crate::error::Error;
 use crate::rent::endpoint_of;
 use crate::repo::instances::{self, InstanceRow};
-use crate::service::{Reservations, now_ms};
+use crate::service::Reservations;
 
 impl Reservations {
     /// Looks up every starting instance once: records the ones now running (and puts them in their

@@ -1,16 +1,17 @@
 //! One user's instances: rent one offer, look them up, destroy them.
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::events::v1::InstanceDestroyed;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
-use serde_json::json;
 
 use crate::domain::InstanceStatus;
 use crate::error::Error;
 use crate::launch::Launch;
 use crate::rent::RentFor;
 use crate::repo::instances::{self, InstanceRow};
-use crate::service::{Reservations, event, hold_of, now_ms};
+use crate::service::{Reservations, event, hold_of};
 use crate::view;
 
 impl Reservations {
@@ -132,13 +133,13 @@ impl Reservations {
         if moved && let Some(instance_id) = &row.provider_instance_id {
             events.push(event(
                 names::INSTANCE_DESTROYED,
-                &json!({
-                    "user_id": row.user_id,
-                    "instance_id": instance_id,
-                    "provider": row.provider,
-                    "reservation_id": row.reservation_id.clone().unwrap_or_default(),
-                    "reason": reason,
-                }),
+                &InstanceDestroyed {
+                    user_id: row.user_id.clone(),
+                    instance_id: instance_id.clone(),
+                    provider: row.provider.clone(),
+                    reservation_id: row.reservation_id.clone().unwrap_or_default(),
+                    reason: reason.to_owned(),
+                },
             )?);
             self.balancer().remove(instance_id);
         }

@@ -6,7 +6,7 @@
 //! Layout: `service.rs` holds the shared state; the use cases are `rent.rs` (one offer),
 //! `instances.rs` (create, get, list, destroy), `reserve.rs` (many at once, release),
 //! `follow.rs` (until running, health probes), `reconcile.rs` (records against providers),
-//! `autostop.rs` (idle instances), `meter.rs` (run time billed by the minute), `spending.rs` (credits and guard rails before renting) and `routing.rs` (strategies, picks, loads) over `balancer/`;
+//! `autostop.rs` (idle instances), `meter.rs` (run time billed by the minute), and `routing.rs` (strategies, picks, loads) over `balancer/`;
 //! `domain/` holds pure rules, `launch.rs` the validated launch configuration, `repo/` the tables,
 //! `view.rs` the API view of a row; `grpc.rs` is the internal API; `app.rs` builds and runs it.
 
@@ -27,7 +27,6 @@ mod repo;
 mod reserve;
 mod routing;
 mod service;
-mod spending;
 mod view;
 
 pub use app::App;
@@ -39,4 +38,3 @@ pub use meter::cost_of_minutes;
 pub use reconcile::Reconciled;
 pub use reserve::MAX_RESERVATION;
 pub use service::Reservations;
-pub use spending::Spending;

@@ -76,7 +76,7 @@ impl Reservations {
             )
             .await?;
             billed += 1;
-            if recorded.cap_reached && spending.stops_at_cap() {
+            if recorded.cap_reached && self.inner.stop_at_cap {
                 self.stop_user_instances(&row.user_id).await;
             }
         }

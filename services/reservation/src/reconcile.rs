@@ -15,13 +15,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use gpuproxy_domain::Provider;
+use gpuproxy_domain::{Provider, now_ms};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 
 use crate::domain::InstanceStatus;
 use crate::error::Error;
 use crate::repo::instances::{self, InstanceRow};
-use crate::service::{Reservations, now_ms};
+use crate::service::Reservations;
 
 /// What one reconciliation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,10 +3,11 @@
 //! Writing the row before the rent, with its id as the provider-side label, is what makes a crash
 //! recoverable: whatever the provider did, the reconciler can find the instance by its label.
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
-use serde_json::json;
+use gpuproxy_proto::gpuproxy::events::v1::InstanceCreated;
 use uuid::Uuid;
 
 use crate::balancer::Member;
@@ -14,7 +15,7 @@ use crate::domain::{InstanceStatus, weight_of};
 use crate::error::Error;
 use crate::launch::{Launch, stored};
 use crate::repo::instances::{self, InstanceRow};
-use crate::service::{Reservations, event, now_ms};
+use crate::service::{Reservations, event};
 
 /// Who a rent is for.
 #[derive(Debug, Clone, Copy)]
@@ -201,15 +202,15 @@ impl Reservations {
         }
         let created = event(
             names::INSTANCE_CREATED,
-            &json!({
-                "user_id": row.user_id,
-                "instance_id": rented.instance_id,
-                "provider": row.provider,
-                "offer_id": row.offer_id,
-                "reservation_id": row.reservation_id.clone().unwrap_or_default(),
-                "gpu_model": row.gpu_model,
-                "price_micros_per_hour": row.price_micros,
-            }),
+            &InstanceCreated {
+                user_id: row.user_id.clone(),
+                instance_id: rented.instance_id.clone(),
+                provider: row.provider.clone(),
+                offer_id: row.offer_id.clone(),
+                reservation_id: row.reservation_id.clone().unwrap_or_default(),
+                gpu_model: row.gpu_model.clone(),
+                price_micros_per_hour: row.price_micros,
+            },
         )?;
         self.commit_with_events(transaction, std::slice::from_ref(&created))
             .await?;

@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use futures::StreamExt;
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
+use gpuproxy_proto::gpuproxy::events::v1::{ReservationCreated, ReservationPartial};
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
-use serde_json::json;
 
 use crate::domain::order_offers;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use crate::launch::Launch;
 use crate::rent::RentFor;
 use crate::repo::instances::InstanceRow;
 use crate::repo::{instances, reservations};
-use crate::service::{Reservations, event, hold_of, now_ms};
+use crate::service::{Reservations, event, hold_of};
 use crate::view;
 
 /// The most GPUs one reservation may ask for.
@@ -187,25 +188,25 @@ impl Reservations {
         let announced = if errors.is_empty() {
             event(
                 names::RESERVATION_CREATED,
-                &json!({
-                    "user_id": reservation.user_id,
-                    "reservation_id": reservation.id,
-                    "requested": reservation.requested,
-                    "reserved": reserved.len(),
-                    "instance_ids": instance_ids,
-                }),
+                &ReservationCreated {
+                    user_id: reservation.user_id.clone(),
+                    reservation_id: reservation.id.clone(),
+                    requested: count_of(reservation.requested),
+                    reserved: count_of(reserved.len()),
+                    instance_ids,
+                },
             )?
         } else {
             event(
                 names::RESERVATION_PARTIAL,
-                &json!({
-                    "user_id": reservation.user_id,
-                    "reservation_id": reservation.id,
-                    "requested": reservation.requested,
-                    "reserved": reserved.len(),
-                    "instance_ids": instance_ids,
-                    "errors": errors,
-                }),
+                &ReservationPartial {
+                    user_id: reservation.user_id.clone(),
+                    reservation_id: reservation.id.clone(),
+                    requested: count_of(reservation.requested),
+                    reserved: count_of(reserved.len()),
+                    instance_ids,
+                    errors: errors.to_vec(),
+                },
             )?
         };
         self.commit_with_events(transaction, &[announced]).await
@@ -295,4 +296,9 @@ fn next_offer(queue: &Mutex<VecDeque<catalog::Offer>>, avoid: Option<&str>) -> O
         Some(index) => queue.remove(index),
         None => queue.pop_front(),
     }
+}
+
+/// Returns a count as events carry it; a reservation holds at most [`MAX_RESERVATION`] instances.
+fn count_of(count: impl TryInto<i32>) -> i32 {
+    count.try_into().unwrap_or(i32::MAX)
 }

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use gpuproxy_domain::LbStrategy;
+use gpuproxy_domain::{LbStrategy, now_ms};
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
 use crate::error::Error;
 use crate::repo::strategies;
-use crate::service::{Reservations, now_ms};
+use crate::service::Reservations;
 
 impl Reservations {
     /// Returns `user_id`'s strategy.

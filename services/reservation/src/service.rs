@@ -40,7 +40,9 @@ pub(crate) struct Inner {
     /// This installation's provider-side labels.
     pub labels: Labels,
     /// Credits and guard rails, when the service is wired to them.
-    pub spending: Option<crate::spending::Spending>,
+    pub spending: Option<gpuproxy_spending::Spending>,
+    /// `CREDITS_STOP_INSTANCES_AT_CAP`: destroy a user's instances once their balance reaches the cap.
+    pub stop_at_cap: bool,
 }
 
 impl Reservations {
@@ -52,7 +54,7 @@ impl Reservations {
         balancer: Balancer,
         tracker: TaskTracker,
         labels: Labels,
-        spending: Option<crate::spending::Spending>,
+        spending: Option<gpuproxy_spending::Spending>,
     ) -> Self {
         let probe_client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -74,6 +76,7 @@ impl Reservations {
                 probe_client,
                 labels,
                 spending,
+                stop_at_cap: config.stop_at_cap,
             }),
         }
     }
@@ -83,7 +86,7 @@ impl Reservations {
     /// them or not enforced.
     pub(crate) async fn admit(&self, user_id: &str, hold_id: &str, estimate: i64) -> Result<(), Error> {
         match &self.inner.spending {
-            Some(spending) => spending.admit(user_id, hold_id, estimate).await,
+            Some(spending) => Ok(spending.admit(user_id, hold_id, estimate).await?),
             None => Ok(()),
         }
     }
@@ -198,15 +201,6 @@ impl Drop for InFlight {
 /// Builds an event, turning an encoding failure (a bug) into an internal error.
 pub(crate) fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Error> {
     Event::new(name, data).map_err(|error| Error::Internal(anyhow::anyhow!("encoding event {name}: {error}")))
-}
-
-/// Returns the current time in Unix milliseconds, the unit of every timestamp column.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 /// The credit hold an instance's admission was made under: its reservation's, or its own.

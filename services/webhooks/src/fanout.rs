@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_events::{DurableSubscription, Event, EventBus};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 use crate::repo::deliveries::{self, DeliveryRow};
 use crate::repo::subscriptions;
-use crate::service::{Webhooks, new_id, now_ms};
+use crate::service::{Webhooks, new_id};
 use crate::topics;
 
 /// The durable consumer's name: replicas share it, so each event is fanned out by one of them.

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use gpuproxy_domain::now_ms;
 use reqwest::{Method, Request, StatusCode, Url, header};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::DeliverySettings;
 use crate::repo::deliveries::{self, DeliveryRow, Finished};
 use crate::repo::subscriptions;
-use crate::service::{Webhooks, now_ms};
+use crate::service::Webhooks;
 use crate::signature;
 
 /// How an attempt ended.

@@ -97,11 +97,6 @@ impl Webhooks {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// A new row id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

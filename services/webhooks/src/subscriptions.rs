@@ -1,9 +1,10 @@
 //! Creating, listing and deleting subscriptions, and reading their delivery log.
+use gpuproxy_domain::now_ms;
 
 use crate::error::Error;
 use crate::repo::deliveries::{self, DeliveryRow};
 use crate::repo::subscriptions::{self, SubscriptionRow};
-use crate::service::{Webhooks, new_id, now_ms};
+use crate::service::{Webhooks, new_id};
 use crate::topics::{self, Kind};
 
 /// Shortest secret a caller may choose.

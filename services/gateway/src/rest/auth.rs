@@ -249,7 +249,7 @@ async fn create_api_key(
                     .with_field("expires_in_days"),
             );
         }
-        Some(days) => chrono::Utc::now().timestamp_millis() + i64::from(days) * 86_400_000,
+        Some(days) => gpuproxy_domain::now_ms() + i64::from(days) * 86_400_000,
     };
     let request = proto::CreateApiKeyRequest {
         user_id: principal.user_id.to_string(),

@@ -6,14 +6,9 @@ use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
-use crate::helpers::{Backend, Harness, eventually, launch, next_named};
+use gpuproxy_domain::now_ms;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use crate::helpers::{Backend, Harness, eventually, launch, next_named};
 
 async fn an_idle_instance_is_destroyed_after_its_autostop_minutes(backend: Backend) {
     let harness = Harness::start(backend).await;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use gpuproxy_domain::now_ms;
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails_pb;
@@ -16,16 +17,6 @@ use gpuproxy_reservation::Reservations;
 use crate::helpers::{Backend, Harness, eventually, launch};
 
 const ENFORCED: &[(&str, &str)] = &[("CREDITS_ENFORCED", "true"), ("INSTANCE_POLL_INTERVAL", "100ms")];
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 /// What the guard rails count as `user_id`'s spending in `window` ("60min").
 async fn spent(guardrails: &GuardrailsServiceClient<GrpcChannel>, user_id: &str, window: &str) -> i64 {

@@ -1,0 +1,54 @@
+//! The guard rails and billing, as every spender reaches them.
+
+use std::time::Duration;
+
+use gpuproxy_errors::ErrorCode;
+use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
+use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_server::GrpcChannel;
+
+use crate::Refusal;
+
+/// The money path: clients of billing and the guard rails. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Spending {
+    pub(crate) billing: BillingServiceClient<GrpcChannel>,
+    pub(crate) guardrails: GuardrailsServiceClient<GrpcChannel>,
+    /// `CREDITS_ENFORCED`: admissions hold credits and reserve guard-rail room; off, they let
+    /// everything through and hold nothing.
+    pub(crate) admissions_enforced: bool,
+    /// `SERVICE_CALL_TIMEOUT`: the longest one call to billing or the guard rails may take.
+    timeout: Duration,
+}
+
+impl Spending {
+    /// Talks to `billing` and `guardrails`, each call within `timeout`.
+    pub fn new(
+        billing: GrpcChannel,
+        guardrails: GrpcChannel,
+        admissions_enforced: bool,
+        timeout: Duration,
+    ) -> Self {
+        Spending {
+            billing: BillingServiceClient::new(billing),
+            guardrails: GuardrailsServiceClient::new(guardrails),
+            admissions_enforced,
+            timeout,
+        }
+    }
+
+    /// Runs one call within the time limit, turning its failure into a refusal with its code.
+    pub(crate) async fn within<T>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, Refusal> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(Refusal::from(status)),
+            Err(_) => Err(Refusal::new(
+                ErrorCode::Timeout,
+                "billing or the guard rails did not answer in time",
+            )),
+        }
+    }
+}
