@@ -7,6 +7,7 @@
 mod card_number;
 mod clock;
 mod email;
+pub mod launch;
 mod lb_strategy;
 mod money;
 mod principal;

@@ -185,12 +185,8 @@ impl Catalog {
         provider: Provider,
         request: &CreateRequest,
     ) -> Result<Instance, Error> {
-        if request.image.trim().is_empty() {
-            return Err(Error::invalid("image", "is required"));
-        }
-        if request.image.len() > 1024 {
-            return Err(Error::invalid("image", "must be at most 1024 characters"));
-        }
+        gpuproxy_domain::launch::check_image(&request.image)
+            .map_err(|refused| Error::invalid(refused.field, refused.reason))?;
         let cache = self.cache(provider)?;
         let created = cache.client().create_instance(request).await;
         if let Err(ProviderError::OfferGone { .. }) = &created {

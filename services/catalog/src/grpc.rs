@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_domain::Provider;
+use gpuproxy_domain::{Provider, launch};
 use gpuproxy_proto::gpuproxy::catalog::v1 as pb;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_server::CatalogService;
 use tonic::{Request, Response, Status};
@@ -88,28 +88,14 @@ impl GrpcCatalog {
     }
 }
 
-/// Environment variable names only: on vast.ai, env keys starting with `-` are Docker options
-/// (`-v /:/host`, `-p 22:22`), which callers must not reach.
-fn env(
-    entries: std::collections::HashMap<String, String>,
-) -> Result<std::collections::BTreeMap<String, String>, Error> {
-    let valid = |name: &str| {
-        let mut bytes = name.bytes();
-        name.len() <= 256
-            && bytes
-                .next()
-                .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
-            && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
-    };
-    if let Some(bad) = entries.keys().find(|name| !valid(name)) {
-        return Err(Error::invalid(
-            "env",
-            format!(
-                "{bad:?} is not an environment variable name (letters, digits and _; not starting with a digit)"
-            ),
-        ));
-    }
-    Ok(entries.into_iter().collect())
+/// Checks the launch rules the providers depend on (env names that could be Docker options, ports,
+/// the image); the reservation service checked them already, with the same rules.
+fn launch_rules(request: &pb::CreateInstanceRequest) -> Result<(), Error> {
+    launch::check_image(&request.image)
+        .and_then(|()| launch::check_env_names(request.env.keys().map(String::as_str)))
+        .and_then(|()| launch::check_ports(&request.ports))
+        .and_then(|()| launch::check_disk_gb(request.disk_gb))
+        .map_err(|refused| Error::invalid(refused.field, refused.reason))
 }
 
 /// The provider-side name of an instance: the caller's label, else one derived from the idempotency
@@ -184,19 +170,17 @@ impl CatalogService for GrpcCatalog {
     ) -> Result<Response<pb::ProviderInstance>, Status> {
         let request = request.into_inner();
         let provider = provider(&request.provider)?;
-        let ports = request
-            .ports
-            .iter()
-            .map(|port| u16::try_from(*port).ok().filter(|port| *port > 0))
-            .collect::<Option<Vec<u16>>>()
-            .ok_or_else(|| Error::invalid("ports", "must be between 1 and 65535"))?;
+        launch_rules(&request)?;
         let create = CreateRequest {
             offer_id: id("offer_id", &request.offer_id)?,
             image: request.image,
-            env: env(request.env)?,
-            ports,
-            disk_gb: u32::try_from(request.disk_gb)
-                .map_err(|_| Error::invalid("disk_gb", "must not be negative"))?,
+            env: request.env.into_iter().collect(),
+            ports: request
+                .ports
+                .iter()
+                .filter_map(|port| u16::try_from(*port).ok())
+                .collect(),
+            disk_gb: u32::try_from(request.disk_gb).unwrap_or(0),
             label: label(&request.labels, &request.idempotency_key),
         };
         let instance = if request.idempotency_key.is_empty() {

@@ -23,6 +23,7 @@ use crate::authenticator::Authenticator;
 use crate::config::{Config, TlsFiles};
 use crate::gatekeeper::Gatekeeper;
 use crate::health::{HealthChecker, ServiceProbe};
+use crate::operations::{Clients, Operations};
 use crate::public_grpc::{Authenticate, Layered, Observe, PublicApi};
 use crate::rate_limit::RateLimiter;
 use crate::state::SharedState;
@@ -70,15 +71,25 @@ impl App {
             .map(crate::proxy::InProcessReservations);
         let balancer = crate::proxy::BalancerLink::new(reservation.clone(), direct);
         let (results, flusher) = crate::proxy::result_reporter(balancer.clone(), config.service_call_timeout);
-        let state = AppState::new(SharedState {
+        let health = HealthChecker::new(kv, bus.clone(), probes, catalog.clone());
+        let clients = Clients {
             auth,
-            gatekeeper: gatekeeper.clone(),
-            health: HealthChecker::new(kv, bus.clone(), probes, catalog.clone()),
             catalog,
             guardrails: GuardrailsServiceClient::new(peers.channel(&GUARDRAILS)?),
             reservation,
             billing: BillingServiceClient::new(peers.channel(&BILLING)?),
             webhooks: WebhookServiceClient::new(peers.channel(&WEBHOOKS)?),
+        };
+        let operations = Operations::new(
+            clients,
+            health.clone(),
+            config.request_timeout,
+            config.service_call_timeout,
+        );
+        let state = AppState::new(SharedState {
+            operations,
+            gatekeeper: gatekeeper.clone(),
+            health,
             // The gateway charges per use only; it admits nothing ahead of time.
             spending: gpuproxy_spending::Spending::new(
                 peers.channel(&BILLING)?,
@@ -95,7 +106,6 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
-            service_call_timeout: config.service_call_timeout,
         });
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
         let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));

@@ -47,14 +47,23 @@ impl Credentials {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(invalid("expected Authorization: Bearer <token>"));
         }
+        Credentials::from_token(token)
+            .map(Some)
+            .ok_or_else(|| invalid("the bearer token is empty"))
+    }
+
+    /// Returns what a bare token stands for, wherever it came from (a bearer header, a `token`
+    /// query parameter, a field of a request): an API key when it starts with `gpx_`, a JWT
+    /// otherwise; `None` when it is blank.
+    pub fn from_token(token: &str) -> Option<Self> {
         let token = token.trim();
         if token.is_empty() {
-            return Err(invalid("the bearer token is empty"));
+            None
+        } else if token.starts_with(API_KEY_SCHEME) {
+            Some(Credentials::ApiKey(token.to_owned()))
+        } else {
+            Some(Credentials::Bearer(token.to_owned()))
         }
-        if token.starts_with(API_KEY_SCHEME) {
-            return Ok(Some(Credentials::ApiKey(token.to_owned())));
-        }
-        Ok(Some(Credentials::Bearer(token.to_owned())))
     }
 
     /// Returns the credential itself.

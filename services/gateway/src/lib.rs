@@ -8,7 +8,7 @@
 //! into one admission decision for REST and gRPC; `client_address.rs` says who is calling; `health.rs` probes dependencies;
 //! `http_workers.rs` serves REST on per-thread runtimes; `hub.rs` fans bus events out to `/ws` connections (`rest/ws.rs`);
 //! `proxy/` sends proxied traffic to GPU instances (load-balanced) and SSRF-checked hosts;
-//! `money.rs` converts USD amounts at the edges; `offers.rs` shapes GPU offers and their listing parameters for both fronts;
+//! `money.rs` converts USD amounts at the edges; `operations/` is what every front does for a caller (rent, reserve, list, pay…), with typed inputs and outputs;
 //! `rest/` is the REST API (one file per resource, plus middleware, envelope and extractors);
 //! `public_grpc/` is the public gRPC API with the steps around each call (authentication, metrics); `error.rs` maps the shared
 //! error codes to HTTP and gRPC.
@@ -25,11 +25,10 @@ mod health;
 mod http_workers;
 mod hub;
 mod money;
-mod offers;
+pub mod operations;
 mod proxy;
 mod public_grpc;
 mod rate_limit;
-mod rentals;
 pub mod rest;
 mod state;
 

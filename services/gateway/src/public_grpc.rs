@@ -12,15 +12,16 @@ use futures::stream::BoxStream;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
-use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
-use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use gpuproxy_proto::gpuproxy::v1 as public;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::GpuProxyService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::money::{dollars, positive_micros};
-use crate::offers::{OfferParams, gpu_instance};
+use crate::money::dollars;
+use crate::operations::{
+    self, LaunchInput, LoadKind, LoadReport, OfferParams, Operations, PaymentInput, RentInput,
+    ReserveFilters, ReserveInput, offer_gpu_instance, rented_gpu_instance,
+};
 use crate::{AppState, Credentials, Error};
 
 pub use authenticate::{Authenticate, MethodPolicy};
@@ -39,6 +40,10 @@ impl PublicApi {
         PublicApi { state }
     }
 
+    fn operations(&self) -> &Operations {
+        &self.state.operations
+    }
+
     /// Returns the principal the authentication step attached, or the one behind `token` for
     /// clients that cannot set metadata (the contract's `CreateAPIKeyRequest.token`), let in by the
     /// same gatekeeper: failures counted per address, the call counted against the user's limit.
@@ -46,15 +51,7 @@ impl PublicApi {
         if let Some(principal) = request.extensions().get::<Arc<Principal>>() {
             return Ok(Arc::clone(principal));
         }
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(unauthenticated());
-        }
-        let credentials = if token.starts_with("gpx_") {
-            Credentials::ApiKey(token.to_owned())
-        } else {
-            Credentials::Bearer(token.to_owned())
-        };
+        let credentials = Credentials::from_token(token).ok_or_else(unauthenticated)?;
         let address = request.remote_addr().map(|address| address.ip());
         let headers = request.metadata().clone().into_headers();
         match self
@@ -87,14 +84,10 @@ fn spending_window(window: &guardrails::SpendingWindow) -> public::SpendingWindo
     }
 }
 
-/// Returns the `idempotency-key` metadata of a call that rents, empty without one.
-fn idempotency_key<T>(request: &Request<T>) -> String {
-    request
-        .metadata()
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+/// Returns the `idempotency-key` metadata of a call that rents, empty without one; checked as the
+/// REST header is.
+fn idempotency_key<T>(request: &Request<T>) -> Result<String, Status> {
+    operations::idempotency_key(&request.metadata().clone().into_headers()).map_err(Error::into_status)
 }
 
 fn service_error(status: Status) -> Status {
@@ -119,7 +112,7 @@ impl GpuProxyService for PublicApi {
             .to_owned();
         let request = request.into_inner();
         let login = self
-            .state
+            .operations()
             .auth
             .clone()
             .login(auth::LoginRequest {
@@ -146,7 +139,7 @@ impl GpuProxyService for PublicApi {
         let principal = self.principal_of(&request, &request.get_ref().token).await?;
         let request = request.into_inner();
         let created = self
-            .state
+            .operations()
             .auth
             .clone()
             .create_api_key(auth::CreateApiKeyRequest {
@@ -170,14 +163,14 @@ impl GpuProxyService for PublicApi {
         request: Request<public::ListGpuInstancesRequest>,
     ) -> Result<Response<public::ListGpuInstancesResponse>, Status> {
         let params = OfferParams::from(request.into_inner());
-        let request = params.to_request().map_err(Error::into_status)?;
         let listing = self
-            .state
-            .call(self.state.catalog.clone().list_offers(request))
+            .operations()
+            .list_offers(&params)
             .await
-            .map_err(Error::into_status)?;
+            .map_err(Error::into_status)?
+            .listing;
         Ok(Response::new(public::ListGpuInstancesResponse {
-            instances: listing.offers.into_iter().map(gpu_instance).collect(),
+            instances: listing.offers.into_iter().map(offer_gpu_instance).collect(),
             total_count: listing.total_count,
             warnings: listing.warnings,
         }))
@@ -188,30 +181,22 @@ impl GpuProxyService for PublicApi {
         request: Request<public::CreateGpuInstanceRequest>,
     ) -> Result<Response<public::CreateGpuInstanceResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let idempotency_key = idempotency_key(&request);
+        let idempotency_key = idempotency_key(&request)?;
         let request = request.into_inner();
-        let image = if request.image.trim().is_empty() {
-            crate::rentals::DEFAULT_IMAGE.to_owned()
-        } else {
-            request.image
+        let input = RentInput {
+            provider: request.provider,
+            offer_id: request.instance_id,
+            launch: LaunchInput {
+                image: Some(request.image).filter(|image| !image.trim().is_empty()),
+                env: request.env,
+                ports: request.ports,
+                ..LaunchInput::default()
+            },
+            idempotency_key,
         };
         let created = self
-            .state
-            .call_renting(self.state.reservation.clone().create_instance(
-                reservation::CreateInstanceRequest {
-                    user_id: principal.user_id.to_string(),
-                    provider: request.provider,
-                    offer_id: request.instance_id,
-                    config: Some(reservation::InstanceConfig {
-                        image,
-                        env: request.env,
-                        ports: request.ports,
-                        disk_gb: 0,
-                        autostop_minutes: 0,
-                    }),
-                    idempotency_key,
-                },
-            ))
+            .operations()
+            .rent(&principal, input)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::CreateGpuInstanceResponse {
@@ -232,14 +217,8 @@ impl GpuProxyService for PublicApi {
         let principal = self.principal_of(&request, "").await?;
         let request = request.into_inner();
         let destroyed = self
-            .state
-            .call_renting(self.state.reservation.clone().destroy_instance(
-                reservation::DestroyInstanceRequest {
-                    user_id: principal.user_id.to_string(),
-                    provider: request.provider,
-                    instance_id: request.instance_id.clone(),
-                },
-            ))
+            .operations()
+            .destroy(&principal, &request.provider, &request.instance_id)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::DestroyGpuInstanceResponse {
@@ -263,12 +242,8 @@ impl GpuProxyService for PublicApi {
         let principal = self.principal_of(&request, "").await?;
         let request = request.into_inner();
         let found = self
-            .state
-            .instance_or_offer(
-                &principal.user_id.to_string(),
-                request.provider,
-                request.instance_id,
-            )
+            .operations()
+            .instance_or_offer(&principal, request.provider, request.instance_id)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::GetGpuInstanceResponse {
@@ -309,28 +284,18 @@ impl GpuProxyService for PublicApi {
         request: Request<public::CreatePaymentRequest>,
     ) -> Result<Response<public::CreatePaymentResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let idempotency_key = idempotency_key(&request);
+        let idempotency_key = idempotency_key(&request)?;
         let request = request.into_inner();
-        if gpuproxy_domain::contains_card_number(&request.payment_method) {
-            return Err(crate::rest::raw_card_rejected().into_status());
-        }
-        let amount_micros = positive_micros("amount", request.amount).map_err(Error::into_status)?;
+        let input = PaymentInput {
+            amount: request.amount,
+            currency: request.currency,
+            provider: request.provider,
+            payment_method: request.payment_method,
+            idempotency_key,
+        };
         let payment = self
-            .state
-            .call_renting(
-                self.state
-                    .billing
-                    .clone()
-                    .create_payment(billing::CreatePaymentRequest {
-                        user_id: principal.user_id.to_string(),
-                        amount_micros,
-                        currency: request.currency,
-                        provider: request.provider,
-                        payment_method: request.payment_method,
-                        idempotency_key,
-                        email: principal.email.to_string(),
-                    }),
-            )
+            .operations()
+            .create_payment(&principal, input)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::CreatePaymentResponse {
@@ -348,17 +313,8 @@ impl GpuProxyService for PublicApi {
         let principal = self.principal_of(&request, "").await?;
         let request = request.into_inner();
         let listed = self
-            .state
-            .call(
-                self.state
-                    .billing
-                    .clone()
-                    .get_transactions(billing::GetTransactionsRequest {
-                        user_id: principal.user_id.to_string(),
-                        limit: request.limit,
-                        offset: request.offset,
-                    }),
-            )
+            .operations()
+            .transactions(&principal, request.limit, request.offset)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::GetTransactionsResponse {
@@ -385,15 +341,8 @@ impl GpuProxyService for PublicApi {
     ) -> Result<Response<public::GetSpendingInfoResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
         let info = self
-            .state
-            .call(
-                self.state
-                    .guardrails
-                    .clone()
-                    .get_spending_info(guardrails::GetSpendingInfoRequest {
-                        user_id: principal.user_id.to_string(),
-                    }),
-            )
+            .operations()
+            .spending_info(&principal)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::GetSpendingInfoResponse {
@@ -408,18 +357,11 @@ impl GpuProxyService for PublicApi {
         request: Request<public::CheckSpendingLimitRequest>,
     ) -> Result<Response<public::CheckSpendingLimitResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let amount_micros =
-            positive_micros("amount", request.get_ref().amount).map_err(Error::into_status)?;
-        let checked =
-            self.state
-                .call(self.state.guardrails.clone().check_spending_limit(
-                    guardrails::CheckSpendingLimitRequest {
-                        user_id: principal.user_id.to_string(),
-                        amount_micros,
-                    },
-                ))
-                .await
-                .map_err(Error::into_status)?;
+        let checked = self
+            .operations()
+            .check_spending(&principal, "amount", request.get_ref().amount)
+            .await
+            .map_err(Error::into_status)?;
         Ok(Response::new(public::CheckSpendingLimitResponse {
             allowed: checked.allowed,
             reason: checked.reason,
@@ -433,20 +375,12 @@ impl GpuProxyService for PublicApi {
     ) -> Result<Response<public::SetLoadBalancerStrategyResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
         let strategy = self
-            .state
-            .call(
-                self.state
-                    .reservation
-                    .clone()
-                    .set_strategy(reservation::SetStrategyRequest {
-                        user_id: principal.user_id.to_string(),
-                        strategy: request.into_inner().strategy,
-                    }),
-            )
+            .operations()
+            .set_strategy(&principal, request.into_inner().strategy)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::SetLoadBalancerStrategyResponse {
-            strategy: strategy.strategy,
+            strategy,
             success: true,
         }))
     }
@@ -459,10 +393,10 @@ impl GpuProxyService for PublicApi {
         request: Request<public::GetLoadInfoRequest>,
     ) -> Result<Response<public::GetLoadInfoResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let kind = crate::rest::LoadKind::parse(&request.get_ref().r#type).map_err(Error::into_status)?;
-        let (servers, providers) = self
-            .state
-            .load_report(&principal.user_id.to_string(), kind)
+        let kind = LoadKind::parse(&request.get_ref().r#type).map_err(Error::into_status)?;
+        let LoadReport { servers, providers } = self
+            .operations()
+            .load_report(&principal, kind)
             .await
             .map_err(Error::into_status)?;
         Ok(Response::new(public::GetLoadInfoResponse {
@@ -496,32 +430,22 @@ impl GpuProxyService for PublicApi {
         request: Request<public::ReserveGpUsRequest>,
     ) -> Result<Response<public::ReserveGpUsResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
-        let idempotency_key = idempotency_key(&request);
+        let idempotency_key = idempotency_key(&request)?;
         let request = request.into_inner();
-        let filters = crate::rest::reserve_filters(&crate::rest::ReserveFiltersDto {
-            provider: Some(request.provider),
-            min_vram: Some(request.min_vram),
-            max_price: Some(request.max_price),
-            ..crate::rest::ReserveFiltersDto::default()
-        })
-        .map_err(Error::into_status)?;
+        let input = ReserveInput {
+            count: request.count,
+            filters: ReserveFilters {
+                provider: Some(request.provider),
+                min_vram: Some(request.min_vram),
+                max_price: Some(request.max_price),
+                ..ReserveFilters::default()
+            },
+            launch: LaunchInput::default(),
+            idempotency_key,
+        };
         let done = self
-            .state
-            .call_renting(
-                self.state
-                    .reservation
-                    .clone()
-                    .reserve(reservation::ReserveRequest {
-                        user_id: principal.user_id.to_string(),
-                        count: request.count,
-                        filters: Some(filters),
-                        config: Some(reservation::InstanceConfig {
-                            image: crate::rentals::DEFAULT_IMAGE.to_owned(),
-                            ..reservation::InstanceConfig::default()
-                        }),
-                        idempotency_key,
-                    }),
-            )
+            .operations()
+            .reserve(&principal, input)
             .await
             .map_err(Error::into_status)?;
         let reserved_count = i32::try_from(done.reserved.len()).unwrap_or(i32::MAX);
@@ -539,11 +463,7 @@ impl GpuProxyService for PublicApi {
             )
         };
         Ok(Response::new(public::ReserveGpUsResponse {
-            reserved_instances: done
-                .reserved
-                .into_iter()
-                .map(crate::rentals::gpu_instance)
-                .collect(),
+            reserved_instances: done.reserved.into_iter().map(rented_gpu_instance).collect(),
             reserved_count,
             message,
         }))

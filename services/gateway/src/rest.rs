@@ -45,10 +45,7 @@ use crate::rest::front_line::front_line;
 use crate::{AppState, Error};
 
 pub use auth::{LoginDto, UserDto};
-pub(crate) use billing::raw_card_rejected;
 pub use dispatch::RestService;
-pub use load_balancer::LoadKind;
-pub use reservations::{ReserveFiltersDto, filters as reserve_filters};
 
 #[derive(OpenApi)]
 #[openapi(

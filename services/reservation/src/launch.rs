@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use gpuproxy_domain::launch;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +12,8 @@ use crate::error::Error;
 /// The port traffic goes to when the caller names none.
 const DEFAULT_PORT: i32 = 8000;
 
-/// The longest idle stop accepted: a week.
-const MAX_AUTOSTOP_MINUTES: i32 = 7 * 24 * 60;
+/// The image an instance runs when the caller names none, as the seed's example does.
+pub const DEFAULT_IMAGE: &str = "nvidia/cuda:12.0.0-base-ubuntu22.04";
 
 /// A validated launch configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,31 +42,20 @@ pub struct StoredLaunch {
 }
 
 impl Launch {
-    /// Validates a request's configuration; the catalog checks env names and the image again.
+    /// Validates a request's configuration with the launch rules, before anything is listed, held or
+    /// rented, with the defaults for what it leaves empty (the image, the port).
     pub fn from_proto(config: Option<pb::InstanceConfig>) -> Result<Self, Error> {
         let config = config.unwrap_or_default();
-        let image = config.image.trim().to_owned();
-        if image.is_empty() {
-            return Err(Error::invalid(
-                "image",
-                "is required (a container image, e.g. vllm/vllm-openai:latest)",
-            ));
-        }
-        if config.ports.iter().any(|port| !(1..=65535).contains(port)) {
-            return Err(Error::invalid("ports", "must be between 1 and 65535"));
-        }
-        if config.ports.len() > 16 {
-            return Err(Error::invalid("ports", "at most 16"));
-        }
-        if !(0..=10_000).contains(&config.disk_gb) {
-            return Err(Error::invalid("disk_gb", "must be between 0 and 10000"));
-        }
-        if !(0..=MAX_AUTOSTOP_MINUTES).contains(&config.autostop_minutes) {
-            return Err(Error::invalid(
-                "autostop_minutes",
-                format!("must be between 0 (never) and {MAX_AUTOSTOP_MINUTES}"),
-            ));
-        }
+        let image = match config.image.trim() {
+            "" => DEFAULT_IMAGE.to_owned(),
+            image => image.to_owned(),
+        };
+        launch::check_image(&image)
+            .and_then(|()| launch::check_env_names(config.env.keys().map(String::as_str)))
+            .and_then(|()| launch::check_ports(&config.ports))
+            .and_then(|()| launch::check_disk_gb(config.disk_gb))
+            .and_then(|()| launch::check_autostop_minutes(config.autostop_minutes))
+            .map_err(|refused| Error::invalid(refused.field, refused.reason))?;
         // Traffic goes to the first port; without one it is 8000, as the providers default to.
         let ports = if config.ports.is_empty() {
             vec![DEFAULT_PORT]
@@ -106,12 +96,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_launch_needs_an_image_and_sane_numbers() {
+    fn a_launch_takes_the_default_image_and_needs_sane_numbers() {
         let refused = |config: pb::InstanceConfig| Launch::from_proto(Some(config)).expect_err("refused");
-        assert!(matches!(
-            refused(pb::InstanceConfig::default()),
-            Error::InvalidField { field: "image", .. }
-        ));
+        let defaults = Launch::from_proto(None).expect("the defaults are valid");
+        assert_eq!(defaults.image, DEFAULT_IMAGE);
+        assert_eq!(defaults.ports, vec![DEFAULT_PORT]);
         let with_image = || pb::InstanceConfig {
             image: "img".to_owned(),
             ..pb::InstanceConfig::default()

@@ -46,7 +46,9 @@ impl AppState {
                 .map_err(Error::from),
             // Boxed so that a caller's future need not carry room for a gRPC call it never makes
             // in this process.
-            BalancerLink::Grpc(client) => Box::pin(self.call(client.clone().pick_target(request))).await,
+            BalancerLink::Grpc(client) => {
+                Box::pin(self.operations.call(client.clone().pick_target(request))).await
+            }
         }
     }
 
@@ -86,8 +88,10 @@ impl AppState {
         }
         let origin = parsed.origin().ascii_serialization();
         let own = self
+            .operations
             .call(
-                self.reservation
+                self.operations
+                    .reservation
                     .clone()
                     .list_instances(reservation::ListInstancesRequest {
                         user_id: user_id.to_owned(),

@@ -47,7 +47,14 @@ async fn list_users(
         limit: i32::try_from(page.limit.unwrap_or(100).clamp(1, 500)).unwrap_or(100),
         offset: i32::try_from(page.offset.unwrap_or(0)).unwrap_or(i32::MAX),
     };
-    let users = state.auth.clone().list_users(request).await?.into_inner().users;
+    let users = state
+        .operations
+        .auth
+        .clone()
+        .list_users(request)
+        .await?
+        .into_inner()
+        .users;
     Ok(Json(ListEnvelope::new(
         users.into_iter().map(UserDto::from).collect(),
     )))

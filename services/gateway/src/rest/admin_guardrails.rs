@@ -149,7 +149,14 @@ async fn status(
     AdminUser(_admin): AdminUser,
 ) -> Result<Json<Envelope<GuardrailsStatusDto>>, Error> {
     let status = state
-        .call(state.guardrails.clone().get_status(pb::GetStatusRequest {}))
+        .operations
+        .call(
+            state
+                .operations
+                .guardrails
+                .clone()
+                .get_status(pb::GetStatusRequest {}),
+        )
         .await?;
     Ok(Json(Envelope::new(GuardrailsStatusDto {
         enabled: status.enabled,
@@ -185,8 +192,10 @@ async fn user_spending(
 ) -> Result<Json<Envelope<UserSpendingDto>>, Error> {
     let user = find_user(&state, selector, None).await?;
     let info = state
+        .operations
         .call(
             state
+                .operations
                 .guardrails
                 .clone()
                 .get_spending_info(pb::GetSpendingInfoRequest {
@@ -217,8 +226,10 @@ async fn get_limits(
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
     let user = find_user(&state, selector, None).await?;
     let limits = state
+        .operations
         .call(
             state
+                .operations
                 .guardrails
                 .clone()
                 .get_user_limits(pb::GetUserLimitsRequest {
@@ -261,8 +272,10 @@ async fn set_limits(
     let user = find_user(&state, selector, None).await?;
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, "admin overrides guard-rail limits");
     let updated = state
+        .operations
         .call(
             state
+                .operations
                 .guardrails
                 .clone()
                 .set_user_limits(pb::SetUserLimitsRequest {
@@ -304,8 +317,10 @@ async fn clear_limits(
     let user = find_user(&state, selector, None).await?;
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, "admin clears guard-rail limits");
     let updated = state
+        .operations
         .call(
             state
+                .operations
                 .guardrails
                 .clone()
                 .clear_user_limits(pb::ClearUserLimitsRequest {

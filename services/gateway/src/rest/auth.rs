@@ -92,7 +92,13 @@ async fn register(
         password: body.password,
         name: body.name,
     };
-    let user = state.auth.clone().register(request).await?.into_inner();
+    let user = state
+        .operations
+        .auth
+        .clone()
+        .register(request)
+        .await?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(Envelope::new(user.into()))))
 }
 
@@ -149,7 +155,7 @@ async fn login(
             .unwrap_or_default()
             .to_owned(),
     };
-    let login = state.auth.clone().login(request).await?.into_inner();
+    let login = state.operations.auth.clone().login(request).await?.into_inner();
     let user = login.user.unwrap_or_default();
     Ok(Json(Envelope::new(LoginDto {
         token: login.token,
@@ -191,7 +197,7 @@ async fn logout(
         session_id: session_id.clone(),
         user_id: principal.user_id.to_string(),
     };
-    state.auth.clone().logout(request).await?;
+    state.operations.auth.clone().logout(request).await?;
     state.gatekeeper.authenticator.invalidate_credential(session_id);
     Ok(Json(Envelope::new(LogoutDto {
         session_id: session_id.clone(),
@@ -256,7 +262,13 @@ async fn create_api_key(
         name: body.name,
         expires_at_ms,
     };
-    let created = state.auth.clone().create_api_key(request).await?.into_inner();
+    let created = state
+        .operations
+        .auth
+        .clone()
+        .create_api_key(request)
+        .await?
+        .into_inner();
     let key = created.key.unwrap_or_default();
     Ok((
         StatusCode::CREATED,
@@ -317,7 +329,14 @@ async fn list_api_keys(
     let request = proto::ListApiKeysRequest {
         user_id: principal.user_id.to_string(),
     };
-    let keys = state.auth.clone().list_api_keys(request).await?.into_inner().keys;
+    let keys = state
+        .operations
+        .auth
+        .clone()
+        .list_api_keys(request)
+        .await?
+        .into_inner()
+        .keys;
     Ok(Json(ListEnvelope::new(
         keys.into_iter().map(ApiKeyDto::from).collect(),
     )))
@@ -340,7 +359,13 @@ async fn revoke_api_key(
         user_id: principal.user_id.to_string(),
         key_id: key_id.clone(),
     };
-    let key = state.auth.clone().revoke_api_key(request).await?.into_inner();
+    let key = state
+        .operations
+        .auth
+        .clone()
+        .revoke_api_key(request)
+        .await?
+        .into_inner();
     state.gatekeeper.authenticator.invalidate_credential(&key_id);
     Ok(Json(Envelope::new(ApiKeyDto::from(key))))
 }

@@ -13,7 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
-use crate::money::{dollars, positive_micros};
+use crate::money::dollars;
+use crate::operations::{Operations, PaymentInput, idempotency_key, raw_card_rejected};
 use crate::rest::envelope::{DataEnvelope, ListEnvelope};
 use crate::rest::principal::AuthUser;
 use crate::rest::timestamps::rfc3339;
@@ -103,15 +104,6 @@ fn refuse_card_numbers(headers: &HeaderMap, body: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// 400 `RAW_CARD_REJECTED`, refused at the edge so that a card number never travels on to the
-/// billing service; the message never repeats the number.
-pub(crate) fn raw_card_rejected() -> Error {
-    Error::new(
-        ErrorCode::RawCardRejected,
-        "raw card numbers are never accepted; send a Stripe PaymentMethod id (card:pm_…) instead",
-    )
-}
-
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -138,14 +130,13 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         (status = 502, description = "The processor could not be reached (PROVIDER_UNAVAILABLE); retry with the same key", body = ErrorBody),
     ))]
 async fn payment(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<DataEnvelope<PaymentDto>>, Error> {
     refuse_card_numbers(&headers, &body)?;
     let request: PaymentRequest = crate::rest::json_body::parse(&headers, &body)?;
-    let amount_micros = positive_micros("amount", request.amount)?;
     let provider = match (request.provider.as_deref(), header(&headers, "x-billing")) {
         (Some(body), Some(header)) if !body.eq_ignore_ascii_case(header) => {
             return Err(Error::new(
@@ -166,17 +157,14 @@ async fn payment(
         .payment_method
         .or_else(|| header(&headers, "x-preferred-payment").map(str::to_owned))
         .unwrap_or_default();
-    let payment = state
-        .call_renting(state.billing.clone().create_payment(pb::CreatePaymentRequest {
-            user_id: user.user_id.to_string(),
-            amount_micros,
-            currency: request.currency.unwrap_or_else(|| "usd".to_owned()),
-            provider,
-            payment_method,
-            idempotency_key: header(&headers, "idempotency-key").unwrap_or_default().to_owned(),
-            email: user.email.to_string(),
-        }))
-        .await?;
+    let input = PaymentInput {
+        amount: request.amount,
+        currency: request.currency.unwrap_or_default(),
+        provider,
+        payment_method,
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let payment = operations.create_payment(&user, input).await?;
     Ok(Json(DataEnvelope::new(payment_dto(payment))))
 }
 
@@ -219,21 +207,12 @@ pub struct TransactionDto {
         (status = 400, description = "A bad limit or offset (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn transactions(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Query(page): Query<Page>,
 ) -> Result<Json<ListEnvelope<TransactionDto>>, Error> {
-    let listed = state
-        .call(
-            state
-                .billing
-                .clone()
-                .get_transactions(pb::GetTransactionsRequest {
-                    user_id: user.user_id.to_string(),
-                    limit: page.limit.unwrap_or(0),
-                    offset: page.offset.unwrap_or(0),
-                }),
-        )
+    let listed = operations
+        .transactions(&user, page.limit.unwrap_or(0), page.offset.unwrap_or(0))
         .await?;
     Ok(Json(ListEnvelope::new(
         listed.transactions.into_iter().map(transaction_dto).collect(),
@@ -289,11 +268,18 @@ async fn webhook(
         }
     };
     let handled = state
-        .call(state.billing.clone().handle_webhook(pb::HandleWebhookRequest {
-            provider,
-            signature: header(&headers, signature_header).unwrap_or_default().to_owned(),
-            body: body.to_vec(),
-        }))
+        .operations
+        .call(
+            state
+                .operations
+                .billing
+                .clone()
+                .handle_webhook(pb::HandleWebhookRequest {
+                    provider,
+                    signature: header(&headers, signature_header).unwrap_or_default().to_owned(),
+                    body: body.to_vec(),
+                }),
+        )
         .await?;
     Ok(Json(WebhookDto {
         received: true,

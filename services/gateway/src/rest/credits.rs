@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::{dollars, positive_micros};
+use crate::operations::idempotency_key;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
@@ -152,8 +153,10 @@ async fn user_named(
 
 async fn credits_of(state: &AppState, user_id: String) -> Result<CreditsDto, Error> {
     let credits = state
+        .operations
         .call(
             state
+                .operations
                 .billing
                 .clone()
                 .get_credits(pb::GetCreditsRequest { user_id }),
@@ -168,14 +171,16 @@ pub(crate) async fn set_settings(
     settings: pb::SetCreditSettingsRequest,
 ) -> Result<CreditsDto, Error> {
     let credits = state
-        .call(state.billing.clone().set_credit_settings(settings))
+        .operations
+        .call(state.operations.billing.clone().set_credit_settings(settings))
         .await?;
     Ok(credits_dto(&credits))
 }
 
 async fn usage_of(state: &AppState, user_id: String, selector: &Selector) -> Result<UsagePageDto, Error> {
     let listed = state
-        .call(state.billing.clone().list_usage(pb::ListUsageRequest {
+        .operations
+        .call(state.operations.billing.clone().list_usage(pb::ListUsageRequest {
             user_id,
             limit: selector.limit.unwrap_or(0),
             offset: selector.offset.unwrap_or(0),
@@ -215,8 +220,10 @@ async fn history(
     Query(selector): Query<Selector>,
 ) -> Result<Json<ListEnvelope<CreditEntryDto>>, Error> {
     let listed = state
+        .operations
         .call(
             state
+                .operations
                 .billing
                 .clone()
                 .list_credit_entries(pb::ListCreditEntriesRequest {
@@ -306,19 +313,20 @@ async fn add_credits(
     let user_id = user_named(&state, body.user_id, body.email).await?;
     tracing::info!(admin = %admin.user_id, user_id, amount_micros, "admin adds credits");
     let credits = state
+        .operations
         .call(
-            state.billing.clone().add_credits(pb::AddCreditsRequest {
-                user_id,
-                amount_micros,
-                reason: body
-                    .reason
-                    .unwrap_or_else(|| format!("added by admin {}", admin.email)),
-                idempotency_key: headers
-                    .get("idempotency-key")
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned(),
-            }),
+            state
+                .operations
+                .billing
+                .clone()
+                .add_credits(pb::AddCreditsRequest {
+                    user_id,
+                    amount_micros,
+                    reason: body
+                        .reason
+                        .unwrap_or_else(|| format!("added by admin {}", admin.email)),
+                    idempotency_key: idempotency_key(&headers)?,
+                }),
         )
         .await?;
     Ok(Json(Envelope::new(credits_dto(&credits))))

@@ -97,23 +97,40 @@ fn stream(head: String, export: Export, filename: &str) -> Response {
 /// `{"exported_at", "user", "api_keys", "quotas", "credits", "gpu_instances": [...], "gpu_usage": [`
 async fn account_head(state: &AppState, user_id: &str) -> Result<String, Error> {
     let user = state
-        .call(state.auth.clone().get_user(auth::GetUserRequest {
+        .operations
+        .call(state.operations.auth.clone().get_user(auth::GetUserRequest {
             selector: Some(auth::get_user_request::Selector::UserId(user_id.to_owned())),
         }))
         .await?;
     let keys = state
-        .call(state.auth.clone().list_api_keys(auth::ListApiKeysRequest {
-            user_id: user_id.to_owned(),
-        }))
-        .await?;
-    let credits = state
-        .call(state.billing.clone().get_credits(billing::GetCreditsRequest {
-            user_id: user_id.to_owned(),
-        }))
-        .await?;
-    let spending = state
+        .operations
         .call(
             state
+                .operations
+                .auth
+                .clone()
+                .list_api_keys(auth::ListApiKeysRequest {
+                    user_id: user_id.to_owned(),
+                }),
+        )
+        .await?;
+    let credits = state
+        .operations
+        .call(
+            state
+                .operations
+                .billing
+                .clone()
+                .get_credits(billing::GetCreditsRequest {
+                    user_id: user_id.to_owned(),
+                }),
+        )
+        .await?;
+    let spending = state
+        .operations
+        .call(
+            state
+                .operations
                 .guardrails
                 .clone()
                 .get_spending_info(guardrails::GetSpendingInfoRequest {
@@ -122,8 +139,10 @@ async fn account_head(state: &AppState, user_id: &str) -> Result<String, Error> 
         )
         .await?;
     let instances = state
+        .operations
         .call(
             state
+                .operations
                 .reservation
                 .clone()
                 .list_instances(reservation::ListInstancesRequest {
@@ -230,11 +249,18 @@ impl Export {
     async fn usage(&self) -> Result<Vec<Value>, Error> {
         let page = self
             .state
-            .call(self.state.billing.clone().list_usage(billing::ListUsageRequest {
-                user_id: self.user_id.clone(),
-                limit: PAGE,
-                offset: self.offset,
-            }))
+            .operations
+            .call(
+                self.state
+                    .operations
+                    .billing
+                    .clone()
+                    .list_usage(billing::ListUsageRequest {
+                        user_id: self.user_id.clone(),
+                        limit: PAGE,
+                        offset: self.offset,
+                    }),
+            )
             .await?;
         Ok(page
             .usage
@@ -244,19 +270,17 @@ impl Export {
     }
 
     async fn transactions(&self) -> Result<Vec<Value>, Error> {
-        let page = self
-            .state
-            .call(
-                self.state
-                    .billing
-                    .clone()
-                    .get_transactions(billing::GetTransactionsRequest {
+        let page =
+            self.state
+                .operations
+                .call(self.state.operations.billing.clone().get_transactions(
+                    billing::GetTransactionsRequest {
                         user_id: self.user_id.clone(),
                         limit: PAGE,
                         offset: self.offset,
-                    }),
-            )
-            .await?;
+                    },
+                ))
+                .await?;
         Ok(page
             .transactions
             .into_iter()
@@ -267,16 +291,14 @@ impl Export {
     async fn credit_history(&self) -> Result<Vec<Value>, Error> {
         let page = self
             .state
-            .call(
-                self.state
-                    .billing
-                    .clone()
-                    .list_credit_entries(billing::ListCreditEntriesRequest {
-                        user_id: self.user_id.clone(),
-                        limit: PAGE,
-                        offset: self.offset,
-                    }),
-            )
+            .operations
+            .call(self.state.operations.billing.clone().list_credit_entries(
+                billing::ListCreditEntriesRequest {
+                    user_id: self.user_id.clone(),
+                    limit: PAGE,
+                    offset: self.offset,
+                },
+            ))
             .await?;
         Ok(page
             .entries
@@ -288,14 +310,12 @@ impl Export {
     async fn webhooks(&self) -> Result<String, Error> {
         let listed = self
             .state
-            .call(
-                self.state
-                    .webhooks
-                    .clone()
-                    .list_subscriptions(webhooks::ListSubscriptionsRequest {
-                        user_id: self.user_id.clone(),
-                    }),
-            )
+            .operations
+            .call(self.state.operations.webhooks.clone().list_subscriptions(
+                webhooks::ListSubscriptionsRequest {
+                    user_id: self.user_id.clone(),
+                },
+            ))
             .await?;
         let subscriptions: Vec<Value> = listed
             .subscriptions
@@ -311,17 +331,26 @@ impl Export {
     async fn users(&self) -> Result<Vec<Value>, Error> {
         let page = self
             .state
-            .call(self.state.auth.clone().list_users(auth::ListUsersRequest {
-                limit: PAGE,
-                offset: self.offset,
-            }))
+            .operations
+            .call(
+                self.state
+                    .operations
+                    .auth
+                    .clone()
+                    .list_users(auth::ListUsersRequest {
+                        limit: PAGE,
+                        offset: self.offset,
+                    }),
+            )
             .await?;
         let mut users = Vec::with_capacity(page.users.len());
         for user in page.users {
             let credits = self
                 .state
+                .operations
                 .call(
                     self.state
+                        .operations
                         .billing
                         .clone()
                         .get_credits(billing::GetCreditsRequest {
@@ -331,9 +360,16 @@ impl Export {
                 .await?;
             let keys = self
                 .state
-                .call(self.state.auth.clone().list_api_keys(auth::ListApiKeysRequest {
-                    user_id: user.user_id.clone(),
-                }))
+                .operations
+                .call(
+                    self.state
+                        .operations
+                        .auth
+                        .clone()
+                        .list_api_keys(auth::ListApiKeysRequest {
+                            user_id: user.user_id.clone(),
+                        }),
+                )
                 .await?;
             let keys: Vec<ApiKeyDto> = keys.keys.into_iter().map(ApiKeyDto::from).collect();
             users.push(

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
-use crate::offers::{OfferParams, gpu_instance};
+use crate::operations::{OfferParams, Operations, offer_gpu_instance};
 use crate::rest::principal::AuthUser;
 use crate::{AppState, Error};
 
@@ -192,18 +192,17 @@ fn parse_params(pairs: Vec<(String, String)>) -> Result<OfferParams, Error> {
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 async fn list_instances(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(_user): AuthUser,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<OfferPage>, Error> {
     let params = parse_params(pairs)?;
-    let request = params.to_request()?;
-    let (page, page_size) = params.page_and_size();
-    let listing = state.call(state.catalog.clone().list_offers(request)).await?;
+    let found = operations.list_offers(&params).await?;
+    let (listing, page, page_size) = (found.listing, found.page, found.page_size);
     let data: Vec<GpuInstanceDto> = listing
         .offers
         .into_iter()
-        .map(|offer| GpuInstanceDto::from(gpu_instance(offer)))
+        .map(|offer| GpuInstanceDto::from(offer_gpu_instance(offer)))
         .collect();
     Ok(Json(OfferPage {
         count: data.len(),
@@ -230,13 +229,11 @@ async fn list_instances(
         (status = 502, description = "The provider failed (PROVIDER_UNAVAILABLE)", body = ErrorBody),
     ))]
 async fn get_instance(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<OfferEnvelope>, Error> {
-    let found = state
-        .instance_or_offer(&user.user_id.to_string(), provider, instance_id)
-        .await?;
+    let found = operations.instance_or_offer(&user, provider, instance_id).await?;
     Ok(Json(OfferEnvelope {
         data: GpuInstanceDto::from(found),
         status: "success",

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::{dollars, positive_micros};
+use crate::operations::{Operations, checked_key, idempotency_key};
 use crate::rest::envelope::Envelope;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
@@ -147,25 +148,14 @@ fn headers(info: &pb::SpendingInfo, exceeded: &[&pb::SpendingWindow]) -> HeaderM
     headers
 }
 
-async fn info_of(state: &AppState, user_id: String) -> Result<pb::SpendingInfo, Error> {
-    state
-        .call(
-            state
-                .guardrails
-                .clone()
-                .get_spending_info(pb::GetSpendingInfoRequest { user_id }),
-        )
-        .await
-}
-
 /// The caller's spending in each of the 17 windows.
 #[utoipa::path(get, path = "/spending", tag = "guardrails", security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "Spending per window, with X-GuardRails-* headers", body = Envelope<SpendingDto>),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
-async fn spending(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Response, Error> {
-    let info = info_of(&state, user.user_id.to_string()).await?;
+async fn spending(State(operations): State<Operations>, AuthUser(user): AuthUser) -> Result<Response, Error> {
+    let info = operations.spending_info(&user).await?;
     let exceeded: Vec<&pb::SpendingWindow> = info.windows.iter().filter(|window| window.exceeded).collect();
     let headers = headers(&info, &exceeded);
     Ok((headers, Json(Envelope::new(spending_dto(&info)))).into_response())
@@ -181,21 +171,12 @@ async fn spending(State(state): State<AppState>, AuthUser(user): AuthUser) -> Re
         (status = 402, description = "A window would pass its limit (SPENDING_LIMIT_EXCEEDED)", body = CheckDto),
     ))]
 async fn check(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<CheckRequest>,
 ) -> Result<Response, Error> {
-    let amount_micros = positive_micros("estimated_cost", body.estimated_cost)?;
-    let checked = state
-        .call(
-            state
-                .guardrails
-                .clone()
-                .check_spending_limit(pb::CheckSpendingLimitRequest {
-                    user_id: user.user_id.to_string(),
-                    amount_micros,
-                }),
-        )
+    let checked = operations
+        .check_spending(&user, "estimated_cost", body.estimated_cost)
         .await?;
     let info = checked.spending.clone().unwrap_or_default();
     let would_exceed: Vec<&pb::SpendingWindow> = checked.would_exceed.iter().collect();
@@ -238,18 +219,15 @@ async fn record(
     JsonBody(body): JsonBody<RecordRequest>,
 ) -> Result<Response, Error> {
     let amount_micros = positive_micros("amount", body.amount)?;
-    let idempotency_key = body
-        .idempotency_key
-        .or_else(|| {
-            request_headers
-                .get("idempotency-key")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let idempotency_key = match body.idempotency_key {
+        Some(key) => checked_key(&key)?,
+        None => idempotency_key(&request_headers)?,
+    };
     let info = state
+        .operations
         .call(
             state
+                .operations
                 .guardrails
                 .clone()
                 .record_spending(pb::RecordSpendingRequest {
@@ -286,7 +264,8 @@ async fn reset(
     let window = body.window.unwrap_or_default();
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, window, "admin resets guard-rail spending");
     let info = state
-        .call(state.guardrails.clone().reset(pb::ResetRequest {
+        .operations
+        .call(state.operations.guardrails.clone().reset(pb::ResetRequest {
             user_id: user.user_id,
             window,
         }))

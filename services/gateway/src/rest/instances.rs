@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::dollars;
+use crate::operations::{LaunchInput, Operations, RentInput, idempotency_key};
 use crate::rest::envelope::{DataEnvelope, ListEnvelope};
 use crate::rest::principal::AuthUser;
 use crate::rest::timestamps::rfc3339;
@@ -45,18 +46,14 @@ pub struct LaunchDto {
     pub autostop_minutes: Option<i32>,
 }
 
-impl LaunchDto {
-    /// Converts to the internal message.
-    pub fn to_proto(&self) -> reservation::InstanceConfig {
-        reservation::InstanceConfig {
-            image: self
-                .image
-                .clone()
-                .unwrap_or_else(|| crate::rentals::DEFAULT_IMAGE.to_owned()),
-            env: self.env.clone().into_iter().collect(),
-            ports: self.ports.clone(),
-            disk_gb: self.disk_gb.unwrap_or(0),
-            autostop_minutes: self.autostop_minutes.unwrap_or(0),
+impl From<LaunchDto> for LaunchInput {
+    fn from(dto: LaunchDto) -> Self {
+        LaunchInput {
+            image: dto.image,
+            env: dto.env.into_iter().collect(),
+            ports: dto.ports,
+            disk_gb: dto.disk_gb,
+            autostop_minutes: dto.autostop_minutes,
         }
     }
 }
@@ -147,26 +144,6 @@ pub struct MineQuery {
     all: Option<bool>,
 }
 
-/// Returns the idempotency key of a request, if it sent one.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Error> {
-    match headers.get("idempotency-key") {
-        None => Ok(String::new()),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .map(str::trim)
-            .filter(|key| !key.is_empty() && key.len() <= 255)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::ValidationFailed,
-                    "Idempotency-Key must be 1-255 visible characters",
-                )
-                .with_field("Idempotency-Key")
-            }),
-    }
-}
-
 /// Rents an offer from the listing. The instance starts `pending` and reaches `running` on its own;
 /// poll `GET /gpu/instances/mine`. With `Idempotency-Key`, a retried create returns the first instance.
 #[utoipa::path(post, path = "/instances/{provider}/{instance_id}", tag = "gpu",
@@ -183,7 +160,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Error> {
         (status = 502, description = "The provider failed (PROVIDER_UNAVAILABLE, PROVIDER_REJECTED)", body = ErrorBody),
     ))]
 pub(super) async fn create_instance(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path((provider, offer_id)): Path<(String, String)>,
     headers: HeaderMap,
@@ -202,16 +179,13 @@ pub(super) async fn create_instance(
             Error::new(code, format!("the body is not a launch configuration: {error}"))
         })?
     };
-    let request = reservation::CreateInstanceRequest {
-        user_id: user.user_id.to_string(),
+    let input = RentInput {
         provider,
         offer_id,
-        config: Some(launch.to_proto()),
+        launch: launch.into(),
         idempotency_key: idempotency_key(&headers)?,
     };
-    let created = state
-        .call_renting(state.reservation.clone().create_instance(request))
-        .await?;
+    let created = operations.rent(&user, input).await?;
     Ok((StatusCode::CREATED, Json(DataEnvelope::new(created.into()))))
 }
 
@@ -227,22 +201,11 @@ pub(super) async fn create_instance(
         (status = 502, description = "The provider failed; the destroy is retried (PROVIDER_UNAVAILABLE)", body = ErrorBody),
     ))]
 pub(super) async fn destroy_instance(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path((provider, instance_id)): Path<(String, String)>,
 ) -> Result<Json<DataEnvelope<DestroyedDto>>, Error> {
-    let destroyed = state
-        .call_renting(
-            state
-                .reservation
-                .clone()
-                .destroy_instance(reservation::DestroyInstanceRequest {
-                    user_id: user.user_id.to_string(),
-                    provider: provider.clone(),
-                    instance_id: instance_id.clone(),
-                }),
-        )
-        .await?;
+    let destroyed = operations.destroy(&user, &provider, &instance_id).await?;
     Ok(Json(DataEnvelope::new(DestroyedDto {
         instance_id,
         provider,
@@ -255,7 +218,7 @@ pub(super) async fn destroy_instance(
     security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "The caller's instances", body = ListEnvelope<RentedInstanceDto>)))]
 async fn my_instances(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<ListEnvelope<RentedInstanceDto>>, Error> {
@@ -274,22 +237,8 @@ async fn my_instances(
             };
         }
     }
-    let listed = state
-        .call(
-            state
-                .reservation
-                .clone()
-                .list_instances(reservation::ListInstancesRequest {
-                    user_id: user.user_id.to_string(),
-                    include_ended,
-                }),
-        )
-        .await?;
+    let listed = operations.my_instances(&user, include_ended).await?;
     Ok(Json(ListEnvelope::new(
-        listed
-            .instances
-            .into_iter()
-            .map(RentedInstanceDto::from)
-            .collect(),
+        listed.into_iter().map(RentedInstanceDto::from).collect(),
     )))
 }

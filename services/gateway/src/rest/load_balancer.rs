@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::operations::{LoadKind, LoadReport, Operations, ProviderLoad};
 use crate::rest::envelope::{DataEnvelope, Envelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -120,74 +120,14 @@ impl From<reservation::InstanceLoad> for InstanceLoadDto {
     }
 }
 
-/// Which loads a request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadKind {
-    /// The caller's instances.
-    Server,
-    /// The providers.
-    Provider,
-    /// Both.
-    All,
-}
-
-impl LoadKind {
-    /// Parses `type`; empty is all.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        match text.trim() {
-            "server" => Ok(LoadKind::Server),
-            "provider" => Ok(LoadKind::Provider),
-            "" | "all" => Ok(LoadKind::All),
-            _ => Err(Error::new(
-                ErrorCode::ValidationFailed,
-                "type must be server, provider or all",
-            )
-            .with_field("type")),
+impl From<ProviderLoad> for ProviderLoadDto {
+    fn from(load: ProviderLoad) -> Self {
+        ProviderLoadDto {
+            provider: load.provider,
+            connections: load.connections,
+            avg_response_time_ms: load.avg_response_time_ms,
+            load_score: load.load_score,
         }
-    }
-}
-
-impl AppState {
-    /// Returns the caller's instance loads (with their strategy) and the providers' loads, as asked.
-    pub async fn load_report(
-        &self,
-        user_id: &str,
-        kind: LoadKind,
-    ) -> Result<(reservation::GetLoadInfoResponse, Vec<ProviderLoadDto>), Error> {
-        let servers = self
-            .call(
-                self.reservation
-                    .clone()
-                    .get_load_info(reservation::GetLoadInfoRequest {
-                        user_id: user_id.to_owned(),
-                        instance_id: String::new(),
-                    }),
-            )
-            .await?;
-        let servers = if kind == LoadKind::Provider {
-            reservation::GetLoadInfoResponse {
-                server_load: Vec::new(),
-                ..servers
-            }
-        } else {
-            servers
-        };
-        let providers = if kind == LoadKind::Server {
-            Vec::new()
-        } else {
-            self.health
-                .providers()
-                .await
-                .into_iter()
-                .map(|provider| ProviderLoadDto {
-                    provider: provider.provider,
-                    connections: provider.offers,
-                    avg_response_time_ms: provider.avg_latency_ms,
-                    load_score: provider.error_rate,
-                })
-                .collect()
-        };
-        Ok((servers, providers))
     }
 }
 
@@ -195,22 +135,11 @@ impl AppState {
 #[utoipa::path(get, path = "/strategy", tag = "loadbalancer", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "The strategy", body = StrategyDto)))]
 async fn get_strategy(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<Envelope<StrategyDto>>, Error> {
-    let strategy = state
-        .call(
-            state
-                .reservation
-                .clone()
-                .get_strategy(reservation::GetStrategyRequest {
-                    user_id: user.user_id.to_string(),
-                }),
-        )
-        .await?;
-    Ok(Json(Envelope::new(StrategyDto {
-        strategy: strategy.strategy,
-    })))
+    let strategy = operations.strategy(&user).await?;
+    Ok(Json(Envelope::new(StrategyDto { strategy })))
 }
 
 /// Switches the caller's strategy; the next request uses it, no restart needed.
@@ -221,24 +150,12 @@ async fn get_strategy(
         (status = 400, description = "Not a strategy (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn set_strategy(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<StrategyDto>,
 ) -> Result<Json<Envelope<StrategyDto>>, Error> {
-    let strategy = state
-        .call(
-            state
-                .reservation
-                .clone()
-                .set_strategy(reservation::SetStrategyRequest {
-                    user_id: user.user_id.to_string(),
-                    strategy: body.strategy,
-                }),
-        )
-        .await?;
-    Ok(Json(Envelope::new(StrategyDto {
-        strategy: strategy.strategy,
-    })))
+    let strategy = operations.set_strategy(&user, body.strategy).await?;
+    Ok(Json(Envelope::new(StrategyDto { strategy })))
 }
 
 /// Returns the load of the caller's instances (connections, response times, health) and of the providers.
@@ -249,12 +166,12 @@ async fn set_strategy(
         (status = 400, description = "A bad type (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn loads(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Query(query): Query<LoadsQuery>,
 ) -> Result<Json<DataEnvelope<LoadsDto>>, Error> {
     let kind = LoadKind::parse(query.kind.as_deref().unwrap_or_default())?;
-    let (servers, providers) = state.load_report(&user.user_id.to_string(), kind).await?;
+    let LoadReport { servers, providers } = operations.load_report(&user, kind).await?;
     Ok(Json(DataEnvelope::new(LoadsDto {
         strategy: servers.current_strategy,
         server_load: servers
@@ -262,7 +179,7 @@ async fn loads(
             .into_iter()
             .map(InstanceLoadDto::from)
             .collect(),
-        provider_load: providers,
+        provider_load: providers.into_iter().map(ProviderLoadDto::from).collect(),
     })))
 }
 
@@ -275,31 +192,11 @@ async fn loads(
         (status = 404, description = "Not one of the caller's running instances (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn load(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Query(query): Query<LoadQuery>,
 ) -> Result<Json<DataEnvelope<InstanceLoadDto>>, Error> {
     let instance_id = query.instance_id.unwrap_or_default();
-    if instance_id.trim().is_empty() {
-        return Err(
-            Error::new(ErrorCode::ValidationFailed, "instance_id is required").with_field("instance_id")
-        );
-    }
-    let found = state
-        .call(
-            state
-                .reservation
-                .clone()
-                .get_load_info(reservation::GetLoadInfoRequest {
-                    user_id: user.user_id.to_string(),
-                    instance_id,
-                }),
-        )
-        .await?;
-    let load = found
-        .server_load
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such running instance"))?;
+    let load = operations.instance_load(&user, &instance_id).await?;
     Ok(Json(DataEnvelope::new(InstanceLoadDto::from(load))))
 }

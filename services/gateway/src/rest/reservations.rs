@@ -11,9 +11,9 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::dollars;
-use crate::offers::OfferParams;
+use crate::operations::{Operations, ReserveFilters, ReserveInput, idempotency_key};
 use crate::rest::envelope::{DataEnvelope, ListEnvelope};
-use crate::rest::instances::{LaunchDto, RentedInstanceDto, idempotency_key};
+use crate::rest::instances::{LaunchDto, RentedInstanceDto};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
 use crate::rest::timestamps::rfc3339;
@@ -138,20 +138,17 @@ fn reserved(instance: reservation::Instance) -> ReservedDto {
     }
 }
 
-/// Returns the catalog filters of a reservation, validated as the listing validates them.
-pub fn filters(
-    dto: &ReserveFiltersDto,
-) -> Result<gpuproxy_proto::gpuproxy::catalog::v1::OfferFilters, Error> {
-    let params = OfferParams {
-        provider: dto.provider.clone().unwrap_or_default(),
-        min_vram: dto.min_vram.unwrap_or(0.0),
-        max_price: dto.max_price.unwrap_or(0.0),
-        gpu_model: dto.gpu_model.clone().unwrap_or_default(),
-        location: dto.location.clone().unwrap_or_default(),
-        num_gpus: dto.num_gpus.unwrap_or(0),
-        ..OfferParams::default()
-    };
-    Ok(params.to_request()?.filters.unwrap_or_default())
+impl From<ReserveFiltersDto> for ReserveFilters {
+    fn from(dto: ReserveFiltersDto) -> Self {
+        ReserveFilters {
+            provider: dto.provider,
+            min_vram: dto.min_vram,
+            max_price: dto.max_price,
+            gpu_model: dto.gpu_model,
+            location: dto.location,
+            num_gpus: dto.num_gpus,
+        }
+    }
 }
 
 /// Reserves up to 16 GPUs at once, picked with the caller's strategy and rented in parallel. When an
@@ -167,21 +164,18 @@ pub fn filters(
         (status = 502, description = "Nothing could be rented (PROVIDER_UNAVAILABLE)", body = ErrorBody),
     ))]
 async fn reserve(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ReserveDto>,
 ) -> Result<(StatusCode, Json<ReservationDto>), Error> {
-    let request = reservation::ReserveRequest {
-        user_id: user.user_id.to_string(),
+    let input = ReserveInput {
         count: body.count,
-        filters: Some(filters(&body.filters)?),
-        config: Some(body.config.to_proto()),
+        filters: body.filters.into(),
+        launch: body.config.into(),
         idempotency_key: idempotency_key(&headers)?,
     };
-    let done = state
-        .call_renting(state.reservation.clone().reserve(request))
-        .await?;
+    let done = operations.reserve(&user, input).await?;
     let reserved: Vec<ReservedDto> = done.reserved.into_iter().map(reserved).collect();
     Ok((
         StatusCode::CREATED,
@@ -200,22 +194,12 @@ async fn reserve(
 #[utoipa::path(get, path = "/reservations", tag = "gpu", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "The caller's reservations", body = ListEnvelope<ReservationSummaryDto>)))]
 async fn list_reservations(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<ListEnvelope<ReservationSummaryDto>>, Error> {
-    let listed = state
-        .call(
-            state
-                .reservation
-                .clone()
-                .list_reservations(reservation::ListReservationsRequest {
-                    user_id: user.user_id.to_string(),
-                }),
-        )
-        .await?;
+    let listed = operations.reservations(&user).await?;
     Ok(Json(ListEnvelope::new(
         listed
-            .reservations
             .into_iter()
             .map(|reservation| ReservationSummaryDto {
                 reservation_id: reservation.reservation_id,
@@ -241,16 +225,11 @@ async fn list_reservations(
         (status = 404, description = "Not one of the caller's reservations (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn release(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<DataEnvelope<ReleasedDto>>, Error> {
-    let released = state
-        .call_renting(state.reservation.clone().release(reservation::ReleaseRequest {
-            user_id: user.user_id.to_string(),
-            reservation_id: reservation_id.clone(),
-        }))
-        .await?;
+    let released = operations.release(&user, &reservation_id).await?;
     Ok(Json(DataEnvelope::new(ReleasedDto {
         reservation_id,
         released: released.released,

@@ -34,7 +34,8 @@ pub async fn find_user(
         }
     };
     state
-        .call(state.auth.clone().get_user(auth::GetUserRequest {
+        .operations
+        .call(state.operations.auth.clone().get_user(auth::GetUserRequest {
             selector: Some(chosen),
         }))
         .await

@@ -161,8 +161,10 @@ async fn subscribe(
     body: CreateWebhookRequest,
 ) -> Result<WebhookDto, Error> {
     let subscription = state
+        .operations
         .call(
             state
+                .operations
                 .webhooks
                 .clone()
                 .create_subscription(pb::CreateSubscriptionRequest {
@@ -223,8 +225,10 @@ async fn list(
     AuthUser(user): AuthUser,
 ) -> Result<Json<ListEnvelope<WebhookDto>>, Error> {
     let listed = state
+        .operations
         .call(
             state
+                .operations
                 .webhooks
                 .clone()
                 .list_subscriptions(pb::ListSubscriptionsRequest {
@@ -250,8 +254,10 @@ async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<WebhookDto>>, Error> {
     let subscription = state
+        .operations
         .call(
             state
+                .operations
                 .webhooks
                 .clone()
                 .get_subscription(pb::GetSubscriptionRequest {
@@ -285,8 +291,10 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<DeletedDto>>, Error> {
     state
+        .operations
         .call(
             state
+                .operations
                 .webhooks
                 .clone()
                 .delete_subscription(pb::DeleteSubscriptionRequest {
@@ -313,13 +321,20 @@ async fn deliveries(
     Query(query): Query<DeliveryQuery>,
 ) -> Result<Json<Envelope<DeliveryPageDto>>, Error> {
     let page = state
-        .call(state.webhooks.clone().list_deliveries(pb::ListDeliveriesRequest {
-            user_id: user.user_id.to_string(),
-            subscription_id: id,
-            status: query.status.unwrap_or_default(),
-            limit: query.limit.unwrap_or(0),
-            offset: query.offset.unwrap_or(0),
-        }))
+        .operations
+        .call(
+            state
+                .operations
+                .webhooks
+                .clone()
+                .list_deliveries(pb::ListDeliveriesRequest {
+                    user_id: user.user_id.to_string(),
+                    subscription_id: id,
+                    status: query.status.unwrap_or_default(),
+                    limit: query.limit.unwrap_or(0),
+                    offset: query.offset.unwrap_or(0),
+                }),
+        )
         .await?;
     Ok(Json(Envelope::new(DeliveryPageDto {
         deliveries: page.deliveries.into_iter().map(delivery_dto).collect(),
@@ -340,8 +355,10 @@ async fn redeliver(
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<Json<crate::rest::envelope::DataEnvelope<DeliveryDto>>, Error> {
     let delivery = state
+        .operations
         .call(
             state
+                .operations
                 .webhooks
                 .clone()
                 .redeliver_delivery(pb::RedeliverDeliveryRequest {

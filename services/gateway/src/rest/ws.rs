@@ -116,15 +116,9 @@ pub async fn events_ws(
 }
 
 fn credentials(api_key: Option<String>, token: Option<String>) -> Option<Credentials> {
-    let api_key = api_key.filter(|key| !key.trim().is_empty());
-    let token = token.filter(|token| !token.trim().is_empty());
-    match (api_key, token) {
-        (Some(key), _) => Some(Credentials::ApiKey(key.trim().to_owned())),
-        (None, Some(token)) if token.trim().starts_with("gpx_") => {
-            Some(Credentials::ApiKey(token.trim().to_owned()))
-        }
-        (None, Some(token)) => Some(Credentials::Bearer(token.trim().to_owned())),
-        (None, None) => None,
+    match api_key.filter(|key| !key.trim().is_empty()) {
+        Some(key) => Some(Credentials::ApiKey(key.trim().to_owned())),
+        None => Credentials::from_token(&token.unwrap_or_default()),
     }
 }
 

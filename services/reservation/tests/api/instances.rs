@@ -157,8 +157,16 @@ async fn a_create_retried_with_its_key_rents_once(backend: Backend) {
 async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
     let harness = Harness::start(backend).await;
     let offer = cheapest(&harness, "vast.ai").await;
-    let mut no_image = create("alice", &offer, "");
-    no_image.config = Some(pb::InstanceConfig::default());
+    let mut bad_image = create("alice", &offer, "");
+    bad_image.config = Some(pb::InstanceConfig {
+        image: "i".repeat(1025),
+        ..launch(0)
+    });
+    let mut bad_env = create("alice", &offer, "");
+    bad_env.config = Some(pb::InstanceConfig {
+        env: [("-v /:/host".to_owned(), "x".to_owned())].into(),
+        ..launch(0)
+    });
     let mut bad_provider = create("alice", &offer, "");
     bad_provider.provider = "aws".to_owned();
     let mut bad_port = create("alice", &offer, "");
@@ -169,7 +177,8 @@ async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
     let mut unknown_offer = create("alice", &offer, "");
     unknown_offer.offer_id = "999999999".to_owned();
     for (request, field) in [
-        (no_image, "image"),
+        (bad_image, "image"),
+        (bad_env, "env"),
         (bad_provider, "provider"),
         (bad_port, "ports"),
     ] {

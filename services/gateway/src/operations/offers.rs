@@ -1,11 +1,37 @@
-//! GPU offers as both fronts show them: the seed's `GPUInstance`, and the listing parameters they
-//! share, checked once here before the catalog checks the rest.
+//! Listing GPU offers: the parameters every front shares, checked here before the catalog checks
+//! the rest, and the seed's `GPUInstance` every front shows an offer as.
 
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::v1 as public;
 
 use crate::Error;
+use crate::operations::Operations;
+
+/// One page of offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferPage {
+    /// The catalog's answer: offers, total, warnings.
+    pub listing: catalog::ListOffersResponse,
+    /// The page, 1-based.
+    pub page: i32,
+    /// Its size.
+    pub page_size: i32,
+}
+
+impl Operations {
+    /// Lists the offers `params` asks for.
+    pub async fn list_offers(&self, params: &OfferParams) -> Result<OfferPage, Error> {
+        let request = params.to_request()?;
+        let (page, page_size) = params.page_and_size();
+        let listing = self.call(self.catalog.clone().list_offers(request)).await?;
+        Ok(OfferPage {
+            listing,
+            page,
+            page_size,
+        })
+    }
+}
 
 /// The largest page the catalog serves; repeated here so a REST caller learns it from the 400.
 const MAX_PAGE_SIZE: i32 = 500;
