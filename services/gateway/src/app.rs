@@ -21,6 +21,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::authenticator::Authenticator;
 use crate::config::{Config, TlsFiles};
+use crate::data_plane::DataPlane;
 use crate::gatekeeper::Gatekeeper;
 use crate::health::{HealthChecker, ServiceProbe};
 use crate::operations::{Clients, Operations};
@@ -40,7 +41,7 @@ pub struct App {
     http_workers: usize,
     grpc_listener: TcpListener,
     bus: EventBus,
-    flusher: crate::proxy::ResultFlusher,
+    flusher: crate::data_plane::ResultFlusher,
 }
 
 impl App {
@@ -68,9 +69,10 @@ impl App {
         let reservation = ReservationServiceClient::new(peers.channel(&RESERVATION)?);
         let direct = peers
             .direct::<Arc<dyn ReservationService>>()
-            .map(crate::proxy::InProcessReservations);
-        let balancer = crate::proxy::BalancerLink::new(reservation.clone(), direct);
-        let (results, flusher) = crate::proxy::result_reporter(balancer.clone(), config.service_call_timeout);
+            .map(crate::data_plane::InProcessReservations);
+        let balancer = crate::data_plane::BalancerLink::new(reservation.clone(), direct);
+        let (results, flusher) =
+            crate::data_plane::result_reporter(balancer.clone(), config.service_call_timeout);
         let health = HealthChecker::new(kv, bus.clone(), probes, catalog.clone());
         let clients = Clients {
             auth,
@@ -86,20 +88,25 @@ impl App {
             config.request_timeout,
             config.service_call_timeout,
         );
-        let state = AppState::new(SharedState {
-            operations,
-            gatekeeper: gatekeeper.clone(),
-            health,
-            // The gateway charges per use only; it admits nothing ahead of time.
-            spending: gpuproxy_spending::Spending::new(
-                peers.channel(&BILLING)?,
-                peers.channel(&GUARDRAILS)?,
-                false,
-                config.service_call_timeout,
-            ),
-            proxy: crate::proxy::Proxy::new(config.proxy.clone())?,
+        // The gateway charges per use only; it admits nothing ahead of time.
+        let spending = gpuproxy_spending::Spending::new(
+            peers.channel(&BILLING)?,
+            peers.channel(&GUARDRAILS)?,
+            false,
+            config.service_call_timeout,
+        );
+        let data_plane = DataPlane::new(
+            crate::data_plane::Proxy::new(config.proxy.clone())?,
             balancer,
             results,
+            spending,
+            operations.clone(),
+        );
+        let state = AppState::new(SharedState {
+            operations,
+            data_plane,
+            gatekeeper: gatekeeper.clone(),
+            health,
             hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
             ws: config.ws,
             metrics,
@@ -172,7 +179,7 @@ impl App {
         let make_rest = move || rest::service(worker_state.for_worker(), &cors_origins);
         tasks.spawn(
             "gateway-http",
-            crate::http_workers::serve(http_listener, make_rest, http_workers, token),
+            crate::data_plane::http_workers::serve(http_listener, make_rest, http_workers, token),
         );
         let health = grpc.health();
         tasks.spawn("gateway-grpc-health", async move {

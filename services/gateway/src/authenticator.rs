@@ -15,7 +15,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth_memo::AuthMemo;
+use crate::data_plane::AuthMemo;
 use crate::{Credentials, Error};
 
 /// Credentials cached at most; beyond this the least used are dropped.

@@ -4,7 +4,6 @@ mod authenticate;
 mod layered;
 mod methods;
 mod observe;
-mod proxying;
 
 use std::sync::Arc;
 
@@ -257,9 +256,18 @@ impl GpuProxyService for PublicApi {
     ) -> Result<Response<public::ProxyResponse>, Status> {
         let principal = self.principal_of(&request, "").await?;
         let metadata = request.metadata().clone().into_headers();
-        let call =
-            proxying::call_of(&self.state, request.into_inner(), &metadata).map_err(Error::into_status)?;
-        let answer = proxying::proxy_once(&self.state, &principal.user_id.to_string(), call).await?;
+        let call = crate::data_plane::grpc_proxying::call_of(
+            &self.state.data_plane,
+            request.into_inner(),
+            &metadata,
+        )
+        .map_err(Error::into_status)?;
+        let answer = crate::data_plane::grpc_proxying::proxy_once(
+            &self.state.data_plane,
+            &principal.user_id.to_string(),
+            call,
+        )
+        .await?;
         Ok(Response::new(answer))
     }
 
@@ -271,8 +279,8 @@ impl GpuProxyService for PublicApi {
     ) -> Result<Response<Self::StreamProxyRequestStream>, Status> {
         let principal = self.principal_of(&request, "").await?;
         let metadata = request.metadata().clone().into_headers();
-        Ok(Response::new(proxying::stream(
-            self.state.clone(),
+        Ok(Response::new(crate::data_plane::grpc_proxying::stream(
+            self.state.data_plane.clone(),
             principal.user_id.to_string(),
             metadata,
             request.into_inner(),

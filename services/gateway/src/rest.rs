@@ -18,11 +18,8 @@ pub mod json_body;
 mod load_balancer;
 mod middleware;
 mod ops;
-mod principal;
-mod proxy;
-mod proxy_ws;
+pub(crate) mod principal;
 mod reservations;
-mod route;
 mod timestamps;
 mod user_lookup;
 mod webhooks;
@@ -55,7 +52,7 @@ pub use dispatch::RestService;
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
-    paths(route::route, proxy_ws::proxy_ws, ws::events_ws),
+    paths(crate::data_plane::route::route, crate::data_plane::proxy_ws::proxy_ws, ws::events_ws),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),

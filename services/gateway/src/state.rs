@@ -8,7 +8,7 @@ use crate::gatekeeper::Gatekeeper;
 use crate::health::HealthChecker;
 
 /// The gateway's shared state, behind one `Arc`: axum clones the state for every handler and
-/// middleware of every request, and cloning the fields themselves (four gRPC clients, each a boxed
+/// middleware of every request, and cloning the fields themselves (gRPC clients, each a boxed
 /// channel) costs allocations. Built once in [`crate::App::build`]; fields are reached by `Deref`.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -29,7 +29,7 @@ impl AppState {
     /// between cores.
     pub fn for_worker(&self) -> AppState {
         AppState::new(SharedState {
-            proxy: self.proxy.for_worker(),
+            data_plane: self.data_plane.for_worker(),
             gatekeeper: self.gatekeeper.for_worker(),
             ..SharedState::clone(&self.shared)
         })
@@ -44,20 +44,14 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// What every handler can reach: clients of the internal services and the request-path helpers.
-/// Every field's clone shares what it holds.
+/// What every handler can reach: the control plane's operations, the data plane, and what both
+/// fronts share (admission, health, the event hub, metrics). Every field's clone shares what it holds.
 #[derive(Debug, Clone)]
 pub struct SharedState {
     /// The internal services and the operations every front shares.
     pub operations: crate::operations::Operations,
-    /// The money path (guard rails, then billing), for what the gateway itself charges.
-    pub spending: gpuproxy_spending::Spending,
-    /// The way out to GPU instances and allow-listed hosts.
-    pub proxy: crate::proxy::Proxy,
-    /// The load balancer's per-request calls (in this process when the reservation service is).
-    pub balancer: crate::proxy::BalancerLink,
-    /// Where proxied requests' results go, batched, to the load balancer.
-    pub results: crate::proxy::ResultReporter,
+    /// Proxied traffic: the ways out, the load balancer link, per-request charges.
+    pub data_plane: crate::data_plane::DataPlane,
     /// Who gets in.
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.

@@ -23,10 +23,10 @@ use tower::Service;
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::data_plane::route::{ROUTE_PATH, ROUTE_PREFIX, route};
 use crate::rest::cors::{CorsPolicy, is_preflight};
 use crate::rest::front_line::{Arrival, Series, too_large};
 use crate::rest::middleware::{admit, within_limit};
-use crate::rest::route::{ROUTE_PATH, ROUTE_PREFIX, route};
 
 /// The whole REST API: the streaming route's data plane beside the router of everything else.
 #[derive(Clone)]
@@ -72,7 +72,7 @@ impl DataPlane {
                 let mut response = match admit(&self.state, &mut request).await {
                     Err(refused) => refused,
                     Ok(decision) => {
-                        let routed = async { route(&self.state, request).await.into_response() };
+                        let routed = async { route(&self.state.data_plane, request).await.into_response() };
                         within_limit(decision, routed).await
                     }
                 };

@@ -26,8 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .merge(super::instances::router())
         .merge(super::reservations::router())
-        .merge(super::proxy::router())
-        .route("/proxy/ws", axum::routing::get(super::proxy_ws::proxy_ws))
+        .merge(crate::data_plane::proxy_route::router())
+        .route(
+            "/proxy/ws",
+            axum::routing::get(crate::data_plane::proxy_ws::proxy_ws),
+        )
 }
 
 /// A GPU offer (the seed's `GPUInstance`).

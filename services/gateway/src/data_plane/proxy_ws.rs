@@ -12,9 +12,9 @@ use axum::response::Response;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::proxy::{ProxyCall, TIMELIMIT_HEADER};
+use crate::data_plane::proxy_route::ProxyRequestDto;
+use crate::data_plane::{ProxyCall, TIMELIMIT_HEADER};
 use crate::rest::principal::AuthUser;
-use crate::rest::proxy::ProxyRequestDto;
 use crate::{AppState, Error};
 
 /// The close code for a message that is not text JSON (RFC 6455: unsupported data).
@@ -119,7 +119,7 @@ async fn serve(state: AppState, caller: Caller, mut socket: WebSocket) {
                     format!("not a proxy request: {error}"),
                 )
             })
-            .and_then(|request| request.into_call(&state, time_limit));
+            .and_then(|request| request.into_call(&state.data_plane, time_limit));
         let sent = match call {
             Ok(call) => answer(&state, &caller.user_id, &call, &mut socket).await,
             Err(error) => send_json(&mut socket, &error_message(&error)).await,
@@ -145,14 +145,14 @@ async fn answer(
     call: &ProxyCall,
     socket: &mut WebSocket,
 ) -> Result<(), SocketGone> {
-    let (response, mut ticket) = match state.proxy_open(user_id, call).await {
+    let (response, mut ticket) = match state.data_plane.proxy_open(user_id, call).await {
         Ok(opened) => opened,
         Err(error) => return send_json(socket, &error_message(&error)).await,
     };
     let start = json!({
         "type": "response.start",
         "status_code": response.status().as_u16(),
-        "headers": crate::proxy::forward::response_headers(response.headers()),
+        "headers": crate::data_plane::forward::response_headers(response.headers()),
         "instance_id": ticket.instance_id(),
     });
     send_json(socket, &start).await?;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::proxy::BalancerLink;
-use crate::{AppState, Error};
+use crate::Error;
+use crate::data_plane::DataPlane;
+use crate::data_plane::{BalancerLink, ResultReporter};
 
 /// A chosen target.
 #[derive(Debug, Clone)]
@@ -29,7 +30,7 @@ impl Target {
     }
 }
 
-impl AppState {
+impl DataPlane {
     /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on
     /// it: the answer names the instance and its endpoint (`base_url`).
     pub async fn pick(&self, user_id: &str) -> Result<reservation::Target, Error> {
@@ -52,7 +53,7 @@ impl AppState {
         }
     }
 
-    /// Picks one of `user_id`'s running instances as [`AppState::pick`] does, with the URL of
+    /// Picks one of `user_id`'s running instances as [`DataPlane::pick`] does, with the URL of
     /// `path_and_query` on it.
     pub async fn pick_instance(&self, user_id: &str, path_and_query: &str) -> Result<Target, Error> {
         let picked = self.pick(user_id).await?;
@@ -132,7 +133,7 @@ impl AppState {
 
     fn ticket_for(&self, instance_id: Option<String>, picked: bool) -> Ticket {
         Ticket {
-            state: self.clone(),
+            results: self.results.clone(),
             instance_id,
             picked,
             started: Instant::now(),
@@ -148,7 +149,7 @@ impl AppState {
 /// counts the request in flight.
 #[derive(Debug)]
 pub struct Ticket {
-    state: AppState,
+    results: ResultReporter,
     instance_id: Option<String>,
     picked: bool,
     started: Instant,
@@ -192,7 +193,7 @@ impl Drop for Ticket {
             picked: self.picked,
         };
         // Off the answer's path: batched with others by the reporter.
-        self.state.results.report(request);
+        self.results.report(request);
     }
 }
 

@@ -12,10 +12,11 @@ use bytes::Bytes;
 use gpuproxy_errors::ErrorCode;
 use http::{HeaderName, HeaderValue};
 
-use crate::proxy::{TIMELIMIT_HEADER, Ticket};
-use crate::proxy::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};
+use crate::Error;
+use crate::data_plane::DataPlane;
+use crate::data_plane::{TIMELIMIT_HEADER, Ticket};
+use crate::data_plane::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};
 use crate::rest::principal::AuthUser;
-use crate::{AppState, Error};
 
 /// The response header naming the instance that answered.
 pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-gpu-instance");
@@ -31,9 +32,9 @@ pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-gpu-instance"
         (status = 503, description = "No running, healthy instance (NO_HEALTHY_INSTANCE)", body = crate::error::ErrorBody),
         (status = 504, description = "No answer within the time limit (TIMEOUT)", body = crate::error::ErrorBody),
     ))]
-pub async fn route(state: &AppState, request: Request) -> Result<Response, Error> {
+pub async fn route(plane: &DataPlane, request: Request) -> Result<Response, Error> {
     let AuthUser(user) = AuthUser::of(request.extensions())?;
-    let time_limit = state
+    let time_limit = plane
         .proxy
         .time_limit(None, request.headers().get(TIMELIMIT_HEADER))?;
     let deadline = tokio::time::Instant::now() + time_limit;
@@ -44,14 +45,14 @@ pub async fn route(state: &AppState, request: Request) -> Result<Response, Error
         .hyphenated()
         .encode_lower(&mut text)
         .to_owned();
-    let picked = state.pick(&user_id).await?;
-    let ticket = state.picked_ticket(picked.instance_id.clone());
+    let picked = plane.pick(&user_id).await?;
+    let ticket = plane.picked_ticket(picked.instance_id.clone());
     // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
-    state.charge_request(&user_id, "routed request").await?;
+    plane.charge_request(&user_id, "routed request").await?;
     // One timer bounds both the wait for the head and the body's streaming.
     let mut timer = Box::pin(tokio::time::sleep_until(deadline));
     let (mut parts, body) = request.into_parts();
-    match state.proxy.instances.endpoint(&picked.base_url) {
+    match plane.proxy.instances.endpoint(&picked.base_url) {
         Some(endpoint) => {
             withhold(&mut parts.headers, &WITHHELD_REQUEST);
             let uri = std::mem::take(&mut parts.uri);
@@ -60,7 +61,7 @@ pub async fn route(state: &AppState, request: Request) -> Result<Response, Error
                 .ok_or_else(|| {
                     Error::new(ErrorCode::Internal, "an instance's endpoint is not a usable URL")
                 })?;
-            let sending = std::pin::pin!(state.proxy.instances.send(&endpoint, upstream));
+            let sending = std::pin::pin!(plane.proxy.instances.send(&endpoint, upstream));
             let answer = within(&mut timer, sending).await.map(|sent| {
                 sent.map_err(|error| {
                     Error::new(
@@ -72,7 +73,7 @@ pub async fn route(state: &AppState, request: Request) -> Result<Response, Error
             relay(answer, ticket, &picked.instance_id, timer, time_limit)
         }
         None => {
-            let url = crate::proxy::join(&picked.base_url, instance_path(&parts.uri))
+            let url = crate::data_plane::join(&picked.base_url, instance_path(&parts.uri))
                 .ok_or_else(|| Error::new(ErrorCode::Internal, "an instance's endpoint is not a URL"))?;
             let mut upstream = reqwest::Request::new(parts.method, url);
             *upstream.headers_mut() = parts.headers;
@@ -81,10 +82,10 @@ pub async fn route(state: &AppState, request: Request) -> Result<Response, Error
             if axum::body::HttpBody::size_hint(&body).exact() != Some(0) {
                 *upstream.body_mut() = Some(reqwest::Body::wrap_stream(body.into_data_stream()));
             }
-            let sending = std::pin::pin!(state.proxy.direct.execute(upstream));
+            let sending = std::pin::pin!(plane.proxy.direct.execute(upstream));
             let answer = match within(&mut timer, sending).await {
                 Some(Ok(answer)) => Some(Ok(http::Response::from(answer))),
-                Some(Err(error)) => Some(Err(crate::proxy::forward::egress_error(
+                Some(Err(error)) => Some(Err(crate::data_plane::forward::egress_error(
                     gpuproxy_egress::EgressError::Request(error),
                 ))),
                 None => None,

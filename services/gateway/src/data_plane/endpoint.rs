@@ -3,12 +3,18 @@
 //! per endpoint (`InstanceConnections::endpoint`) rather than for every request.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::HeaderValue;
 
-use super::instance_connections::{Driven, IDLE_TIMEOUT, MAX_IDLE_PER_INSTANCE};
+use super::connection::Driven;
+
+/// Connections kept idle per instance at most; more are closed when they come back.
+const MAX_IDLE_PER_INSTANCE: usize = 256;
+/// An idle connection older than this is closed instead of used (instances' servers commonly drop
+/// idle connections after a minute or two; reusing one they dropped would cost a retry).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An `http://` endpoint (`http://host[:port][/base]`) and its idle connections.
 #[derive(Debug)]

@@ -21,17 +21,13 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, Connection, SendRequest};
+use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use super::connection::Driven;
 use super::endpoint::Endpoint;
 
-/// Connections kept idle per instance at most; more are closed when they come back.
-pub(super) const MAX_IDLE_PER_INSTANCE: usize = 256;
-/// An idle connection older than this is closed instead of used (instances' servers commonly drop
-/// idle connections after a minute or two; reusing one they dropped would cost a retry).
-pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Endpoints remembered at most; past this the ones with no idle connection are forgotten.
 const MAX_ENDPOINTS: usize = 1024;
 /// How many connections one request may try when each turns out closed before it was sent.
@@ -61,19 +57,6 @@ pub enum InstanceError {
 pub struct InstanceConnections {
     endpoints: Arc<Mutex<foldhash::HashMap<String, Arc<Endpoint>>>>,
     connect_timeout: Duration,
-}
-
-/// One connection: the half that sends and the half that does the socket work.
-pub(super) struct Driven {
-    sender: SendRequest<Body>,
-    driver: Pin<Box<Connection<TokioIo<TcpStream>, Body>>>,
-}
-
-impl Driven {
-    /// Does whatever socket work is due; returns whether the connection has ended.
-    fn drive(&mut self, context: &mut Context<'_>) -> bool {
-        self.driver.as_mut().poll(context).is_ready()
-    }
 }
 
 impl InstanceConnections {

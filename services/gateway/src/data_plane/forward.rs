@@ -10,7 +10,8 @@ use http::HeaderName;
 use super::protocol::Shaped;
 use super::target::{Target, Ticket};
 use super::withheld::{WITHHELD_REQUEST, WITHHELD_RESPONSE};
-use crate::{AppState, Error};
+use crate::Error;
+use crate::data_plane::DataPlane;
 
 /// One proxied request, before its target is chosen.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct ProxyReply {
     pub latency: Duration,
 }
 
-impl AppState {
+impl DataPlane {
     /// Chooses the target of `call` for `user_id`, sends it and reads the whole answer (at most
     /// `PROXY_MAX_RESPONSE_BYTES`) within its time limit. Results on the caller's instances feed
     /// the load balancer.

@@ -3,9 +3,10 @@
 
 use gpuproxy_spending::Charge;
 
-use crate::{AppState, Error};
+use crate::Error;
+use crate::data_plane::DataPlane;
 
-impl AppState {
+impl DataPlane {
     /// Charges `user_id` for one proxied request; does nothing when requests are free.
     pub async fn charge_request(&self, user_id: &str, what: &str) -> Result<(), Error> {
         let cost = self.proxy.config.request_cost_micros;

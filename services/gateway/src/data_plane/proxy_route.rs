@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::data_plane::DataPlane;
+use crate::data_plane::{Protocol, ProxyCall, ProxyReply, TIMELIMIT_HEADER, shape};
 use crate::error::ErrorBody;
-use crate::proxy::{Protocol, ProxyCall, ProxyReply, TIMELIMIT_HEADER, shape};
 use crate::rest::envelope::DataEnvelope;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -72,9 +73,9 @@ pub struct ProxyResponseDto {
 
 impl ProxyRequestDto {
     /// Validates the request and shapes it for its protocol; `time_limit` is the `X-Timelimit` header.
-    pub fn into_call(self, state: &AppState, time_limit: Option<&HeaderValue>) -> Result<ProxyCall, Error> {
+    pub fn into_call(self, plane: &DataPlane, time_limit: Option<&HeaderValue>) -> Result<ProxyCall, Error> {
         let protocol = Protocol::parse(&self.protocol)?;
-        let timeout = state.proxy.time_limit(self.timeout, time_limit)?;
+        let timeout = plane.proxy.time_limit(self.timeout, time_limit)?;
         let shaped = shape(
             protocol,
             self.method.as_deref(),
@@ -122,12 +123,12 @@ impl From<ProxyReply> for ProxyResponseDto {
         (status = 504, description = "The time limit passed (TIMEOUT)", body = ErrorBody),
     ))]
 async fn proxy(
-    State(state): State<AppState>,
+    State(plane): State<DataPlane>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ProxyRequestDto>,
 ) -> Result<Json<DataEnvelope<ProxyResponseDto>>, Error> {
-    let call = body.into_call(&state, headers.get(TIMELIMIT_HEADER))?;
-    let reply = state.proxy_once(&user.user_id.to_string(), call).await?;
+    let call = body.into_call(&plane, headers.get(TIMELIMIT_HEADER))?;
+    let reply = plane.proxy_once(&user.user_id.to_string(), call).await?;
     Ok(Json(DataEnvelope::new(reply.into())))
 }

@@ -1,39 +1,14 @@
-//! Proxying to GPU instances and allow-listed hosts: choosing the target, SSRF checks, time limits
-//! and feeding the load balancer. Shared by `POST /gpu/proxy`, the streaming route and gRPC.
-//!
-//! Layout: `balancer_link.rs` reaches the load balancer (picks and results); `charge.rs` bills a
-//! request's `PROXY_REQUEST_COST` before it goes out; `protocol.rs` shapes a request per protocol;
-//! `target.rs` picks or checks the target; `forward.rs` sends it and reads (or streams) the answer;
-//! `instance_connections.rs` keeps the streaming route's connections to instances, driven by the
-//! requests using them, per endpoint (`endpoint.rs`); `withheld.rs` names the headers never passed
-//! on; `reporter.rs` batches the results the load balancer learns from.
-
-mod balancer_link;
-mod charge;
-mod endpoint;
-pub mod forward;
-mod instance_connections;
-mod protocol;
-mod reporter;
-mod target;
-mod withheld;
+//! The two ways out of the data plane: to the caller's own instances and, SSRF-checked, to
+//! anything else; and a proxied request's time limit.
 
 use std::time::Duration;
 
 use gpuproxy_egress::EgressClient;
 use gpuproxy_errors::ErrorCode;
 
+use super::instance_connections::InstanceConnections;
 use crate::Error;
 use crate::config::ProxyConfig;
-
-pub use balancer_link::{BalancerLink, InProcessReservations};
-pub use endpoint::Endpoint;
-pub use forward::{ProxyCall, ProxyReply};
-pub use instance_connections::{InstanceBody, InstanceConnections, InstanceError};
-pub use protocol::{Protocol, shape};
-pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
-pub use target::{Ticket, join};
-pub use withheld::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};
 
 /// The header that bounds a proxied request, in seconds.
 pub const TIMELIMIT_HEADER: http::HeaderName = http::HeaderName::from_static("x-timelimit");

@@ -5,17 +5,18 @@ use futures::{StreamExt, TryStreamExt};
 use gpuproxy_proto::gpuproxy::v1 as public;
 use tonic::Status;
 
-use crate::proxy::{Protocol, ProxyCall, TIMELIMIT_HEADER, shape};
-use crate::{AppState, Error};
+use crate::Error;
+use crate::data_plane::DataPlane;
+use crate::data_plane::{Protocol, ProxyCall, TIMELIMIT_HEADER, shape};
 
 /// Returns the proxied call a message describes; `X-Timelimit` may come as `x-timelimit` metadata.
 pub fn call_of(
-    state: &AppState,
+    plane: &DataPlane,
     message: public::ProxyRequestMessage,
     metadata: &http::HeaderMap,
 ) -> Result<ProxyCall, Error> {
     let protocol = Protocol::parse(&message.protocol)?;
-    let timeout = state.proxy.time_limit(
+    let timeout = plane.proxy.time_limit(
         u64::try_from(message.timeout).ok(),
         metadata.get(TIMELIMIT_HEADER.as_str()),
     )?;
@@ -32,11 +33,11 @@ pub fn call_of(
 
 /// Answers one message with the whole upstream answer.
 pub async fn proxy_once(
-    state: &AppState,
+    plane: &DataPlane,
     user_id: &str,
     call: ProxyCall,
 ) -> Result<public::ProxyResponse, Status> {
-    let reply = state
+    let reply = plane
         .proxy_once(user_id, call)
         .await
         .map_err(Error::into_status)?;
@@ -52,7 +53,7 @@ pub async fn proxy_once(
 /// response of an answer carries its status and headers, the next ones body chunks. A message that
 /// fails is answered with `error` set, and the stream goes on with the next.
 pub fn stream(
-    state: AppState,
+    plane: DataPlane,
     user_id: String,
     metadata: http::HeaderMap,
     incoming: tonic::Streaming<public::ProxyRequestMessage>,
@@ -60,17 +61,17 @@ pub fn stream(
     incoming
         .map_err(|status| status)
         .and_then(move |message| {
-            let state = state.clone();
+            let plane = plane.clone();
             let user_id = user_id.clone();
             let metadata = metadata.clone();
-            async move { Ok(answer(state, user_id, metadata, message).await) }
+            async move { Ok(answer(plane, user_id, metadata, message).await) }
         })
         .try_flatten()
         .boxed()
 }
 
 async fn answer(
-    state: AppState,
+    plane: DataPlane,
     user_id: String,
     metadata: http::HeaderMap,
     message: public::ProxyRequestMessage,
@@ -86,17 +87,17 @@ async fn answer(
         })
         .boxed()
     };
-    let call = match call_of(&state, message, &metadata) {
+    let call = match call_of(&plane, message, &metadata) {
         Ok(call) => call,
         Err(error) => return failed(error),
     };
-    let (response, ticket) = match state.proxy_open(&user_id, &call).await {
+    let (response, ticket) = match plane.proxy_open(&user_id, &call).await {
         Ok(opened) => opened,
         Err(error) => return failed(error),
     };
     let head = public::ProxyResponse {
         status_code: i32::from(response.status().as_u16()),
-        headers: crate::proxy::forward::response_headers(response.headers())
+        headers: crate::data_plane::forward::response_headers(response.headers())
             .into_iter()
             .collect(),
         body: Vec::new(),
