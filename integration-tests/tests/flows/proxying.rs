@@ -131,8 +131,8 @@ async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
     let completion: Value = serde_json::from_slice(&answer.body).expect("JSON");
     assert_eq!(completion["choices"][0]["text"], "over grpc");
 
-    // A bidirectional stream: each message's answer streams back (status and headers first, then
-    // body chunks as the instance sends them), and a bad message fails alone.
+    // A bidirectional stream asked for chunks: each message's answer streams back (status and
+    // headers first, then body chunks as the instance sends them), and a bad message fails alone.
     let messages = vec![
         public::ProxyRequestMessage {
             protocol: "openinference".to_owned(),
@@ -159,6 +159,9 @@ async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
     request
         .metadata_mut()
         .insert("x-api-key", key.parse().expect("value"));
+    request
+        .metadata_mut()
+        .insert("x-stream-chunks", "true".parse().expect("value"));
     let answers: Vec<public::ProxyResponse> = client
         .stream_proxy_request(request)
         .await
@@ -195,6 +198,40 @@ async fn every_protocol_reaches_the_callers_instance(mode: Mode) {
         .map(|chunk| String::from_utf8_lossy(&chunk.body).into_owned())
         .collect();
     assert!(echoed.contains("\"method\":\"GET\""), "{echoed}");
+
+    // By default, exactly one complete response per message, in order, as the seed's clients read
+    // them (`resp.StatusCode, resp.Body`); a bad message is one response with `error`.
+    let messages: Vec<public::ProxyRequestMessage> = (0..10)
+        .map(|index| public::ProxyRequestMessage {
+            protocol: if index == 4 { "gopher" } else { "openinference" }.to_owned(),
+            body: format!(r#"{{"model": "m", "prompt": "message {index}"}}"#).into_bytes(),
+            ..Default::default()
+        })
+        .collect();
+    let mut request = tonic::Request::new(futures::stream::iter(messages));
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("value"));
+    let answers: Vec<public::ProxyResponse> = client
+        .stream_proxy_request(request)
+        .await
+        .expect("a stream")
+        .into_inner()
+        .map(|answer| answer.expect("an answer"))
+        .collect()
+        .await;
+    assert_eq!(answers.len(), 10, "one response per request: {answers:?}");
+    for (index, answer) in answers.iter().enumerate() {
+        if index == 4 {
+            assert_eq!(answer.status_code, 0);
+            assert!(answer.error.starts_with("VALIDATION_FAILED"), "{answer:?}");
+            continue;
+        }
+        assert_eq!(answer.status_code, 200, "{answer:?}");
+        assert!(answer.error.is_empty(), "{answer:?}");
+        let completion: Value = serde_json::from_slice(&answer.body).expect("a whole JSON body");
+        assert_eq!(completion["choices"][0]["text"], format!("message {index}"));
+    }
     destroy_all(&fleet, &key).await;
 }
 

@@ -1,7 +1,7 @@
 //! `ProxyRequest` and `StreamProxyRequest`: the proxy over gRPC.
 
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use gpuproxy_proto::gpuproxy::v1 as public;
 use tonic::Status;
 
@@ -31,6 +31,10 @@ pub fn call_of(
     })
 }
 
+/// The metadata that asks `StreamProxyRequest` to answer each message in pieces as the upstream
+/// sends them (`true`), instead of one complete response per message.
+pub const CHUNKS_METADATA: &str = "x-stream-chunks";
+
 /// Answers one message with the whole upstream answer.
 pub async fn proxy_once(
     plane: &DataPlane,
@@ -41,52 +45,81 @@ pub async fn proxy_once(
         .proxy_once(user_id, call)
         .await
         .map_err(Error::into_status)?;
-    Ok(public::ProxyResponse {
-        status_code: i32::from(reply.status),
-        headers: reply.headers.into_iter().collect(),
-        body: reply.body.to_vec(),
-        error: String::new(),
-    })
+    Ok(whole_answer(reply))
 }
 
-/// Answers each message of a stream in turn, streaming each upstream answer as it arrives: the first
-/// response of an answer carries its status and headers, the next ones body chunks. A message that
-/// fails is answered with `error` set, and the stream goes on with the next.
+/// Answers each message of a stream in turn, in order. By default each message gets exactly one
+/// response, with the status, headers and whole body (at most `PROXY_MAX_RESPONSE_BYTES`), as the
+/// seed's clients read it. With `x-stream-chunks: true` each answer streams as it arrives instead:
+/// its first response carries the status and headers, the next ones body chunks (`status_code` 0).
+/// A message that fails is answered with `error` set (and status 0), and the stream goes on.
 pub fn stream(
     plane: DataPlane,
     user_id: String,
     metadata: http::HeaderMap,
     incoming: tonic::Streaming<public::ProxyRequestMessage>,
 ) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
+    let chunked = metadata
+        .get(CHUNKS_METADATA)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| matches!(value.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
     incoming
-        .map_err(|status| status)
         .and_then(move |message| {
             let plane = plane.clone();
             let user_id = user_id.clone();
             let metadata = metadata.clone();
-            async move { Ok(answer(plane, user_id, metadata, message).await) }
+            async move {
+                Ok(if chunked {
+                    answer_in_chunks(plane, user_id, metadata, message).await
+                } else {
+                    futures::stream::once(answer_whole(plane, user_id, metadata, message).map(Ok)).boxed()
+                })
+            }
         })
         .try_flatten()
         .boxed()
 }
 
-async fn answer(
+/// One complete response to one message, its failure included.
+async fn answer_whole(
+    plane: DataPlane,
+    user_id: String,
+    metadata: http::HeaderMap,
+    message: public::ProxyRequestMessage,
+) -> public::ProxyResponse {
+    let answered = match call_of(&plane, message, &metadata) {
+        Ok(call) => plane.proxy_once(&user_id, call).await,
+        Err(error) => Err(error),
+    };
+    match answered {
+        Ok(reply) => whole_answer(reply),
+        Err(error) => failure(&error),
+    }
+}
+
+fn whole_answer(reply: crate::data_plane::ProxyReply) -> public::ProxyResponse {
+    public::ProxyResponse {
+        status_code: i32::from(reply.status),
+        headers: reply.headers.into_iter().collect(),
+        body: reply.body.to_vec(),
+        error: String::new(),
+    }
+}
+
+fn failure(error: &Error) -> public::ProxyResponse {
+    public::ProxyResponse {
+        error: format!("{}: {error}", error.code()),
+        ..public::ProxyResponse::default()
+    }
+}
+
+async fn answer_in_chunks(
     plane: DataPlane,
     user_id: String,
     metadata: http::HeaderMap,
     message: public::ProxyRequestMessage,
 ) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
-    let failed = |error: Error| {
-        futures::stream::once(async move {
-            Ok(public::ProxyResponse {
-                status_code: 0,
-                headers: Default::default(),
-                body: Vec::new(),
-                error: format!("{}: {error}", error.code()),
-            })
-        })
-        .boxed()
-    };
+    let failed = |error: Error| futures::stream::once(async move { Ok(failure(&error)) }).boxed();
     let call = match call_of(&plane, message, &metadata) {
         Ok(call) => call,
         Err(error) => return failed(error),
