@@ -15,7 +15,8 @@ pub struct ServiceSpec {
     pub title: &'static str,
     /// The variable that sets its internal gRPC port (on `INTERNAL_HOST`).
     pub port_variable: &'static str,
-    /// The port it listens on when that variable is not set.
+    /// The port it listens on when that variable is not set: below Linux's ephemeral range
+    /// (32768-60999), which outgoing connections take ports from.
     pub default_port: u16,
     /// The variable that tells other processes of the fleet where it is (`http://host:port`).
     pub url_variable: &'static str,
@@ -34,7 +35,7 @@ pub const AUTH: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.auth.v1.AuthService",
     title: "auth service",
     port_variable: "AUTH_GRPC_PORT",
-    default_port: 50051,
+    default_port: 9401,
     url_variable: "AUTH_SERVICE_URL",
 };
 
@@ -44,7 +45,7 @@ pub const CATALOG: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.catalog.v1.CatalogService",
     title: "provider catalog",
     port_variable: "CATALOG_GRPC_PORT",
-    default_port: 50052,
+    default_port: 9402,
     url_variable: "CATALOG_SERVICE_URL",
 };
 
@@ -54,7 +55,7 @@ pub const GUARDRAILS: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.guardrails.v1.GuardrailsService",
     title: "guard rails",
     port_variable: "GUARDRAILS_GRPC_PORT",
-    default_port: 50054,
+    default_port: 9404,
     url_variable: "GUARDRAILS_SERVICE_URL",
 };
 
@@ -64,7 +65,7 @@ pub const BILLING: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.billing.v1.BillingService",
     title: "billing service",
     port_variable: "BILLING_GRPC_PORT",
-    default_port: 50055,
+    default_port: 9405,
     url_variable: "BILLING_SERVICE_URL",
 };
 
@@ -74,7 +75,7 @@ pub const WEBHOOKS: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.webhooks.v1.WebhookService",
     title: "webhooks service",
     port_variable: "WEBHOOKS_GRPC_PORT",
-    default_port: 50056,
+    default_port: 9406,
     url_variable: "WEBHOOKS_SERVICE_URL",
 };
 
@@ -84,7 +85,7 @@ pub const RESERVATION: ServiceSpec = ServiceSpec {
     grpc_service: "gpuproxy.reservation.v1.ReservationService",
     title: "reservation service",
     port_variable: "RESERVATION_GRPC_PORT",
-    default_port: 50053,
+    default_port: 9403,
     url_variable: "RESERVATION_SERVICE_URL",
 };
 
@@ -117,6 +118,20 @@ mod tests {
             !names.contains("all") && !names.contains("gateway"),
             "reserved role names"
         );
+    }
+
+    #[test]
+    fn default_ports_lie_outside_the_ephemeral_range() {
+        // Linux hands out 32768-60999 to outgoing connections: a default in it can be held by one
+        // (in TIME_WAIT) when the service starts, and the bind fails now and then.
+        for spec in SERVICES {
+            assert!(
+                !(32_768..=60_999).contains(&spec.default_port),
+                "{} defaults to {}, inside the ephemeral range",
+                spec.name,
+                spec.default_port
+            );
+        }
     }
 
     #[test]

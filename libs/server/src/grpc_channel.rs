@@ -17,7 +17,7 @@ use crate::INTERNAL_TOKEN_HEADER;
 pub type GrpcChannel =
     BoxCloneSyncService<http::Request<Body>, http::Response<Body>, tonic::transport::Error>;
 
-/// Returns a channel to a service at `url` (e.g. `http://auth:50051`), sending the fleet's
+/// Returns a channel to a service at `url` (e.g. `http://auth:9401`), sending the fleet's
 /// `internal_token` with every call when there is one. It connects on first use and reconnects by
 /// itself, so a service that starts later than its clients is fine.
 pub fn connect_lazy(

@@ -182,7 +182,7 @@ mod tests {
         let config = Config::from_env_map(&env, false).expect("valid");
         assert!(!config.jwt.generated);
         assert_eq!(config.session_mode, SessionMode::Balanced);
-        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(50051));
+        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(9401));
     }
 
     #[test]

@@ -92,7 +92,7 @@ mod tests {
         assert!(config.marketplace.vastai_api_key.is_none());
         assert_eq!(config.marketplace.vastai_api_url, "https://console.vast.ai");
         assert_eq!(config.marketplace.ionet_api_url, "https://api.io.solutions");
-        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(50052));
+        assert_eq!(config.server.listen.map(|addr| addr.port()), Some(9402));
     }
 
     #[test]
