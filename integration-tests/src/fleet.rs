@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use gpuproxy_config::{AUTH, CATALOG, EnvMap, SERVICES};
+use gpuproxy_config::{AUTH, CATALOG, EnvMap, SERVICES, ServiceSpec};
 use gpuproxy_daemon::{DaemonConfig, Role, Running};
 use gpuproxy_provider_sim::{SimConfig, Simulator};
 use gpuproxy_testkit::TestDatabase;
@@ -62,14 +62,33 @@ pub struct TestFleet {
     /// `None` when the embedded server started its own.
     pub simulator: Option<Simulator>,
     running: Vec<Running>,
+    /// The service that runs on a runtime of its own, to be killed and restarted (fleet mode).
+    isolated: Option<Isolated>,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
+}
+
+/// A service of the fleet on a runtime of its own: dropping the runtime stops every task of it at
+/// once, as SIGKILL would stop its process, with no shutdown path run to its end.
+#[derive(Debug)]
+struct Isolated {
+    spec: &'static ServiceSpec,
+    /// Its configuration, with the port it first bound, to restart it where the others find it.
+    pairs: Vec<(String, String)>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for TestFleet {
     fn drop(&mut self) {
         for running in &self.running {
             running.tasks.shutdown();
+        }
+        if let Some(runtime) = self
+            .isolated
+            .as_mut()
+            .and_then(|isolated| isolated.runtime.take())
+        {
+            runtime.shutdown_background();
         }
     }
 }
@@ -90,7 +109,38 @@ impl TestFleet {
         Self::launch(Mode::Embedded, &[], false).await
     }
 
+    /// Starts a fleet whose `spec` service runs on a runtime of its own, for [`TestFleet::kill`] and
+    /// [`TestFleet::restart`].
+    pub async fn start_killable(spec: &'static ServiceSpec, extra: &[(&str, &str)]) -> Self {
+        Self::launch_with(Mode::Fleet, extra, true, Some(spec)).await
+    }
+
+    /// Stops the killable service at once, as SIGKILL would: calls in flight break off.
+    pub fn kill(&mut self) {
+        let isolated = self.isolated.as_mut().expect("a killable service");
+        if let Some(runtime) = isolated.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Starts the killable service again, on the port where the others find it.
+    pub async fn restart(&mut self) {
+        let isolated = self.isolated.as_mut().expect("a killable service");
+        assert!(isolated.runtime.is_none(), "kill it first");
+        let (runtime, _) = start_isolated(isolated.spec, config_from(&isolated.pairs)).await;
+        isolated.runtime = Some(runtime);
+    }
+
     async fn launch(mode: Mode, extra: &[(&str, &str)], external_simulator: bool) -> Self {
+        Self::launch_with(mode, extra, external_simulator, None).await
+    }
+
+    async fn launch_with(
+        mode: Mode,
+        extra: &[(&str, &str)],
+        external_simulator: bool,
+        killable: Option<&'static ServiceSpec>,
+    ) -> Self {
         gpuproxy_testkit::init_logging();
         let data_dir = tempfile::tempdir().expect("a temp dir");
         let mut pairs: Vec<(String, String)> = vec![
@@ -171,6 +221,7 @@ impl TestFleet {
         let mut auth_grpc_addr = None;
         let mut catalog_grpc_addr = None;
         let mut catalog_metrics = None;
+        let mut isolated = None;
         let (running, gateways) = match mode {
             Mode::Embedded => {
                 let running = gpuproxy_daemon::start(Role::All, config_from(&pairs))
@@ -184,6 +235,18 @@ impl TestFleet {
                 // the gateways) find it at its URL variable.
                 let mut running = Vec::new();
                 for spec in SERVICES {
+                    if killable == Some(spec) {
+                        let (runtime, addr) = start_isolated(spec, config_from(&pairs)).await;
+                        let mut own = pairs.clone();
+                        own.push((spec.port_variable.to_owned(), addr.port().to_string()));
+                        isolated = Some(Isolated {
+                            spec,
+                            pairs: own,
+                            runtime: Some(runtime),
+                        });
+                        pairs.push((spec.url_variable.to_owned(), format!("http://{addr}")));
+                        continue;
+                    }
                     let service = gpuproxy_daemon::start(Role::Service(spec), config_from(&pairs))
                         .await
                         .unwrap_or_else(|error| panic!("the {} starts: {error:#}", spec.title));
@@ -223,6 +286,7 @@ impl TestFleet {
             catalog_metrics,
             simulator,
             running,
+            isolated,
             _database: database,
             _data_dir: data_dir,
         }
@@ -241,6 +305,30 @@ impl TestFleet {
             .await
             .expect("the gateway's gRPC server accepts connections")
     }
+}
+
+/// Starts `spec` on a runtime of its own; returns the runtime and where the service listens.
+async fn start_isolated(
+    spec: &'static ServiceSpec,
+    config: DaemonConfig,
+) -> (tokio::runtime::Runtime, SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let running = runtime
+        .handle()
+        .spawn(gpuproxy_daemon::start(Role::Service(spec), config))
+        .await
+        .expect("the start-up ran")
+        .unwrap_or_else(|error| panic!("the {} starts: {error:#}", spec.title));
+    let addr = running
+        .internal_addr(spec)
+        .unwrap_or_else(|| panic!("the {} listens", spec.title));
+    // The tasks live on the runtime; `Running` itself holds nothing that must be kept.
+    drop(running);
+    (runtime, addr)
 }
 
 fn config_from(pairs: &[(String, String)]) -> DaemonConfig {

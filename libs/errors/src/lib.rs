@@ -9,6 +9,6 @@ mod status;
 
 pub use code::{ErrorCode, UnknownErrorCode};
 pub use status::{
-    ERROR_DOMAIN, NOTHING_DONE_KEY, ServiceError, code_of, field_of, mark_nothing_done, nothing_done, status,
-    status_for_field,
+    ERROR_DOMAIN, NOTHING_DONE_KEY, ServiceError, answered_by_service, code_of, field_of, mark_nothing_done,
+    nothing_done, status, status_for_field,
 };

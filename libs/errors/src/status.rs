@@ -47,14 +47,31 @@ pub fn nothing_done(status: &Status) -> bool {
     status.metadata().get(NOTHING_DONE_KEY).is_some()
 }
 
-/// Returns the code a status carries, or the closest code for its gRPC code when it carries none.
+/// Returns the code a status carries, or the closest code for its gRPC code when it carries none. A
+/// status made on this side from a failed connection (it has a source error; a peer's answer has
+/// none) is `UNAVAILABLE` whatever its gRPC code: the service died or restarted mid-call, which the
+/// caller may retry, not a bug of ours.
 pub fn code_of(status: &Status) -> ErrorCode {
     status
         .get_error_details()
         .error_info()
         .filter(|info| info.domain == ERROR_DOMAIN)
         .and_then(|info| info.reason.parse().ok())
-        .unwrap_or_else(|| ErrorCode::from_grpc_code(status.code()))
+        .unwrap_or_else(|| match status.code() {
+            tonic::Code::Unknown | tonic::Code::Internal if std::error::Error::source(status).is_some() => {
+                ErrorCode::Unavailable
+            }
+            code => ErrorCode::from_grpc_code(code),
+        })
+}
+
+/// Returns whether `status` is a service's own answer (it names its code), rather than one made on
+/// this side from a call that failed on the way.
+pub fn answered_by_service(status: &Status) -> bool {
+    status
+        .get_error_details()
+        .error_info()
+        .is_some_and(|info| info.domain == ERROR_DOMAIN)
 }
 
 /// Returns the request field a status blames, when it names one.
@@ -124,6 +141,13 @@ mod tests {
     fn a_status_without_details_falls_back_to_its_grpc_code() {
         assert_eq!(code_of(&Status::not_found("gone")), ErrorCode::NotFound);
         assert_eq!(code_of(&Status::unknown("?")), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn a_connection_that_broke_mid_call_is_unavailable() {
+        let broken = Status::from_error(Box::new(std::io::Error::other("connection reset by peer")));
+        assert_eq!(broken.code(), tonic::Code::Unknown);
+        assert_eq!(code_of(&broken), ErrorCode::Unavailable);
     }
 
     #[test]

@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use gpuproxy_errors::{ErrorCode, code_of, field_of};
 use serde::Serialize;
 
+/// How long a caller is told to wait before retrying a call to a service that was unavailable.
+const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(2);
+
 /// An error answered to a REST or gRPC caller. Errors of internal services arrive as gRPC statuses
 /// and keep their code through [`From<tonic::Status>`], so a REST caller sees the code the service chose.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,12 +96,16 @@ impl Error {
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
         let code = code_of(&status);
+        // A service's own answer says what happened; a broken connection says nothing useful.
+        let answered = gpuproxy_errors::answered_by_service(&status);
         let message = match code {
             // The service logged the cause; a transport failure has nothing the caller can act on.
             ErrorCode::Internal => {
                 "internal error; quote the X-Request-Id header when reporting it".to_owned()
             }
-            ErrorCode::Unavailable => "a service the request needs is unavailable; retry shortly".to_owned(),
+            ErrorCode::Unavailable if !answered => {
+                "a service the request needs is unavailable; retry shortly".to_owned()
+            }
             _ => status.message().to_owned(),
         };
         if code == ErrorCode::Unavailable || code == ErrorCode::Internal {
@@ -108,7 +115,9 @@ impl From<tonic::Status> for Error {
             code,
             message,
             field: field_of(&status),
-            retry_after: None,
+            // A service that is down or restarting is usually back within seconds; one that says
+            // it cannot (a processor not configured) is not.
+            retry_after: (code == ErrorCode::Unavailable && !answered).then_some(UNAVAILABLE_RETRY_AFTER),
         }
     }
 }
@@ -180,5 +189,18 @@ mod tests {
                 .and_then(|value| value.to_str().ok()),
             Some("42")
         );
+    }
+
+    #[test]
+    fn a_service_that_broke_off_mid_call_is_503_with_retry_after_both_ways() {
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::other("connection reset")));
+        let error = Error::from(broken);
+        assert_eq!(error.code(), ErrorCode::Unavailable);
+        let response = error.clone().into_response();
+        assert_eq!(response.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "2");
+        let status = error.into_status();
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert!(status.metadata().get("retry-after").is_some());
     }
 }
