@@ -121,3 +121,79 @@ async fn a_service_stopped_between_its_commit_and_the_publish_publishes_after_it
     assert_eq!(event["data"]["user_id"], user.id);
     tasks.shutdown();
 }
+
+/// A stream of someone else's already captures the fleet's subjects: nothing can be published.
+/// Health says so (degraded, with the reason) instead of `ok`, and once the conflict is gone the
+/// events that waited in the outboxes go out.
+#[tokio::test]
+async fn a_conflicting_stream_makes_health_degraded_with_the_reason_and_events_flow_once_it_is_gone() {
+    let nats = gpuproxy_testkit::nats_config();
+    let client = async_nats::connect(nats.url.as_deref().expect("a url"))
+        .await
+        .expect("nats");
+    let jetstream = async_nats::jetstream::new(client.clone());
+    let blocker = format!("{}_BLOCKER", nats.stream);
+    jetstream
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: blocker.clone(),
+            subjects: vec![format!("{}.>", nats.subject_prefix)],
+            ..Default::default()
+        })
+        .await
+        .expect("the blocking stream");
+    let fleet = TestFleet::start_with(
+        Mode::Fleet,
+        &[
+            ("NATS_STREAM", nats.stream.as_str()),
+            ("NATS_SUBJECT_PREFIX", nats.subject_prefix.as_str()),
+        ],
+    )
+    .await;
+
+    let health: serde_json::Value = fleet
+        .rest
+        .get("/health", gpuproxy_integration_tests::Auth::None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["services"]["events"], "unhealthy", "{health}");
+    let problems = health["problems"].to_string();
+    assert!(
+        problems.contains(&nats.stream) && problems.contains("cannot be used"),
+        "{health}"
+    );
+
+    let mut created = client
+        .subscribe(format!("{}.auth.user.created", nats.subject_prefix))
+        .await
+        .expect("a subscription");
+    let (email, _) = fleet.rest.new_user().await;
+    jetstream
+        .delete_stream(&blocker)
+        .await
+        .expect("the blocker is gone");
+    let message = tokio::time::timeout(Duration::from_secs(30), futures::StreamExt::next(&mut created))
+        .await
+        .expect("the waiting event goes out once the stream can be made")
+        .expect("a message");
+    let event: serde_json::Value = serde_json::from_slice(&message.payload).expect("an event");
+    assert_eq!(event["data"]["email"], email.as_str());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: serde_json::Value = fleet
+            .rest
+            .get("/health", gpuproxy_integration_tests::Auth::None)
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        if health["status"] == "ok" {
+            assert!(health.get("problems").is_none(), "{health}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ok again: {health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

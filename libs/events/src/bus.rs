@@ -85,6 +85,15 @@ impl EventBus {
         }
     }
 
+    /// Says why events cannot be stored now (NATS unreachable, its stream unusable), or `None`
+    /// when they can; the in-process bus always can.
+    pub async fn stream_problem(&self) -> Option<String> {
+        match self {
+            EventBus::Nats(bus) => bus.stream_problem().await,
+            EventBus::InProcess(_) => None,
+        }
+    }
+
     /// Returns true when the bus can deliver events now.
     pub fn is_connected(&self) -> bool {
         match self {

@@ -168,6 +168,22 @@ impl NatsBus {
         self.inner.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// Says why events cannot be stored now: no connection, or a stream that cannot be created
+    /// (another stream of the server already captures these subjects, say); `None` when they can.
+    pub(crate) async fn stream_problem(&self) -> Option<String> {
+        if !self.is_connected() {
+            return Some("not connected to the NATS server".to_owned());
+        }
+        let stream = &self.inner.stream_config.name;
+        match tokio::time::timeout(PUBLISH_TIMEOUT, self.ensure_stream()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(format!("the JetStream stream {stream} cannot be used: {error}")),
+            Err(_) => Some(format!(
+                "the JetStream stream {stream} did not answer within {PUBLISH_TIMEOUT:?}"
+            )),
+        }
+    }
+
     /// Creates the stream on first use rather than at connect time, so a NATS that is down when the
     /// service starts only delays events.
     async fn ensure_stream(&self) -> Result<(), BusError> {

@@ -117,6 +117,17 @@ impl Outbox {
         }
     }
 
+    /// Returns when the oldest of this source's unpublished events was written (Unix ms), if any.
+    pub async fn oldest_pending_at(&self) -> Result<Option<i64>, OutboxError> {
+        let row = sqlx::query(
+            "SELECT MIN(created_at) FROM event_outbox WHERE source = $1 AND published_at IS NULL",
+        )
+        .bind(self.source)
+        .fetch_one(self.database.pool())
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
     /// Returns how many of this source's events are not yet published.
     pub async fn pending(&self) -> Result<i64, OutboxError> {
         let row = sqlx::query("SELECT COUNT(*) FROM event_outbox WHERE source = $1 AND published_at IS NULL")
@@ -153,6 +164,16 @@ impl OutboxRelay {
                     self.settings.poll_interval
                 }
                 Err(error) => {
+                    if backoff.is_zero() {
+                        // The first failure after a success (or at start-up) says why, loudly, once:
+                        // an unusable stream otherwise looks like a quiet system.
+                        let problem = self
+                            .bus
+                            .stream_problem()
+                            .await
+                            .unwrap_or_else(|| error.to_string());
+                        tracing::error!(source = self.outbox.source, %problem, "events cannot be published; they wait in the outbox and are retried");
+                    }
                     backoff = (backoff * 2).clamp(Duration::from_millis(100), self.settings.max_backoff);
                     tracing::warn!(source = self.outbox.source, %error, retry_in = ?backoff, "relaying events failed");
                     backoff

@@ -24,7 +24,14 @@ pub enum Dependency {
     /// Reported as `nats` when it is NATS. Events wait in the outbox while it is down, so it does not
     /// make the service unready.
     Bus(EventBus),
+    /// Reported as `events`: not serving while an event has waited in the outbox longer than
+    /// [`STUCK_AFTER`] (the bus is down or its stream unusable). Nothing is lost meanwhile, so it
+    /// does not make the service unready either, but an operator must see it.
+    Outbox(Outbox),
 }
+
+/// How long an event may wait in an outbox before the pipeline counts as stuck.
+pub const STUCK_AFTER: Duration = Duration::from_secs(30);
 
 /// One internal service's gRPC server and the loops every service runs.
 #[derive(Debug)]
@@ -61,18 +68,20 @@ impl ServiceHost {
 
     /// Reports the health of `dependencies` every `period`; with none, the service is always serving.
     pub fn reporting(mut self, dependencies: Vec<Dependency>, period: Duration) -> Self {
-        self.dependencies = dependencies;
+        self.dependencies.extend(dependencies);
         self.health_period = period;
         self
     }
 
     /// Publishes what `outbox` holds to `bus`, looking for rows other processes wrote every
     /// `poll_interval`.
+    /// Also reports whether events flow (`events`).
     pub fn relaying(mut self, outbox: Outbox, bus: EventBus, poll_interval: Duration) -> Self {
         let settings = RelaySettings {
             poll_interval,
             ..RelaySettings::default()
         };
+        self.dependencies.push(Dependency::Outbox(outbox.clone()));
         self.relay = Some((outbox, bus, settings));
         self
     }
@@ -164,6 +173,16 @@ async fn report(spec: &ServiceSpec, health: &Health, dependencies: &[Dependency]
             Dependency::Store(KvStore::Memory(_)) => {}
             Dependency::Bus(bus @ EventBus::Nats(_)) => health.set("nats", bus.is_connected()).await,
             Dependency::Bus(EventBus::InProcess(_)) => {}
+            Dependency::Outbox(outbox) => {
+                let waited = outbox
+                    .oldest_pending_at()
+                    .await
+                    .map(|oldest| oldest.map_or(0, |at| gpuproxy_domain::now_ms().saturating_sub(at)));
+                let stuck_after = i64::try_from(STUCK_AFTER.as_millis()).unwrap_or(i64::MAX);
+                health
+                    .set("events", waited.is_ok_and(|waited| waited < stuck_after))
+                    .await;
+            }
         }
     }
     health.set(spec.grpc_service, serving).await;

@@ -24,7 +24,7 @@ mod tasks;
 
 pub use grpc_channel::{GrpcChannel, connect_lazy, in_process};
 pub use grpc_server::{GrpcServer, Health, bind};
-pub use host::{Dependency, ServiceHost};
+pub use host::{Dependency, STUCK_AFTER, ServiceHost};
 pub use internal_token::{INTERNAL_TOKEN_HEADER, RequireToken, RequireTokenLayer, bind_internal};
 pub use peers::Peers;
 pub use periodic::Every;

@@ -78,6 +78,9 @@ pub struct HealthReport {
     pub dependencies: BTreeMap<String, DependencyStatus>,
     /// Each GPU provider as the catalog sees it; empty when the catalog cannot be reached.
     pub providers: Vec<ProviderHealth>,
+    /// What keeps the report from `ok`, one line each, for an operator (a stuck event pipeline
+    /// and why, say); empty when nothing does.
+    pub problems: Vec<String>,
 }
 
 /// An internal service the gateway depends on, probed through the standard gRPC health service.
@@ -131,13 +134,21 @@ impl HealthChecker {
         )
         .await;
         let mut dependencies = BTreeMap::new();
+        let mut problems = Vec::new();
         let mut database = None::<bool>;
         let mut critical_down = false;
-        for (probe, (serving, database_ok)) in self.services.iter().zip(services) {
+        for (probe, (serving, database_ok, events_ok)) in self.services.iter().zip(services) {
             dependencies.insert(probe.spec.name.to_owned(), DependencyStatus::from_ok(serving));
             critical_down |= !serving;
             if let Some(ok) = database_ok {
                 database = Some(database.unwrap_or(true) && ok);
+            }
+            if events_ok == Some(false) {
+                problems.push(format!(
+                    "events of the {} have waited in its outbox for over {}s",
+                    probe.spec.title,
+                    gpuproxy_server::STUCK_AFTER.as_secs()
+                ));
             }
         }
         let database = DependencyStatus::from_ok(database.unwrap_or(false));
@@ -154,6 +165,17 @@ impl HealthChecker {
         };
         dependencies.insert("redis".to_owned(), redis);
         dependencies.insert("nats".to_owned(), nats);
+        // The stream's own problem is the reason the outboxes fill up, when it is the reason.
+        if nats == DependencyStatus::Healthy
+            && let Some(problem) = self.bus.stream_problem().await
+        {
+            problems.insert(0, problem);
+        }
+        let events = match self.bus {
+            EventBus::InProcess(_) if problems.is_empty() => DependencyStatus::InProcess,
+            _ => DependencyStatus::from_ok(problems.is_empty() && nats == DependencyStatus::Healthy),
+        };
+        dependencies.insert("events".to_owned(), events);
 
         // A failing provider degrades the service (its offers are missing) but does not take it down.
         let provider_failing = providers
@@ -163,6 +185,7 @@ impl HealthChecker {
             OverallStatus::Down
         } else if redis == DependencyStatus::Unhealthy
             || nats == DependencyStatus::Unhealthy
+            || events == DependencyStatus::Unhealthy
             || provider_failing
         {
             OverallStatus::Degraded
@@ -173,16 +196,22 @@ impl HealthChecker {
             status,
             dependencies,
             providers,
+            problems,
         }
     }
 }
 
-/// Returns whether the service serves, and whether its database works (when it reports one).
-async fn probe_service(probe: &ServiceProbe) -> (bool, Option<bool>) {
+/// Returns whether the service serves, whether its database works and whether its events flow
+/// (each when it reports one).
+async fn probe_service(probe: &ServiceProbe) -> (bool, Option<bool>, Option<bool>) {
     let client = HealthClient::new(probe.channel.clone());
-    let serving = check(client.clone(), probe.spec.grpc_service).await == Some(true);
-    let database = check(client, "database").await;
-    (serving, database)
+    let (serving, database, events) = futures::future::join3(
+        check(client.clone(), probe.spec.grpc_service),
+        check(client.clone(), "database"),
+        check(client, "events"),
+    )
+    .await;
+    (serving == Some(true), database, events)
 }
 
 /// Returns `Some(serving)` for a known service name, `None` when the service does not report it

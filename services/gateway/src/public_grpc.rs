@@ -495,6 +495,13 @@ impl GpuProxyService for PublicApi {
                         .into_iter()
                         .map(|provider| (format!("provider:{}", provider.provider), provider.state)),
                 )
+                .chain(
+                    report
+                        .problems
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, problem)| (format!("problem:{}", index + 1), problem)),
+                )
                 .collect(),
         }))
     }

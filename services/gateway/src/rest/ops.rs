@@ -36,12 +36,16 @@ pub struct HealthDto {
     /// The gateway's version.
     #[schema(example = "0.1.0")]
     pub version: &'static str,
-    /// `database`, `redis`, `nats` and each service: `healthy`, `unhealthy` or `in_process` (embedded
-    /// stand-ins for Redis and NATS).
+    /// `database`, `redis`, `nats`, `events` (whether events reach the bus) and each service:
+    /// `healthy`, `unhealthy` or `in_process` (embedded stand-ins for Redis and NATS).
     pub services: BTreeMap<String, &'static str>,
     /// Each GPU provider: `ok`, `degraded` (stale or missing offers), `open` (circuit breaker open)
     /// or `disabled` (no API key).
     pub providers: BTreeMap<String, ProviderHealthDto>,
+    /// Why the status is not `ok`, one line each, when something says (an unusable event stream,
+    /// events waiting in a service's outbox).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// One GPU provider's health as the catalog sees it.
@@ -109,6 +113,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 (provider.provider, dto)
             })
             .collect(),
+        problems: report.problems,
     };
     (status, Json(body))
 }
