@@ -92,3 +92,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+say "fuzzing the REST API from its own /openapi.json"
+./scripts/fuzz-api.sh

@@ -234,7 +234,63 @@ async fn unknown_routes_and_methods_get_coded_errors(mode: Mode) {
     );
 }
 
+/// A launch configuration no offer can accept is refused before anything is listed, held or rented,
+/// naming the field, however it arrives (a reservation, a create).
+async fn a_launch_no_offer_can_accept_is_refused_before_anything_is_rented(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let (_, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    let config = json!({"image": "vllm/vllm-openai:latest", "env": {"-v /:/host": "1"}});
+    let reserve = json!({"count": 2, "config": config});
+    let refused = expect_status(
+        fleet
+            .rest
+            .post("/api/v1/gpu/instances/reserve", Auth::Key(&key), &reserve)
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["field"].as_str()),
+        (Some("VALIDATION_FAILED"), Some("env"))
+    );
+    let offers = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/gpu/instances?page_size=1", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let offer = &offers["data"][0];
+    let path = format!(
+        "/api/v1/gpu/instances/{}/{}",
+        offer["provider"].as_str().expect("a provider"),
+        offer["id"].as_str().expect("an id")
+    );
+    let refused = expect_status(
+        fleet.rest.post(&path, Auth::Key(&key), &config).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(refused["field"], "env", "{refused}");
+    let mine = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/gpu/instances/mine?all=true", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["count"], 0, "nothing was rented: {mine}");
+    let simulator = fleet.simulator.as_ref().expect("the fleet's simulator");
+    let rented = simulator.instance_count(gpuproxy_provider_sim::SimProvider::VastAi)
+        + simulator.instance_count(gpuproxy_provider_sim::SimProvider::IoNet);
+    assert_eq!(rented, 0, "no provider was asked");
+}
+
 crate::in_both_modes!(
+    a_launch_no_offer_can_accept_is_refused_before_anything_is_rented,
     invalid_registrations_get_400_with_a_code,
     a_taken_email_gets_409,
     a_wrong_password_and_an_unknown_user_get_the_same_401,

@@ -11,6 +11,7 @@ mod dispatch;
 pub mod envelope;
 mod export;
 mod front_line;
+mod front_line_responses;
 mod gpu;
 mod guardrails;
 mod instances;
@@ -19,6 +20,7 @@ mod load_balancer;
 mod middleware;
 mod ops;
 pub(crate) mod principal;
+mod query_params;
 mod reservations;
 mod timestamps;
 mod user_lookup;
@@ -119,13 +121,14 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
         .merge(webhooks::router())
         .merge(export::router())
         .route_layer(middleware::authenticate(state.clone()));
-    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .route("/ws", axum::routing::get(ws::events_ws))
         .nest("/api/v1/billing", billing::webhook_router())
         .merge(anonymous)
         .merge(authenticated)
         .split_for_parts();
+    front_line_responses::add_to(&mut document);
     let document = document.to_pretty_json().unwrap_or_else(|error| {
         tracing::error!(%error, "rendering the OpenAPI document failed");
         "{}".to_owned()

@@ -1,7 +1,7 @@
 //! `/api/v1/admin/*`: routes for admins.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,6 +12,7 @@ use crate::error::ErrorBody;
 use crate::rest::auth::UserDto;
 use crate::rest::envelope::ListEnvelope;
 use crate::rest::principal::AdminUser;
+use crate::rest::query_params::QueryParams;
 use crate::{AppState, Error};
 
 /// Admin routes; the handlers check the role.
@@ -40,7 +41,7 @@ pub struct Page {
 async fn list_users(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Query(page): Query<Page>,
+    QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<ListEnvelope<UserDto>>, Error> {
     tracing::info!(admin = %admin.user_id, "admin lists users");
     let request = proto::ListUsersRequest {

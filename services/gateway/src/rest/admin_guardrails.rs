@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use crate::rest::envelope::Envelope;
 use crate::rest::guardrails::{SpendingDto, spending_dto};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AdminUser;
+use crate::rest::query_params::QueryParams;
 use crate::rest::user_lookup::{UserSelector, find_user};
 use crate::{AppState, Error};
 
@@ -188,7 +189,7 @@ async fn status(
 async fn user_spending(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
-    Query(selector): Query<UserSelector>,
+    QueryParams(selector): QueryParams<UserSelector>,
 ) -> Result<Json<Envelope<UserSpendingDto>>, Error> {
     let user = find_user(&state, selector, None).await?;
     let info = state
@@ -222,7 +223,7 @@ async fn user_spending(
 async fn get_limits(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
-    Query(selector): Query<UserSelector>,
+    QueryParams(selector): QueryParams<UserSelector>,
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
     let user = find_user(&state, selector, None).await?;
     let limits = state
@@ -300,7 +301,7 @@ async fn set_limits(
 async fn clear_limits(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Query(query): Query<ClearLimitsQuery>,
+    QueryParams(query): QueryParams<ClearLimitsQuery>,
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
     let windows: Vec<String> = query
         .window

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1 as pb;
@@ -17,6 +17,7 @@ use crate::money::dollars;
 use crate::operations::{Operations, PaymentInput, idempotency_key, raw_card_rejected};
 use crate::rest::envelope::{DataEnvelope, ListEnvelope};
 use crate::rest::principal::AuthUser;
+use crate::rest::query_params::QueryParams;
 use crate::rest::timestamps::rfc3339;
 use crate::{AppState, Error};
 
@@ -209,7 +210,7 @@ pub struct TransactionDto {
 async fn transactions(
     State(operations): State<Operations>,
     AuthUser(user): AuthUser,
-    Query(page): Query<Page>,
+    QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<ListEnvelope<TransactionDto>>, Error> {
     let listed = operations
         .transactions(&user, page.limit.unwrap_or(0), page.offset.unwrap_or(0))

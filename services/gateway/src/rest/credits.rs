@@ -3,7 +3,7 @@
 //! `/api/v1/user` and `/api/v1/admin`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use gpuproxy_proto::gpuproxy::billing::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::operations::idempotency_key;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::{AdminUser, AuthUser};
+use crate::rest::query_params::QueryParams;
 use crate::rest::timestamps::rfc3339;
 use crate::rest::user_lookup::{UserSelector, find_user};
 use crate::{AppState, Error};
@@ -217,7 +218,7 @@ async fn credits(
 async fn history(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Query(selector): Query<Selector>,
+    QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<ListEnvelope<CreditEntryDto>>, Error> {
     let listed = state
         .operations
@@ -273,7 +274,7 @@ pub(super) fn credit_entry_dto(entry: pb::CreditEntry) -> CreditEntryDto {
 async fn usage(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Query(selector): Query<Selector>,
+    QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<UsagePageDto>>, Error> {
     Ok(Json(Envelope::new(
         usage_of(&state, user.user_id.to_string(), &selector).await?,
@@ -354,6 +355,7 @@ pub struct SettingsRequest {
         (status = 200, description = "The user's credits after it", body = Envelope<CreditsDto>),
         (status = 400, description = "A negative cap (VALIDATION_FAILED)", body = ErrorBody),
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
+        (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn settings(
     State(state): State<AppState>,
@@ -386,11 +388,12 @@ async fn settings(
     responses(
         (status = 200, description = "Credits in USD", body = Envelope<CreditsDto>),
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
+        (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn user_credits(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
-    Query(selector): Query<Selector>,
+    QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
     let user_id = user_named(&state, selector.user_id, selector.email).await?;
     Ok(Json(Envelope::new(credits_of(&state, user_id).await?)))
@@ -402,11 +405,12 @@ async fn user_credits(
     responses(
         (status = 200, description = "Usage", body = Envelope<UsagePageDto>),
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
+        (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn user_usage(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
-    Query(selector): Query<Selector>,
+    QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<UsagePageDto>>, Error> {
     let user_id = user_named(&state, selector.user_id.clone(), selector.email.clone()).await?;
     Ok(Json(Envelope::new(usage_of(&state, user_id, &selector).await?)))

@@ -153,7 +153,7 @@ pub struct MineQuery {
     request_body = LaunchDto,
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 201, description = "Rented", body = RentedInstanceDto),
+        (status = 201, description = "Rented", body = DataEnvelope<RentedInstanceDto>),
         (status = 400, description = "A bad field (VALIDATION_FAILED)", body = ErrorBody),
         (status = 404, description = "No such offer (NOT_FOUND)", body = ErrorBody),
         (status = 410, description = "The offer was rented meanwhile (OFFER_UNAVAILABLE)", body = ErrorBody),
@@ -196,7 +196,7 @@ pub(super) async fn create_instance(
            ("instance_id" = String, Path, description = "The instance id (contract id)")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "Destroyed", body = DestroyedDto),
+        (status = 200, description = "Destroyed", body = DataEnvelope<DestroyedDto>),
         (status = 404, description = "Not one of the caller's instances (NOT_FOUND)", body = ErrorBody),
         (status = 502, description = "The provider failed; the destroy is retried (PROVIDER_UNAVAILABLE)", body = ErrorBody),
     ))]

@@ -2,7 +2,7 @@
 //! instances and of the providers.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +14,7 @@ use crate::operations::{LoadKind, LoadReport, Operations, ProviderLoad};
 use crate::rest::envelope::{DataEnvelope, Envelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
+use crate::rest::query_params::QueryParams;
 use crate::rest::timestamps::rfc3339;
 use crate::{AppState, Error};
 
@@ -133,7 +134,7 @@ impl From<ProviderLoad> for ProviderLoadDto {
 
 /// Returns the caller's strategy (`LB_STRATEGY` until they choose one).
 #[utoipa::path(get, path = "/strategy", tag = "loadbalancer", security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, description = "The strategy", body = StrategyDto)))]
+    responses((status = 200, description = "The strategy", body = Envelope<StrategyDto>)))]
 async fn get_strategy(
     State(operations): State<Operations>,
     AuthUser(user): AuthUser,
@@ -146,7 +147,7 @@ async fn get_strategy(
 #[utoipa::path(put, path = "/strategy", tag = "loadbalancer", request_body = StrategyDto,
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The new strategy", body = StrategyDto),
+        (status = 200, description = "The new strategy", body = Envelope<StrategyDto>),
         (status = 400, description = "Not a strategy (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn set_strategy(
@@ -162,13 +163,13 @@ async fn set_strategy(
 #[utoipa::path(get, path = "/loads", tag = "loadbalancer", params(LoadsQuery),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "Loads", body = LoadsDto),
+        (status = 200, description = "Loads", body = DataEnvelope<LoadsDto>),
         (status = 400, description = "A bad type (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn loads(
     State(operations): State<Operations>,
     AuthUser(user): AuthUser,
-    Query(query): Query<LoadsQuery>,
+    QueryParams(query): QueryParams<LoadsQuery>,
 ) -> Result<Json<DataEnvelope<LoadsDto>>, Error> {
     let kind = LoadKind::parse(query.kind.as_deref().unwrap_or_default())?;
     let LoadReport { servers, providers } = operations.load_report(&user, kind).await?;
@@ -187,14 +188,14 @@ async fn loads(
 #[utoipa::path(get, path = "/load", tag = "loadbalancer", params(LoadQuery),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The instance's load", body = InstanceLoadDto),
+        (status = 200, description = "The instance's load", body = DataEnvelope<InstanceLoadDto>),
         (status = 400, description = "No instance_id (VALIDATION_FAILED)", body = ErrorBody),
         (status = 404, description = "Not one of the caller's running instances (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn load(
     State(operations): State<Operations>,
     AuthUser(user): AuthUser,
-    Query(query): Query<LoadQuery>,
+    QueryParams(query): QueryParams<LoadQuery>,
 ) -> Result<Json<DataEnvelope<InstanceLoadDto>>, Error> {
     let instance_id = query.instance_id.unwrap_or_default();
     let load = operations.instance_load(&user, &instance_id).await?;

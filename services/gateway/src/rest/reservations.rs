@@ -221,7 +221,7 @@ async fn list_reservations(
     params(("reservation_id" = String, Path, description = "The reservation")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "Released", body = ReleasedDto),
+        (status = 200, description = "Released", body = DataEnvelope<ReleasedDto>),
         (status = 404, description = "Not one of the caller's reservations (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn release(

@@ -3,7 +3,7 @@
 //! subscription's secret (see the README for how receivers verify them).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use gpuproxy_proto::gpuproxy::webhooks::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +14,7 @@ use crate::error::ErrorBody;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
+use crate::rest::query_params::QueryParams;
 use crate::rest::timestamps::rfc3339;
 use crate::{AppState, Error};
 
@@ -318,7 +319,7 @@ async fn deliveries(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-    Query(query): Query<DeliveryQuery>,
+    QueryParams(query): QueryParams<DeliveryQuery>,
 ) -> Result<Json<Envelope<DeliveryPageDto>>, Error> {
     let page = state
         .operations

@@ -18,8 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gpuproxy_domain::Principal;
@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 
 use crate::credentials::Credentials;
 use crate::hub::{Channel, Channels, Listener};
+use crate::rest::query_params::QueryParams;
 use crate::{AppState, Error};
 
 const UNSUPPORTED_DATA: u16 = 1003;
@@ -78,7 +79,7 @@ struct ClientMessage {
 pub async fn events_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<WsQuery>,
+    QueryParams(query): QueryParams<WsQuery>,
     connect_info: Result<
         axum::extract::ConnectInfo<std::net::SocketAddr>,
         axum::extract::rejection::ExtensionRejection,
