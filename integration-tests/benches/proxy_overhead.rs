@@ -463,7 +463,11 @@ async fn main() {
         }
     }
     if let Some((mut child, _)) = nginx {
-        let _ = child.kill();
+        // SIGTERM: nginx stops its workers too (SIGKILL, which `Child::kill` sends, leaves them
+        // running without their master).
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let _ = child.wait();
     }
 

@@ -150,13 +150,7 @@ async fn a_conflicting_stream_makes_health_degraded_with_the_reason_and_events_f
     )
     .await;
 
-    let health: serde_json::Value = fleet
-        .rest
-        .get("/health", gpuproxy_integration_tests::Auth::None)
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let health = health_of(&fleet).await;
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["services"]["events"], "unhealthy", "{health}");
     let problems = health["problems"].to_string();
@@ -182,13 +176,7 @@ async fn a_conflicting_stream_makes_health_degraded_with_the_reason_and_events_f
     assert_eq!(event["data"]["email"], email.as_str());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let health: serde_json::Value = fleet
-            .rest
-            .get("/health", gpuproxy_integration_tests::Auth::None)
-            .await
-            .json()
-            .await
-            .expect("JSON");
+        let health = health_of(&fleet).await;
         if health["status"] == "ok" {
             assert!(health.get("problems").is_none(), "{health}");
             break;
@@ -196,4 +184,14 @@ async fn a_conflicting_stream_makes_health_degraded_with_the_reason_and_events_f
         assert!(tokio::time::Instant::now() < deadline, "never ok again: {health}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn health_of(fleet: &TestFleet) -> serde_json::Value {
+    fleet
+        .rest
+        .get("/health", gpuproxy_integration_tests::Auth::None)
+        .await
+        .json()
+        .await
+        .expect("JSON")
 }

@@ -3,7 +3,6 @@
 use gpuproxy_domain::UsdMicros;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1 as billing;
-use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 
 use crate::{Refusal, Spending};
 
@@ -40,15 +39,7 @@ impl Spending {
             ));
         }
         let reserved = self
-            .within(
-                self.guardrails
-                    .clone()
-                    .reserve_spend(guardrails::ReserveSpendRequest {
-                        user_id: user_id.to_owned(),
-                        amount_micros: estimate,
-                        idempotency_key: guard_rail_key(hold_id),
-                    }),
-            )
+            .reserve_room(user_id, estimate, guard_rail_key(hold_id))
             .await;
         match reserved {
             Ok(reserved) if reserved.allowed => Ok(()),
@@ -82,15 +73,7 @@ impl Spending {
             return;
         }
         let given = self
-            .within(
-                self.guardrails
-                    .clone()
-                    .release_spend(guardrails::ReleaseSpendRequest {
-                        user_id: user_id.to_owned(),
-                        idempotency_key: guard_rail_key(hold_id),
-                        amount_micros: released,
-                    }),
-            )
+            .release_room(user_id, guard_rail_key(hold_id), released)
             .await;
         if let Err(error) = given {
             tracing::warn!(%error, user_id, hold_id, "giving a guard-rail reservation back failed; it stays counted");

@@ -7,7 +7,6 @@
 
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1 as billing;
-use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 
 use crate::{Refusal, Spending};
 
@@ -38,15 +37,7 @@ impl Spending {
             kind,
         } = charge;
         let reserved = self
-            .within(
-                self.guardrails
-                    .clone()
-                    .reserve_spend(guardrails::ReserveSpendRequest {
-                        user_id: user_id.to_owned(),
-                        amount_micros: cost_micros,
-                        idempotency_key: idempotency_key.to_owned(),
-                    }),
-            )
+            .reserve_room(user_id, cost_micros, idempotency_key.to_owned())
             .await?;
         if !reserved.allowed {
             return Err(Refusal::new(
@@ -74,17 +65,7 @@ impl Spending {
         match debited {
             Ok(_) => Ok(()),
             Err(refused) if refused.code == ErrorCode::CreditsExhausted => {
-                let released = self
-                    .within(
-                        self.guardrails
-                            .clone()
-                            .release_spend(guardrails::ReleaseSpendRequest {
-                                user_id: user_id.to_owned(),
-                                idempotency_key: idempotency_key.to_owned(),
-                                amount_micros: 0,
-                            }),
-                    )
-                    .await;
+                let released = self.release_room(user_id, idempotency_key.to_owned(), 0).await;
                 if let Err(error) = released {
                     tracing::warn!(%error, user_id, "giving a refused charge's guard-rail reservation back failed; it stays counted");
                 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
+use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::GrpcChannel;
 
@@ -35,6 +36,37 @@ impl Spending {
             admissions_enforced,
             timeout,
         }
+    }
+
+    /// Reserves `amount` of `user_id`'s room in every guard-rail window under `key`, at most once
+    /// per key; the answer says whether it fit.
+    pub(crate) async fn reserve_room(
+        &self,
+        user_id: &str,
+        amount: i64,
+        key: String,
+    ) -> Result<guardrails::CheckSpendingLimitResponse, Refusal> {
+        let request = guardrails::ReserveSpendRequest {
+            user_id: user_id.to_owned(),
+            amount_micros: amount,
+            idempotency_key: key,
+        };
+        self.within(self.guardrails.clone().reserve_spend(request)).await
+    }
+
+    /// Gives back `amount` (0 = all that is left) of what `key` reserved in the guard rails.
+    pub(crate) async fn release_room(
+        &self,
+        user_id: &str,
+        key: String,
+        amount: i64,
+    ) -> Result<guardrails::ReleaseSpendResponse, Refusal> {
+        let request = guardrails::ReleaseSpendRequest {
+            user_id: user_id.to_owned(),
+            idempotency_key: key,
+            amount_micros: amount,
+        };
+        self.within(self.guardrails.clone().release_spend(request)).await
     }
 
     /// Runs one call within the time limit, turning its failure into a refusal with its code.

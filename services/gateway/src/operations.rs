@@ -43,21 +43,11 @@ pub use payments::{PaymentInput, raw_card_rejected};
 pub use reservations::{ReserveFilters, ReserveInput};
 
 /// The internal services, and every operation over them. Cheap to clone: each client shares its
-/// channel.
+/// channel. The clients are reached through it ([`Clients`] by `Deref`) by the routes that are one
+/// front's alone (admin pages, exports, webhooks).
 #[derive(Debug, Clone)]
 pub struct Operations {
-    /// The auth service.
-    pub auth: AuthServiceClient<GrpcChannel>,
-    /// The provider catalog.
-    pub catalog: CatalogServiceClient<GrpcChannel>,
-    /// The guard rails.
-    pub guardrails: GuardrailsServiceClient<GrpcChannel>,
-    /// The reservation service and its load balancer.
-    pub reservation: ReservationServiceClient<GrpcChannel>,
-    /// The billing service: credits, payments, usage.
-    pub billing: BillingServiceClient<GrpcChannel>,
-    /// The webhooks service: subscriptions and their delivery logs.
-    pub webhooks: WebhookServiceClient<GrpcChannel>,
+    clients: Clients,
     /// Provider health, which provider loads are read from.
     pub(crate) health: HealthChecker,
     /// `REQUEST_TIMEOUT`: what a call that rents or destroys may take.
@@ -72,8 +62,16 @@ impl FromRef<AppState> for Operations {
     }
 }
 
-/// The clients [`Operations`] is made of.
-#[derive(Debug)]
+impl std::ops::Deref for Operations {
+    type Target = Clients;
+
+    fn deref(&self) -> &Clients {
+        &self.clients
+    }
+}
+
+/// The clients of the internal services. Cheap to clone.
+#[derive(Debug, Clone)]
 pub struct Clients {
     /// The auth service.
     pub auth: AuthServiceClient<GrpcChannel>,
@@ -81,11 +79,11 @@ pub struct Clients {
     pub catalog: CatalogServiceClient<GrpcChannel>,
     /// The guard rails.
     pub guardrails: GuardrailsServiceClient<GrpcChannel>,
-    /// The reservation service.
+    /// The reservation service and its load balancer.
     pub reservation: ReservationServiceClient<GrpcChannel>,
-    /// The billing service.
+    /// The billing service: credits, payments, usage.
     pub billing: BillingServiceClient<GrpcChannel>,
-    /// The webhooks service.
+    /// The webhooks service: subscriptions and their delivery logs.
     pub webhooks: WebhookServiceClient<GrpcChannel>,
 }
 
@@ -97,21 +95,8 @@ impl Operations {
         request_timeout: Duration,
         service_call_timeout: Duration,
     ) -> Self {
-        let Clients {
-            auth,
-            catalog,
-            guardrails,
-            reservation,
-            billing,
-            webhooks,
-        } = clients;
         Operations {
-            auth,
-            catalog,
-            guardrails,
-            reservation,
-            billing,
-            webhooks,
+            clients,
             health,
             request_timeout,
             service_call_timeout,

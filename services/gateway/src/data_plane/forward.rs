@@ -50,17 +50,7 @@ impl DataPlane {
     /// `PROXY_MAX_RESPONSE_BYTES`) within its time limit. Results on the caller's instances feed
     /// the load balancer.
     pub async fn proxy_once(&self, user_id: &str, call: ProxyCall) -> Result<ProxyReply, Error> {
-        validate_headers(&call.headers)?;
-        let target = match &call.target_url {
-            Some(url) => {
-                self.named_target(user_id, url, &call.shaped.default_path, call.path_is_explicit)
-                    .await?
-            }
-            None => self.pick_instance(user_id, &call.shaped.default_path).await?,
-        };
-        let mut ticket = self.ticket(&target);
-        // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
-        self.charge_request(user_id, "proxied request").await?;
+        let (target, mut ticket) = self.admit(user_id, &call).await?;
         let outcome =
             tokio::time::timeout(call.timeout, self.send_and_read(&target, &call, &mut ticket)).await;
         let outcome = outcome.unwrap_or_else(|_| {
@@ -94,17 +84,7 @@ impl DataPlane {
         user_id: &str,
         call: &ProxyCall,
     ) -> Result<(reqwest::Response, Ticket), Error> {
-        validate_headers(&call.headers)?;
-        let target = match &call.target_url {
-            Some(url) => {
-                self.named_target(user_id, url, &call.shaped.default_path, call.path_is_explicit)
-                    .await?
-            }
-            None => self.pick_instance(user_id, &call.shaped.default_path).await?,
-        };
-        let mut ticket = self.ticket(&target);
-        // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
-        self.charge_request(user_id, "proxied request").await?;
+        let (target, mut ticket) = self.admit(user_id, call).await?;
         match tokio::time::timeout(call.timeout, self.send(&target, call)).await {
             Ok(Ok(response)) => {
                 ticket.answered(response.status());
@@ -122,6 +102,23 @@ impl DataPlane {
                 ))
             }
         }
+    }
+
+    /// Checks `call`'s headers, chooses its target and charges it; returns the target with the
+    /// ticket that counts the request on an instance of the caller's until it ends.
+    async fn admit(&self, user_id: &str, call: &ProxyCall) -> Result<(Target, Ticket), Error> {
+        validate_headers(&call.headers)?;
+        let target = match &call.target_url {
+            Some(url) => {
+                self.named_target(user_id, url, &call.shaped.default_path, call.path_is_explicit)
+                    .await?
+            }
+            None => self.pick_instance(user_id, &call.shaped.default_path).await?,
+        };
+        let ticket = self.ticket(&target);
+        // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
+        self.charge_request(user_id, "proxied request").await?;
+        Ok((target, ticket))
     }
 
     async fn send_and_read(
