@@ -56,6 +56,21 @@ async fn rest_listing_filters_and_lookups(mode: Mode) {
         .collect();
     assert!(prices.windows(2).all(|pair| pair[0] <= pair[1]), "cheapest first");
 
+    let second = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/gpu/instances?page=2&page_size=3", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (second["page"].as_i64(), second["page_size"].as_i64()),
+        (Some(2), Some(3))
+    );
+    let ids = |offers: &[Value]| offers.iter().map(|offer| offer["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(offers(&second)), ids(&listed[3..6]));
+
     // The seed's examples.
     let vast = expect_status(
         fleet
@@ -66,6 +81,10 @@ async fn rest_listing_filters_and_lookups(mode: Mode) {
     )
     .await;
     assert!(offers(&vast).iter().all(|offer| offer["provider"] == "vast.ai"));
+    assert_eq!(
+        (vast["page"].as_i64(), vast["page_size"].as_i64()),
+        (Some(1), Some(50))
+    );
     let filtered = expect_status(
         fleet
             .rest
@@ -137,6 +156,8 @@ async fn bad_filters_are_400_with_a_code_and_field(mode: Mode) {
         ("provider=aws", "provider"),
         ("page_size=100000", "page_size"),
         ("page_size=-5", "page_size"),
+        ("page=-1", "page"),
+        ("page=100001", "page"),
         ("num_gpus=many", "num_gpus"),
         ("sort=colour", "sort"),
     ] {

@@ -153,6 +153,8 @@ impl CatalogService for GrpcCatalog {
                 .map(|provider| provider.as_str().to_owned())
                 .collect(),
             warnings: listing.warnings,
+            page: i32::try_from(query.page()).unwrap_or(i32::MAX),
+            page_size: i32::try_from(query.limit).unwrap_or(i32::MAX),
         }))
     }
 

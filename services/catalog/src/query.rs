@@ -13,6 +13,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page: bigger pages are refused rather than silently cut, so a client never mistakes
 /// a truncated page for the whole market.
 pub const MAX_PAGE_SIZE: usize = 500;
+/// The last page a caller may ask for, so that page × size cannot overflow.
+pub const MAX_PAGE: usize = 100_000;
 /// Longest accepted text filter.
 const MAX_TEXT_FILTER: usize = 64;
 
@@ -165,9 +167,27 @@ impl Query {
             }
         };
         // Past the last offer the page is empty, as for any other page beyond the end.
-        query.offset =
-            usize::try_from(request.offset).map_err(|_| Error::invalid("page", "must be 1 or more"))?;
+        let offset =
+            usize::try_from(request.offset).map_err(|_| Error::invalid("offset", "must be 0 or more"))?;
+        query.offset = match usize::try_from(request.page) {
+            Ok(0) => offset,
+            Ok(page) if page <= MAX_PAGE && offset == 0 => (page - 1) * query.limit,
+            Ok(page) if page <= MAX_PAGE => {
+                return Err(Error::invalid("page", "cannot be given with an offset"));
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "page",
+                    format!("must be between 1 and {MAX_PAGE}"),
+                ));
+            }
+        };
         Ok(query)
+    }
+
+    /// Returns the 1-based page this query serves.
+    pub fn page(&self) -> usize {
+        self.offset / self.limit + 1
     }
 
     /// Returns whether `offer` passes every filter (the provider included).

@@ -38,7 +38,7 @@ use crate::{AppState, Error};
 pub use idempotency::{checked_key, idempotency_key};
 pub use instances::{Destroyed, LaunchInput, RentInput, gpu_instance as rented_gpu_instance};
 pub use load::{LoadKind, LoadReport, ProviderLoad};
-pub use offers::{OfferPage, OfferParams, gpu_instance as offer_gpu_instance};
+pub use offers::{OfferParams, gpu_instance as offer_gpu_instance};
 pub use payments::{PaymentInput, raw_card_rejected};
 pub use reservations::{ReserveFilters, ReserveInput};
 

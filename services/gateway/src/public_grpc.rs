@@ -166,8 +166,7 @@ impl GpuProxyService for PublicApi {
             .operations()
             .list_offers(&params)
             .await
-            .map_err(Error::into_status)?
-            .listing;
+            .map_err(Error::into_status)?;
         Ok(Response::new(public::ListGpuInstancesResponse {
             instances: listing.offers.into_iter().map(offer_gpu_instance).collect(),
             total_count: listing.total_count,

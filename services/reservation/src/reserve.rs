@@ -52,9 +52,8 @@ impl Reservations {
             .call(self.catalog().list_offers(catalog::ListOffersRequest {
                 filters: request.filters,
                 limit: CANDIDATES,
-                offset: 0,
                 sort: "price".to_owned(),
-                descending: false,
+                ..catalog::ListOffersRequest::default()
             }))
             .await?;
         if listing.offers.len() < count {

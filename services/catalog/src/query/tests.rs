@@ -123,6 +123,26 @@ fn sorting_and_paging() {
 }
 
 #[test]
+fn pages_become_offsets_and_say_which_page_they_are() {
+    let query = Query::from_proto(&pb::ListOffersRequest {
+        limit: 20,
+        page: 3,
+        ..Default::default()
+    })
+    .expect("valid");
+    assert_eq!((query.limit, query.offset, query.page()), (20, 40, 3));
+    let defaults = Query::from_proto(&pb::ListOffersRequest::default()).expect("valid");
+    assert_eq!((defaults.limit, defaults.offset, defaults.page()), (50, 0, 1));
+    let by_offset = Query::from_proto(&pb::ListOffersRequest {
+        limit: 10,
+        offset: 25,
+        ..Default::default()
+    })
+    .expect("valid");
+    assert_eq!(by_offset.page(), 3);
+}
+
+#[test]
 fn bad_values_name_their_field() {
     let field = |request: pb::ListOffersRequest| match Query::from_proto(&request) {
         Err(Error::InvalidField { field, .. }) => field,
@@ -162,6 +182,30 @@ fn bad_values_name_their_field() {
             ..Default::default()
         }),
         "page_size"
+    );
+    for page in [-1, 100_001] {
+        assert_eq!(
+            field(pb::ListOffersRequest {
+                page,
+                ..Default::default()
+            }),
+            "page"
+        );
+    }
+    assert_eq!(
+        field(pb::ListOffersRequest {
+            page: 2,
+            offset: 5,
+            ..Default::default()
+        }),
+        "page"
+    );
+    assert_eq!(
+        field(pb::ListOffersRequest {
+            offset: -1,
+            ..Default::default()
+        }),
+        "offset"
     );
     assert_eq!(
         field(pb::ListOffersRequest {

@@ -8,35 +8,14 @@ use gpuproxy_proto::gpuproxy::v1 as public;
 use crate::Error;
 use crate::operations::Operations;
 
-/// One page of offers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OfferPage {
-    /// The catalog's answer: offers, total, warnings.
-    pub listing: catalog::ListOffersResponse,
-    /// The page, 1-based.
-    pub page: i32,
-    /// Its size.
-    pub page_size: i32,
-}
-
 impl Operations {
-    /// Lists the offers `params` asks for.
-    pub async fn list_offers(&self, params: &OfferParams) -> Result<OfferPage, Error> {
+    /// Lists the offers `params` asks for: one page, with its number and size, the total and the
+    /// providers' warnings.
+    pub async fn list_offers(&self, params: &OfferParams) -> Result<catalog::ListOffersResponse, Error> {
         let request = params.to_request()?;
-        let (page, page_size) = params.page_and_size();
-        let listing = self.call(self.catalog.clone().list_offers(request)).await?;
-        Ok(OfferPage {
-            listing,
-            page,
-            page_size,
-        })
+        self.call(self.catalog.clone().list_offers(request)).await
     }
 }
-
-/// The largest page the catalog serves; repeated here so a REST caller learns it from the 400.
-const MAX_PAGE_SIZE: i32 = 500;
-/// The page size when the caller gives none, as the catalog's.
-const DEFAULT_PAGE_SIZE: i32 = 50;
 
 /// Listing parameters as REST and gRPC receive them (0 / empty = unset).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,7 +43,8 @@ pub struct OfferParams {
 }
 
 impl OfferParams {
-    /// Converts to the catalog's request, refusing what only the gateway can judge.
+    /// Converts to the catalog's request, refusing what only the gateway can judge (the catalog
+    /// judges the rest, pages included).
     pub fn to_request(&self) -> Result<catalog::ListOffersRequest, Error> {
         let invalid =
             |field: &str, message: &str| Error::new(ErrorCode::ValidationFailed, message).with_field(field);
@@ -79,17 +59,6 @@ impl OfferParams {
             "desc" => true,
             _ => return Err(invalid("order", "order must be asc or desc")),
         };
-        if !(0..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            return Err(invalid(
-                "page_size",
-                &format!("page_size must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-        let (_, page_size) = self.page_and_size();
-        if !(0..=100_000).contains(&self.page) {
-            return Err(invalid("page", "page must be between 1 and 100000"));
-        }
-        let offset = (self.page.max(1) - 1).saturating_mul(page_size);
         // A positive bound below a micro-dollar must not round to 0, which means "no bound".
         let max_price_micros = match (self.max_price * 1_000_000.0).round() {
             #[allow(
@@ -109,21 +78,12 @@ impl OfferParams {
                 location: self.location.clone(),
                 num_gpus: self.num_gpus,
             }),
-            limit: page_size,
-            offset,
+            limit: self.page_size,
+            offset: 0,
+            page: self.page,
             sort: self.sort.trim().to_ascii_lowercase(),
             descending,
         })
-    }
-
-    /// Returns the effective page and page size, for the response.
-    pub fn page_and_size(&self) -> (i32, i32) {
-        let size = if self.page_size == 0 {
-            DEFAULT_PAGE_SIZE
-        } else {
-            self.page_size
-        };
-        (self.page.max(1), size)
     }
 }
 
@@ -170,7 +130,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_become_offsets_and_bad_values_name_their_field() {
+    fn prices_become_micros_and_bad_values_name_their_field() {
         let params = OfferParams {
             page: 3,
             page_size: 20,
@@ -179,7 +139,7 @@ mod tests {
             ..OfferParams::default()
         };
         let request = params.to_request().expect("valid");
-        assert_eq!((request.limit, request.offset), (20, 40));
+        assert_eq!((request.limit, request.page), (20, 3));
         assert!(request.descending);
         assert_eq!(
             request.filters.expect("filters").max_price_micros_per_hour,
@@ -192,20 +152,6 @@ mod tests {
                     ..OfferParams::default()
                 },
                 "max_price",
-            ),
-            (
-                OfferParams {
-                    page_size: 501,
-                    ..OfferParams::default()
-                },
-                "page_size",
-            ),
-            (
-                OfferParams {
-                    page: -1,
-                    ..OfferParams::default()
-                },
-                "page",
             ),
             (
                 OfferParams {

@@ -200,8 +200,7 @@ async fn list_instances(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<OfferPage>, Error> {
     let params = parse_params(pairs)?;
-    let found = operations.list_offers(&params).await?;
-    let (listing, page, page_size) = (found.listing, found.page, found.page_size);
+    let listing = operations.list_offers(&params).await?;
     let data: Vec<GpuInstanceDto> = listing
         .offers
         .into_iter()
@@ -211,8 +210,8 @@ async fn list_instances(
         count: data.len(),
         data,
         total: listing.total_count,
-        page,
-        page_size,
+        page: listing.page,
+        page_size: listing.page_size,
         warnings: listing.warnings,
         status: "success",
     }))
