@@ -1,12 +1,11 @@
 //! The internal gRPC API: converts messages to use-case calls and back.
 
-use gpuproxy_domain::{SpendWindow, UsdMicros};
+use gpuproxy_domain::{SpendWindow, UsdMicros, UserId};
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_server::GuardrailsService;
 use tonic::{Request, Response, Status};
 
 use crate::error::Error;
-use crate::input::checked_user;
 use crate::limits::{UserWindowLimit, parse_window};
 use crate::spending::{Decision, Guardrails, Spending, WindowState};
 
@@ -21,6 +20,10 @@ impl GrpcGuardrails {
     pub fn new(guardrails: Guardrails) -> Self {
         GrpcGuardrails { guardrails }
     }
+}
+
+fn user(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse()?)
 }
 
 fn window(state: &WindowState) -> pb::SpendingWindow {
@@ -50,9 +53,9 @@ fn decision(decision: &Decision) -> pb::CheckSpendingLimitResponse {
     }
 }
 
-fn user_limits(user_id: &str, limits: &[UserWindowLimit]) -> pb::UserLimits {
+fn user_limits(user_id: UserId, limits: &[UserWindowLimit]) -> pb::UserLimits {
     pb::UserLimits {
-        user_id: user_id.to_owned(),
+        user_id: user_id.to_string(),
         windows: limits
             .iter()
             .map(|limit| pb::UserWindowLimit {
@@ -81,7 +84,10 @@ impl GuardrailsService for GrpcGuardrails {
         &self,
         request: Request<pb::GetSpendingInfoRequest>,
     ) -> Result<Response<pb::SpendingInfo>, Status> {
-        let spending = self.guardrails.spending(&request.get_ref().user_id).await?;
+        let spending = self
+            .guardrails
+            .spending(user(&request.get_ref().user_id)?)
+            .await?;
         Ok(Response::new(info(&spending)))
     }
 
@@ -92,7 +98,10 @@ impl GuardrailsService for GrpcGuardrails {
         let request = request.into_inner();
         let checked = self
             .guardrails
-            .check(&request.user_id, UsdMicros::from_micros(request.amount_micros))
+            .check(
+                user(&request.user_id)?,
+                UsdMicros::from_micros(request.amount_micros),
+            )
             .await?;
         Ok(Response::new(decision(&checked)))
     }
@@ -105,7 +114,7 @@ impl GuardrailsService for GrpcGuardrails {
         let reserved = self
             .guardrails
             .reserve(
-                &request.user_id,
+                user(&request.user_id)?,
                 UsdMicros::from_micros(request.amount_micros),
                 &request.idempotency_key,
             )
@@ -121,7 +130,7 @@ impl GuardrailsService for GrpcGuardrails {
         let (released, spending) = self
             .guardrails
             .release(
-                &request.user_id,
+                user(&request.user_id)?,
                 UsdMicros::from_micros(request.amount_micros),
                 &request.idempotency_key,
             )
@@ -140,7 +149,7 @@ impl GuardrailsService for GrpcGuardrails {
         let spending = self
             .guardrails
             .record(
-                &request.user_id,
+                user(&request.user_id)?,
                 UsdMicros::from_micros(request.amount_micros),
                 &request.idempotency_key,
             )
@@ -154,7 +163,7 @@ impl GuardrailsService for GrpcGuardrails {
             "" => None,
             label => Some(parse_window("window", label)?),
         };
-        let spending = self.guardrails.reset(&request.user_id, window).await?;
+        let spending = self.guardrails.reset(user(&request.user_id)?, window).await?;
         Ok(Response::new(info(&spending)))
     }
 
@@ -182,7 +191,7 @@ impl GuardrailsService for GrpcGuardrails {
         &self,
         request: Request<pb::GetUserLimitsRequest>,
     ) -> Result<Response<pb::UserLimits>, Status> {
-        let user_id = checked_user(&request.get_ref().user_id)?;
+        let user_id = user(&request.get_ref().user_id)?;
         let limits = self.guardrails.limits().of(user_id).await?;
         Ok(Response::new(user_limits(user_id, &limits)))
     }
@@ -192,7 +201,7 @@ impl GuardrailsService for GrpcGuardrails {
         request: Request<pb::SetUserLimitsRequest>,
     ) -> Result<Response<pb::UserLimits>, Status> {
         let request = request.get_ref();
-        let user_id = checked_user(&request.user_id)?;
+        let user_id = user(&request.user_id)?;
         let overrides = window_limits(&request.limits)?;
         let limits = self
             .guardrails
@@ -207,7 +216,7 @@ impl GuardrailsService for GrpcGuardrails {
         request: Request<pb::ClearUserLimitsRequest>,
     ) -> Result<Response<pb::UserLimits>, Status> {
         let request = request.get_ref();
-        let user_id = checked_user(&request.user_id)?;
+        let user_id = user(&request.user_id)?;
         let windows = request
             .windows
             .iter()

@@ -1,28 +1,19 @@
-//! Checks of what callers send (user ids, amounts, idempotency keys) and the store keys made from them.
+//! Checks of what callers send (amounts, idempotency keys) and the store keys made from them.
 
-use gpuproxy_domain::UsdMicros;
+use gpuproxy_domain::{UsdMicros, UserId};
 
 use crate::error::Error;
 
 /// The largest single amount accepted: a million dollars.
 const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;
 
-/// Returns the user id trimmed, refusing an empty or oversized one.
-pub fn checked_user(user_id: &str) -> Result<&str, Error> {
-    let user_id = user_id.trim();
-    if user_id.is_empty() || user_id.len() > 128 {
-        return Err(Error::invalid("user_id", "is required"));
-    }
-    Ok(user_id)
-}
-
 /// Returns the key of the user's spending ledger.
-pub fn key(user_id: &str) -> Result<String, Error> {
-    Ok(format!("guardrails:spend:{}", checked_user(user_id)?))
+pub fn key(user_id: UserId) -> String {
+    format!("guardrails:spend:{user_id}")
 }
 
 /// Returns the key remembering the answer to one idempotency key.
-pub fn idempotency(user_id: &str, idempotency_key: &str) -> Result<String, Error> {
+pub fn idempotency(user_id: UserId, idempotency_key: &str) -> Result<String, Error> {
     if idempotency_key.len() > 256 {
         return Err(Error::invalid(
             "idempotency_key",

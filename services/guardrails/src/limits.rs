@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gpuproxy_db::Database;
-use gpuproxy_domain::{SpendWindow, UsdMicros, now_ms};
+use gpuproxy_domain::{SpendWindow, UsdMicros, UserId, now_ms};
 use moka::future::Cache;
 
 use crate::error::Error;
@@ -39,7 +39,7 @@ pub struct Limits {
     database: Database,
     cache_ttl: Duration,
     /// `None` when the TTL is zero: every check reads the database.
-    cache: Option<Cache<String, Arc<[UserWindowLimit]>>>,
+    cache: Option<Cache<UserId, Arc<[UserWindowLimit]>>>,
 }
 
 impl Limits {
@@ -75,7 +75,7 @@ impl Limits {
     }
 
     /// Returns the user's limit in every window, shortest first.
-    pub async fn of(&self, user_id: &str) -> Result<Arc<[UserWindowLimit]>, Error> {
+    pub async fn of(&self, user_id: UserId) -> Result<Arc<[UserWindowLimit]>, Error> {
         if let Some(cached) = self.cached(user_id).await {
             return Ok(cached);
         }
@@ -85,7 +85,7 @@ impl Limits {
             .filter_map(|(label, micros)| match label.parse::<SpendWindow>() {
                 Ok(window) => Some((window, micros)),
                 Err(error) => {
-                    tracing::warn!(user_id, %error, "ignoring a stored limit of an unknown window");
+                    tracing::warn!(%user_id, %error, "ignoring a stored limit of an unknown window");
                     None
                 }
             })
@@ -104,7 +104,7 @@ impl Limits {
             })
             .collect();
         if let Some(cache) = &self.cache {
-            cache.insert(user_id.to_owned(), limits.clone()).await;
+            cache.insert(user_id, limits.clone()).await;
         }
         Ok(limits)
     }
@@ -112,7 +112,7 @@ impl Limits {
     /// Overrides the named windows' limits for the user, all or none; the other windows keep theirs.
     pub async fn set(
         &self,
-        user_id: &str,
+        user_id: UserId,
         limits: &[(SpendWindow, UsdMicros)],
         set_by: &str,
     ) -> Result<Arc<[UserWindowLimit]>, Error> {
@@ -146,7 +146,7 @@ impl Limits {
         }
         transaction.commit().await?;
         tracing::info!(
-            user_id,
+            %user_id,
             set_by,
             windows = limits.len(),
             "guard-rail limits overridden"
@@ -158,7 +158,7 @@ impl Limits {
     /// Removes the overrides of `windows` (of every window when empty): they fall back to the global limits.
     pub async fn clear(
         &self,
-        user_id: &str,
+        user_id: UserId,
         windows: &[SpendWindow],
     ) -> Result<Arc<[UserWindowLimit]>, Error> {
         if windows.is_empty() {
@@ -171,7 +171,7 @@ impl Limits {
             transaction.commit().await?;
         }
         tracing::info!(
-            user_id,
+            %user_id,
             windows = windows.len(),
             "guard-rail limit overrides cleared"
         );
@@ -179,13 +179,13 @@ impl Limits {
         self.of(user_id).await
     }
 
-    async fn cached(&self, user_id: &str) -> Option<Arc<[UserWindowLimit]>> {
-        self.cache.as_ref()?.get(user_id).await
+    async fn cached(&self, user_id: UserId) -> Option<Arc<[UserWindowLimit]>> {
+        self.cache.as_ref()?.get(&user_id).await
     }
 
-    async fn forget(&self, user_id: &str) {
+    async fn forget(&self, user_id: UserId) {
         if let Some(cache) = &self.cache {
-            cache.invalidate(user_id).await;
+            cache.invalidate(&user_id).await;
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_domain::{SpendWindow, UsdMicros};
+use gpuproxy_domain::{SpendWindow, UsdMicros, UserId};
 use gpuproxy_events::{Event, EventBus, names};
 use gpuproxy_kv::{KvStore, LedgerMode, LedgerWindow, Once};
 use gpuproxy_proto::gpuproxy::events::v1::{GuardrailsExceeded, GuardrailsWarning};
@@ -102,17 +102,17 @@ impl Guardrails {
     }
 
     /// Returns the user's spending in every window.
-    pub async fn spending(&self, user_id: &str) -> Result<Spending, Error> {
-        let key = key(user_id)?;
+    pub async fn spending(&self, user_id: UserId) -> Result<Spending, Error> {
+        let key = key(user_id);
         let limits = self.limits_of(user_id).await?;
         let totals = self.totals(&key, &limits).await?;
         Ok(self.spending_from(&limits, &totals, 0))
     }
 
     /// Says whether `amount` may be spent now, without counting it.
-    pub async fn check(&self, user_id: &str, amount: UsdMicros) -> Result<Decision, Error> {
+    pub async fn check(&self, user_id: UserId, amount: UsdMicros) -> Result<Decision, Error> {
         let amount = checked_amount(amount)?;
-        let key = key(user_id)?;
+        let key = key(user_id);
         let limits = self.limits_of(user_id).await?;
         let totals = self.totals(&key, &limits).await?;
         let (violations, would_exceed) = self.violations(&limits, &totals, amount);
@@ -140,7 +140,7 @@ impl Guardrails {
     /// With an idempotency key the call counts at most once, decided in that same step.
     pub async fn reserve(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Decision, Error> {
@@ -151,7 +151,7 @@ impl Guardrails {
     /// Counts `amount` as spent whatever the limits: spending that already happened.
     pub async fn record(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<Spending, Error> {
@@ -163,7 +163,7 @@ impl Guardrails {
     /// say otherwise, then the events.
     async fn count(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: UsdMicros,
         idempotency_key: &str,
         enforce: bool,
@@ -174,7 +174,7 @@ impl Guardrails {
             LedgerMode::Force
         };
         let amount = checked_amount(amount)?;
-        let key = key(user_id)?;
+        let key = key(user_id);
         let limits = self.limits_of(user_id).await?;
         let windows = windows(&limits, enforce);
         let outcome = if idempotency_key.is_empty() {
@@ -215,7 +215,7 @@ impl Guardrails {
     /// gives back more than it reserved. Returns what was given back and the spending after.
     pub async fn release(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: UsdMicros,
         idempotency_key: &str,
     ) -> Result<(UsdMicros, Spending), Error> {
@@ -229,7 +229,7 @@ impl Guardrails {
                 "names the reservation to release and is required",
             ));
         }
-        let key = key(user_id)?;
+        let key = key(user_id);
         let once = idempotency(user_id, idempotency_key)?;
         let limits = self.limits_of(user_id).await?;
         let lengths: Vec<Duration> = limits.iter().map(|(window, _)| window.duration()).collect();
@@ -237,7 +237,7 @@ impl Guardrails {
         let totals = self.totals(&key, &limits).await?;
         if released > 0 {
             tracing::info!(
-                user_id,
+                %user_id,
                 released,
                 idempotency_key,
                 "guard-rail reservation given back"
@@ -251,16 +251,16 @@ impl Guardrails {
 
     /// Forgets the user's spending in `window`, or in every window when `None`. A window reset alone
     /// leaves the others holding what they held.
-    pub async fn reset(&self, user_id: &str, window: Option<SpendWindow>) -> Result<Spending, Error> {
-        let key = key(user_id)?;
+    pub async fn reset(&self, user_id: UserId, window: Option<SpendWindow>) -> Result<Spending, Error> {
+        let key = key(user_id);
         match window {
             Some(window) => {
                 self.kv.reset_ledger_window(&key, window.duration()).await?;
-                tracing::info!(user_id, window = %window, "guard-rail spending reset in one window");
+                tracing::info!(%user_id, window = %window, "guard-rail spending reset in one window");
             }
             None => {
                 self.kv.delete(&key).await?;
-                tracing::info!(user_id, "guard-rail spending reset");
+                tracing::info!(%user_id, "guard-rail spending reset");
             }
         }
         self.spending(user_id).await
@@ -272,11 +272,11 @@ impl Guardrails {
 
     /// The user's limits: the global ones with the user's overrides. With the guard rails off none
     /// is enforced, so the overrides are not even read.
-    async fn limits_of(&self, user_id: &str) -> Result<WindowLimits, Error> {
+    async fn limits_of(&self, user_id: UserId) -> Result<WindowLimits, Error> {
         if !self.enabled {
             return Ok(self.limits.global().to_vec());
         }
-        let limits = self.limits.of(user_id.trim()).await?;
+        let limits = self.limits.of(user_id).await?;
         Ok(limits.iter().map(|limit| (limit.window, limit.limit)).collect())
     }
 
@@ -343,7 +343,7 @@ impl Guardrails {
     /// these go straight to the bus rather than through an outbox.
     async fn announce(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: i64,
         limits: &[(SpendWindow, UsdMicros)],
         totals: &[i64],
@@ -354,7 +354,7 @@ impl Guardrails {
             events.push(Event::new(
                 names::GUARDRAILS_EXCEEDED,
                 &GuardrailsExceeded {
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.to_string(),
                     amount_micros: amount,
                     violations: decision.violations.clone(),
                     enforced: !decision.allowed,
@@ -370,7 +370,7 @@ impl Guardrails {
                     events.push(Event::new(
                         names::GUARDRAILS_WARNING,
                         &GuardrailsWarning {
-                            user_id: user_id.to_owned(),
+                            user_id: user_id.to_string(),
                             window: window.label().to_owned(),
                             spent_micros: after,
                             limit_micros: limit,

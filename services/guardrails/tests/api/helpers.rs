@@ -114,3 +114,8 @@ pub async fn spent(client: &mut GuardrailsServiceClient<GrpcChannel>, user: &str
         .expect("the window")
         .spent_micros
 }
+
+/// A user id no other test uses.
+pub fn fresh_user() -> String {
+    gpuproxy_domain::UserId::generate().to_string()
+}

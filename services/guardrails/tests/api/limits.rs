@@ -4,7 +4,7 @@ use gpuproxy_errors::{ErrorCode, code_of, field_of};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 
-use crate::helpers::{Store, spawn_app, spent};
+use crate::helpers::{Store, fresh_user, spawn_app, spent};
 
 const DOLLAR: i64 = 1_000_000;
 
@@ -17,7 +17,7 @@ fn window<'a>(info: &'a pb::SpendingInfo, label: &str) -> &'a pb::SpendingWindow
 
 async fn concurrent_spends_never_pass_a_window_limit(store: Store) {
     let app = spawn_app(store, &[]).await;
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     let mut spends = tokio::task::JoinSet::new();
     for _ in 0..200 {
         let mut client = app.client.clone();
@@ -62,7 +62,7 @@ async fn concurrent_spends_never_pass_a_window_limit(store: Store) {
 async fn a_refusal_names_each_window_it_would_pass(store: Store) {
     let app = spawn_app(store, &[]).await;
     let mut client = app.client.clone();
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     let mut exceeded = app
         .bus
         .subscribe(names::GUARDRAILS_EXCEEDED)
@@ -129,7 +129,7 @@ async fn a_refusal_names_each_window_it_would_pass(store: Store) {
 async fn shadow_mode_lets_spending_through_and_reports_it(store: Store) {
     let app = spawn_app(store, &[("GUARDRAILS_MODE", "shadow")]).await;
     let mut client = app.client.clone();
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     let mut exceeded = app
         .bus
         .subscribe(names::GUARDRAILS_EXCEEDED)
@@ -160,7 +160,7 @@ async fn shadow_mode_lets_spending_through_and_reports_it(store: Store) {
 async fn crossing_eighty_percent_warns_once(store: Store) {
     let app = spawn_app(store, &[]).await;
     let mut client = app.client.clone();
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     let mut warnings = app
         .bus
         .subscribe(names::GUARDRAILS_WARNING)
@@ -190,7 +190,7 @@ async fn crossing_eighty_percent_warns_once(store: Store) {
 
 async fn a_retried_spend_with_one_key_counts_once(store: Store) {
     let app = spawn_app(store, &[]).await;
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     // Retries that race each other, as a client timing out and retrying at once sends them.
     let mut retries = tokio::task::JoinSet::new();
     for _ in 0..20 {
@@ -255,7 +255,7 @@ async fn a_retried_spend_with_one_key_counts_once(store: Store) {
 async fn a_released_reservation_gives_its_room_back_once(store: Store) {
     let app = spawn_app(store, &[]).await;
     let mut client = app.client.clone();
-    let user = format!("user-{}", uuid_like());
+    let user = fresh_user();
     let reserve = |key: &str| pb::ReserveSpendRequest {
         user_id: user.clone(),
         amount_micros: 30 * DOLLAR,
@@ -345,7 +345,13 @@ async fn a_released_reservation_gives_its_room_back_once(store: Store) {
 async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
     let app = spawn_app(store, &[]).await;
     let mut client = app.client.clone();
-    for (user, amount, field) in [("u", 0, "amount"), ("u", -5, "amount"), ("", DOLLAR, "user_id")] {
+    let someone = fresh_user();
+    for (user, amount, field) in [
+        (someone.as_str(), 0, "amount"),
+        (someone.as_str(), -5, "amount"),
+        ("", DOLLAR, "user_id"),
+        ("user-1", DOLLAR, "user_id"),
+    ] {
         let status = client
             .reserve_spend(pb::ReserveSpendRequest {
                 user_id: user.to_owned(),
@@ -357,15 +363,6 @@ async fn bad_amounts_and_users_are_invalid_arguments(store: Store) {
         assert_eq!(code_of(&status), ErrorCode::ValidationFailed);
         assert_eq!(field_of(&status).as_deref(), Some(field));
     }
-}
-
-pub fn uuid_like() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos())
-    )
 }
 
 crate::on_both_stores!(

@@ -8,16 +8,11 @@ use gpuproxy_proto::gpuproxy::guardrails::v1 as pb;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_server::GrpcChannel;
 
-use crate::helpers::{Store, spawn_app, spent};
-use crate::limits::uuid_like;
+use crate::helpers::{Store, fresh_user, spawn_app, spent};
 
 const DOLLAR: i64 = 1_000_000;
 
 type Client = GuardrailsServiceClient<GrpcChannel>;
-
-fn fresh_user() -> String {
-    format!("user-{}", uuid_like())
-}
 
 fn limit(window: &str, dollars: i64) -> pb::WindowLimit {
     pb::WindowLimit {
