@@ -21,6 +21,11 @@ impl UserId {
         UserId(Uuid::now_v7())
     }
 
+    /// Returns the id whose UUID is `value`: for fixtures that need ids fixed in advance.
+    pub const fn from_u128(value: u128) -> Self {
+        UserId(Uuid::from_u128(value))
+    }
+
     /// Returns the UUID inside.
     pub fn as_uuid(&self) -> &Uuid {
         &self.0
@@ -34,6 +39,15 @@ impl FromStr for UserId {
         Uuid::parse_str(text)
             .map(UserId)
             .map_err(|_| UserIdError(text.to_owned()))
+    }
+}
+
+/// For rows, whose ids are stored as text.
+impl TryFrom<String> for UserId {
+    type Error = UserIdError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Admitting spending ahead of time (a rent's first hour), and giving back what was not spent.
 
-use gpuproxy_domain::UsdMicros;
+use gpuproxy_domain::{UsdMicros, UserId};
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 
@@ -12,13 +12,13 @@ impl Spending {
     /// cover it) and reserves it in every guard-rail window (`SPENDING_LIMIT_EXCEEDED`), each in one
     /// atomic step, so concurrent admissions can never both pass on the same money. Usage billed
     /// under the hold takes from it rather than counting twice.
-    pub async fn admit(&self, user_id: &str, hold_id: &str, estimate: i64) -> Result<(), Refusal> {
+    pub async fn admit(&self, user_id: UserId, hold_id: &str, estimate: i64) -> Result<(), Refusal> {
         if !self.admissions_enforced || estimate <= 0 {
             return Ok(());
         }
         let held = self
             .within(self.billing.clone().hold_credits(billing::HoldCreditsRequest {
-                user_id: user_id.to_owned(),
+                user_id: user_id.to_string(),
                 hold_id: hold_id.to_owned(),
                 amount_micros: estimate,
                 ttl_ms: 0,
@@ -65,7 +65,7 @@ impl Spending {
     /// or an unused hour costs the user no room under their limits, while the usage billed from
     /// the hold stays counted. A failure only over-counts: the hold expires within the hour, the
     /// guard rails' windows slide on.
-    pub async fn give_back(&self, user_id: &str, hold_id: &str, amount: i64) {
+    pub async fn give_back(&self, user_id: UserId, hold_id: &str, amount: i64) {
         let Some(released) = self.release_credits(user_id, hold_id, amount).await else {
             return;
         };
@@ -76,19 +76,19 @@ impl Spending {
             .release_room(user_id, guard_rail_key(hold_id), released)
             .await;
         if let Err(error) = given {
-            tracing::warn!(%error, user_id, hold_id, "giving a guard-rail reservation back failed; it stays counted");
+            tracing::warn!(%error, %user_id, hold_id, "giving a guard-rail reservation back failed; it stays counted");
         }
     }
 
     /// Gives `amount` (0 = all that is left) of a credit hold back; returns what it gave back, or
     /// `None` when nothing was (not enforced, no such hold, billing failed).
-    async fn release_credits(&self, user_id: &str, hold_id: &str, amount: i64) -> Option<i64> {
+    async fn release_credits(&self, user_id: UserId, hold_id: &str, amount: i64) -> Option<i64> {
         if !self.admissions_enforced || amount < 0 {
             return None;
         }
         let released = self
             .within(self.billing.clone().release_hold(billing::ReleaseHoldRequest {
-                user_id: user_id.to_owned(),
+                user_id: user_id.to_string(),
                 hold_id: hold_id.to_owned(),
                 amount_micros: amount,
             }))
@@ -101,7 +101,7 @@ impl Spending {
                 ..
             }) => None,
             Err(error) => {
-                tracing::warn!(%error, user_id, hold_id, "releasing a credit hold failed; it expires within the hour");
+                tracing::warn!(%error, %user_id, hold_id, "releasing a credit hold failed; it expires within the hour");
                 None
             }
         }

@@ -5,6 +5,7 @@
 //! debit has an unknown outcome (a timeout) stays counted: the guard rails err towards stopping
 //! spending, never towards letting it through.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 
@@ -14,7 +15,7 @@ use crate::{Refusal, Spending};
 #[derive(Debug, Clone, Copy)]
 pub struct Charge<'a> {
     /// Who pays.
-    pub user_id: &'a str,
+    pub user_id: UserId,
     /// What it costs, in micro-dollars (more than 0).
     pub cost_micros: i64,
     /// Makes the charge happen once however often it is sent; also names it in the ledger.
@@ -51,9 +52,9 @@ impl Spending {
         }
         let debited = self
             .within(self.billing.clone().record_usage(billing::RecordUsageRequest {
-                user_id: user_id.to_owned(),
+                user_id: user_id.to_string(),
                 cost_micros,
-                client_id: user_id.to_owned(),
+                client_id: user_id.to_string(),
                 started_at_ms: gpuproxy_domain::now_ms(),
                 description: description.to_owned(),
                 idempotency_key: idempotency_key.to_owned(),
@@ -67,7 +68,7 @@ impl Spending {
             Err(refused) if refused.code == ErrorCode::CreditsExhausted => {
                 let released = self.release_room(user_id, idempotency_key.to_owned(), 0).await;
                 if let Err(error) = released {
-                    tracing::warn!(%error, user_id, "giving a refused charge's guard-rail reservation back failed; it stays counted");
+                    tracing::warn!(%error, %user_id, "giving a refused charge's guard-rail reservation back failed; it stays counted");
                 }
                 Err(refused)
             }

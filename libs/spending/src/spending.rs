@@ -1,5 +1,6 @@
 //! The guard rails and billing, as every spender reaches them.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use gpuproxy_errors::ErrorCode;
@@ -42,12 +43,12 @@ impl Spending {
     /// per key; the answer says whether it fit.
     pub(crate) async fn reserve_room(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: i64,
         key: String,
     ) -> Result<guardrails::CheckSpendingLimitResponse, Refusal> {
         let request = guardrails::ReserveSpendRequest {
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
             amount_micros: amount,
             idempotency_key: key,
         };
@@ -57,12 +58,12 @@ impl Spending {
     /// Gives back `amount` (0 = all that is left) of what `key` reserved in the guard rails.
     pub(crate) async fn release_room(
         &self,
-        user_id: &str,
+        user_id: UserId,
         key: String,
         amount: i64,
     ) -> Result<guardrails::ReleaseSpendResponse, Refusal> {
         let request = guardrails::ReleaseSpendRequest {
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
             idempotency_key: key,
             amount_micros: amount,
         };

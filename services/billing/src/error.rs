@@ -1,5 +1,6 @@
 //! The billing service's errors and the codes they map to.
 
+use gpuproxy_domain::UserIdError;
 use gpuproxy_errors::{ErrorCode, ServiceError};
 
 /// What can go wrong in the billing service, in the caller's terms.
@@ -79,6 +80,12 @@ impl From<gpuproxy_events::OutboxError> for Error {
             gpuproxy_events::OutboxError::Db(error) => Error::Db(error),
             other => Error::Internal(other.into()),
         }
+    }
+}
+
+impl From<UserIdError> for Error {
+    fn from(_: UserIdError) -> Self {
+        Error::invalid("user_id", "must be a user id (a UUID)")
     }
 }
 

@@ -1,9 +1,11 @@
 //! The internal gRPC API: converts messages to use-case calls and back.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::billing::v1 as pb;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_server::BillingService;
 use tonic::{Request, Response, Status};
 
+use crate::error::Error;
 use crate::ledger::{NewUsage, cap_reached};
 use crate::payments::NewPayment;
 use crate::repo::ledger::{AccountRow, EntryRow};
@@ -34,7 +36,7 @@ impl BillingService for GrpcBilling {
         let payment = self
             .billing
             .create_payment(NewPayment {
-                user_id: request.user_id,
+                user_id: user(&request.user_id)?,
                 amount_micros: request.amount_micros,
                 currency: request.currency,
                 provider: request.provider,
@@ -53,7 +55,7 @@ impl BillingService for GrpcBilling {
         let (rows, count) = self
             .billing
             .transactions(
-                &request.user_id,
+                user(&request.user_id)?,
                 i64::from(request.limit),
                 i64::from(request.offset),
             )
@@ -68,7 +70,7 @@ impl BillingService for GrpcBilling {
         &self,
         request: Request<pb::GetCreditsRequest>,
     ) -> Result<Response<pb::Credits>, Status> {
-        let account = self.billing.credits(&request.into_inner().user_id).await?;
+        let account = self.billing.credits(user(&request.get_ref().user_id)?).await?;
         Ok(Response::new(credits_message(&account)))
     }
 
@@ -80,7 +82,12 @@ impl BillingService for GrpcBilling {
         let key = Some(request.idempotency_key.as_str()).filter(|key| !key.trim().is_empty());
         let account = self
             .billing
-            .add_credits(&request.user_id, request.amount_micros, &request.reason, key)
+            .add_credits(
+                user(&request.user_id)?,
+                request.amount_micros,
+                &request.reason,
+                key,
+            )
             .await?;
         Ok(Response::new(credits_message(&account)))
     }
@@ -93,7 +100,7 @@ impl BillingService for GrpcBilling {
         let account = self
             .billing
             .set_settings(
-                &request.user_id,
+                user(&request.user_id)?,
                 request.credits_cap_micros,
                 request.credits_auto_renew,
                 request.auto_renew_amount_micros,
@@ -109,7 +116,7 @@ impl BillingService for GrpcBilling {
         let request = request.into_inner();
         let (allowed, account) = self
             .billing
-            .check_credits(&request.user_id, request.amount_micros)
+            .check_credits(user(&request.user_id)?, request.amount_micros)
             .await?;
         Ok(Response::new(pb::CheckCreditsResponse {
             allowed,
@@ -125,7 +132,7 @@ impl BillingService for GrpcBilling {
         let recorded = self
             .billing
             .record_usage(NewUsage {
-                user_id: request.user_id,
+                user_id: user(&request.user_id)?,
                 kind: if request.kind.is_empty() {
                     "request".to_owned()
                 } else {
@@ -160,7 +167,7 @@ impl BillingService for GrpcBilling {
         let (allowed, account) = self
             .billing
             .hold(
-                &request.user_id,
+                user(&request.user_id)?,
                 &request.hold_id,
                 request.amount_micros,
                 request.ttl_ms,
@@ -179,7 +186,7 @@ impl BillingService for GrpcBilling {
         let request = request.into_inner();
         let (released, account) = self
             .billing
-            .release_hold(&request.user_id, &request.hold_id, request.amount_micros)
+            .release_hold(user(&request.user_id)?, &request.hold_id, request.amount_micros)
             .await?;
         Ok(Response::new(pb::ReleaseHoldResponse {
             released_micros: released,
@@ -195,7 +202,7 @@ impl BillingService for GrpcBilling {
         let (rows, count, total) = self
             .billing
             .list_usage(
-                &request.user_id,
+                user(&request.user_id)?,
                 i64::from(request.limit),
                 i64::from(request.offset),
             )
@@ -215,7 +222,7 @@ impl BillingService for GrpcBilling {
         let (rows, count) = self
             .billing
             .list_entries(
-                &request.user_id,
+                user(&request.user_id)?,
                 i64::from(request.limit),
                 i64::from(request.offset),
             )
@@ -245,7 +252,7 @@ impl BillingService for GrpcBilling {
 /// The API view of an account.
 pub fn credits_message(account: &AccountRow) -> pb::Credits {
     pb::Credits {
-        user_id: account.user_id.clone(),
+        user_id: account.user_id.to_string(),
         credits_remaining_micros: account.balance_micros.max(0),
         credits_total_micros: account.credited_micros,
         credits_overage_micros: (-account.balance_micros).max(0),
@@ -255,6 +262,10 @@ pub fn credits_message(account: &AccountRow) -> pb::Credits {
         auto_renew_amount_micros: account.auto_renew_amount_micros,
         held_micros: account.held_micros,
     }
+}
+
+fn user(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse()?)
 }
 
 fn payment_message(payment: PaymentRow) -> pb::Payment {
@@ -294,7 +305,7 @@ fn transaction_message(payment: PaymentRow) -> pb::Transaction {
 fn usage_message(usage: UsageRow) -> pb::UsageRecord {
     pb::UsageRecord {
         usage_id: usage.id,
-        user_id: usage.user_id,
+        user_id: usage.user_id.to_string(),
         kind: usage.kind,
         client_id: usage.client_id,
         client_ip: usage.client_ip,

@@ -3,7 +3,7 @@
 //! the spending did not happen, and expired when it stopped early.
 
 use gpuproxy_db::{Any, Transaction};
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 
 use crate::error::Error;
 use crate::ledger::MAX_AMOUNT_MICROS;
@@ -24,7 +24,7 @@ impl Billing {
     /// without holding twice) and the account.
     pub async fn hold(
         &self,
-        user_id: &str,
+        user_id: UserId,
         hold_id: &str,
         amount: i64,
         ttl_ms: i64,
@@ -45,12 +45,12 @@ impl Billing {
         }
         let now = now_ms();
         let mut transaction = self.database().pool().begin().await?;
-        let Some(held) = repo::hold_on_account(&mut transaction, &account.user_id, amount).await? else {
+        let Some(held) = repo::hold_on_account(&mut transaction, account.user_id, amount).await? else {
             return Ok((false, account));
         };
         let row = HoldRow {
             id: hold_id.to_owned(),
-            user_id: account.user_id.clone(),
+            user_id: account.user_id,
             amount_micros: amount,
             remaining_micros: amount,
             expires_at: now + if ttl_ms == 0 { DEFAULT_TTL_MS } else { ttl_ms },
@@ -64,7 +64,7 @@ impl Billing {
             // The same id held concurrently: that one stands, this one rolls back.
             Err(error) if gpuproxy_db::is_unique_violation(&error) => {
                 drop(transaction);
-                Ok((true, self.credits(&account.user_id).await?))
+                Ok((true, self.credits(account.user_id).await?))
             }
             Err(error) => Err(error.into()),
         }
@@ -73,7 +73,7 @@ impl Billing {
     /// Returns `amount` (0 = all that is left) of the user's hold to their available credits.
     pub async fn release_hold(
         &self,
-        user_id: &str,
+        user_id: UserId,
         hold_id: &str,
         amount: i64,
     ) -> Result<(i64, AccountRow), Error> {
@@ -81,7 +81,6 @@ impl Billing {
         if amount < 0 {
             return Err(Error::invalid("amount", "must not be negative"));
         }
-        let user_id = user_id.trim();
         for _ in 0..3 {
             let Some(hold) = repo::find(self.database().pool(), hold_id)
                 .await?
@@ -126,7 +125,7 @@ impl Billing {
     pub(crate) async fn consume_hold(
         &self,
         transaction: &mut Transaction<'_, Any>,
-        user_id: &str,
+        user_id: UserId,
         hold_id: &str,
         cost: i64,
     ) -> Result<i64, Error> {
@@ -156,7 +155,7 @@ async fn take(transaction: &mut Transaction<'_, Any>, hold: &HoldRow, amount: i6
     if !repo::take(&mut **transaction, &hold.id, amount, hold.remaining_micros).await? {
         return Ok(false);
     }
-    repo::unhold_on_account(&mut **transaction, &hold.user_id, amount).await?;
+    repo::unhold_on_account(&mut **transaction, hold.user_id, amount).await?;
     Ok(true)
 }
 

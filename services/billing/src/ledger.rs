@@ -1,7 +1,7 @@
 //! Credits: balances, admin credits, settings, and usage debited against the overage cap.
 
 use gpuproxy_db::{Any, Transaction};
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_events::{Event, names};
 use gpuproxy_proto::gpuproxy::events::v1 as events;
 
@@ -15,10 +15,10 @@ use crate::service::{Billing, new_id, usd};
 pub const MAX_AMOUNT_MICROS: i64 = 1_000_000_000_000;
 
 /// Usage to debit.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewUsage {
     /// The user charged.
-    pub user_id: String,
+    pub user_id: UserId,
     /// `instance` or `request`.
     pub kind: String,
     /// What it cost (0 allowed: the record still counts).
@@ -58,8 +58,7 @@ pub struct UsageRecorded {
 
 impl Billing {
     /// Returns the user's account, opening it (with the default cap) on first use.
-    pub async fn credits(&self, user_id: &str) -> Result<AccountRow, Error> {
-        let user_id = user(user_id)?;
+    pub async fn credits(&self, user_id: UserId) -> Result<AccountRow, Error> {
         repo::ensure_account(
             self.database().pool(),
             user_id,
@@ -73,7 +72,7 @@ impl Billing {
     }
 
     /// Whether `amount` could be spent now without passing the cap. Changes nothing.
-    pub async fn check_credits(&self, user_id: &str, amount: i64) -> Result<(bool, AccountRow), Error> {
+    pub async fn check_credits(&self, user_id: UserId, amount: i64) -> Result<(bool, AccountRow), Error> {
         let amount = amount_at_most_max("amount", amount, 0)?;
         let account = self.credits(user_id).await?;
         Ok((
@@ -85,13 +84,12 @@ impl Billing {
     /// Credits `amount` (an admin's grant); the same `idempotency_key` credits once.
     pub async fn add_credits(
         &self,
-        user_id: &str,
+        user_id: UserId,
         amount: i64,
         reason: &str,
         idempotency_key: Option<&str>,
     ) -> Result<AccountRow, Error> {
         let amount = amount_at_most_max("amount", amount, 1)?;
-        let user_id = user(user_id)?;
         let key = idempotency_key.map(|key| format!("admin:{key}"));
         if let Some(key) = &key
             && repo::find_entry_by_key(self.database().pool(), user_id, key)
@@ -131,7 +129,7 @@ impl Billing {
     /// Sets the cap and auto-renewal; unset values stay.
     pub async fn set_settings(
         &self,
-        user_id: &str,
+        user_id: UserId,
         cap: Option<i64>,
         auto_renew: Option<bool>,
         auto_renew_amount: Option<i64>,
@@ -157,7 +155,7 @@ impl Billing {
         }
         repo::update_settings(
             self.database().pool(),
-            &account.user_id,
+            account.user_id,
             cap,
             auto_renew,
             auto_renew_amount,
@@ -167,17 +165,17 @@ impl Billing {
         // Turned on while already low: the renewal a debit would have marked is due now.
         if (auto_renew == Some(true) || auto_renew_amount.is_some())
             && account.balance_micros < self.credit_settings().low_threshold.micros()
-            && repo::mark_renewal_due(self.database().pool(), &account.user_id, &new_id()).await?
+            && repo::mark_renewal_due(self.database().pool(), account.user_id, &new_id()).await?
         {
             self.wake_renewer();
         }
-        self.credits(&account.user_id).await
+        self.credits(account.user_id).await
     }
 
     /// Debits usage. The same key debits once; with `enforce_cap`, a debit that would take the
     /// balance past the cap is refused in the same statement that would apply it.
     pub async fn record_usage(&self, usage: NewUsage) -> Result<UsageRecorded, Error> {
-        let user_id = user(&usage.user_id)?.to_owned();
+        let user_id = usage.user_id;
         let cost = amount_at_most_max("cost", usage.cost_micros, 0)?;
         if !matches!(usage.kind.as_str(), "instance" | "request") {
             return Err(Error::invalid("kind", "must be instance or request"));
@@ -196,13 +194,13 @@ impl Billing {
                 "must be at most 255 characters",
             ));
         }
-        if let Some(recorded) = self.replayed_usage(&user_id, &key).await? {
+        if let Some(recorded) = self.replayed_usage(user_id, &key).await? {
             return Ok(recorded);
         }
         let now = now_ms();
         let row = UsageRow {
             id: new_id(),
-            user_id: user_id.clone(),
+            user_id,
             kind: usage.kind.clone(),
             client_id: bounded(&usage.client_id, 128),
             client_ip: bounded(&usage.client_ip, 64),
@@ -222,7 +220,7 @@ impl Billing {
         let written = async {
             usage::insert(&mut *transaction, &row).await?;
             let consumed = self
-                .consume_hold(&mut transaction, &user_id, usage.hold_id.trim(), cost)
+                .consume_hold(&mut transaction, user_id, usage.hold_id.trim(), cost)
                 .await?;
             let description = if row.description.is_empty() {
                 format!("{} usage", row.kind)
@@ -232,7 +230,7 @@ impl Billing {
             let (account, events) = self
                 .append(
                     &mut transaction,
-                    &user_id,
+                    user_id,
                     "usage",
                     -cost,
                     usage.enforce_cap,
@@ -259,7 +257,7 @@ impl Billing {
             }
             Err(Error::Db(error)) if gpuproxy_db::is_unique_violation(&error) => {
                 drop(transaction);
-                self.replayed_usage(&user_id, &key)
+                self.replayed_usage(user_id, &key)
                     .await?
                     .ok_or_else(|| Error::Internal(anyhow::anyhow!("usage {key} collided but is not stored")))
             }
@@ -270,11 +268,10 @@ impl Billing {
     /// Returns a page of the user's usage, with the count and total cost of all of it.
     pub async fn list_usage(
         &self,
-        user_id: &str,
+        user_id: UserId,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<UsageRow>, i64, i64), Error> {
-        let user_id = user(user_id)?;
         let (limit, offset) = page(limit, offset)?;
         let rows = usage::list(self.database().pool(), user_id, limit, offset).await?;
         let (count, total) = usage::totals(self.database().pool(), user_id).await?;
@@ -284,11 +281,10 @@ impl Billing {
     /// Returns a page of the user's credit history, with the number of entries.
     pub async fn list_entries(
         &self,
-        user_id: &str,
+        user_id: UserId,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<EntryRow>, i64), Error> {
-        let user_id = user(user_id)?;
         let (limit, offset) = page(limit, offset)?;
         let rows = repo::list_entries(self.database().pool(), user_id, limit, offset).await?;
         let (count, _) = repo::entry_totals(self.database().pool(), user_id).await?;
@@ -296,8 +292,8 @@ impl Billing {
     }
 
     /// Returns the number of the user's entries and their sum, which always equals the balance.
-    pub async fn ledger_sum(&self, user_id: &str) -> Result<(i64, i64), Error> {
-        Ok(repo::entry_totals(self.database().pool(), user(user_id)?).await?)
+    pub async fn ledger_sum(&self, user_id: UserId) -> Result<(i64, i64), Error> {
+        Ok(repo::entry_totals(self.database().pool(), user_id).await?)
     }
 
     /// Applies `amount` to the account and appends its entry in `transaction`; returns the account
@@ -306,7 +302,7 @@ impl Billing {
     pub(crate) async fn append(
         &self,
         transaction: &mut Transaction<'_, Any>,
-        user_id: &str,
+        user_id: UserId,
         kind: &str,
         amount: i64,
         enforce_cap: bool,
@@ -334,7 +330,7 @@ impl Billing {
         };
         let entry = EntryRow {
             id: new_id(),
-            user_id: user_id.to_owned(),
+            user_id,
             kind: kind.to_owned(),
             amount_micros: amount,
             balance_after_micros: account.balance_micros,
@@ -352,7 +348,7 @@ impl Billing {
                 Event::new(
                     names::CREDITS_LOW,
                     &events::CreditsLow {
-                        user_id: user_id.to_owned(),
+                        user_id: user_id.to_string(),
                         balance_micros: account.balance_micros,
                         threshold_micros: threshold,
                         credits_cap_micros: account.cap_micros,
@@ -365,7 +361,7 @@ impl Billing {
         Ok((account, events))
     }
 
-    async fn replayed_usage(&self, user_id: &str, key: &str) -> Result<Option<UsageRecorded>, Error> {
+    async fn replayed_usage(&self, user_id: UserId, key: &str) -> Result<Option<UsageRecorded>, Error> {
         let Some(usage) = usage::find_by_key(self.database().pool(), user_id, key).await? else {
             return Ok(None);
         };
@@ -382,14 +378,6 @@ impl Billing {
 /// Whether the balance is at or past the cap: nothing more may be spent.
 pub fn cap_reached(account: &AccountRow) -> bool {
     account.balance_micros <= -account.cap_micros
-}
-
-fn user(user_id: &str) -> Result<&str, Error> {
-    let user_id = user_id.trim();
-    if user_id.is_empty() || user_id.len() > 64 {
-        return Err(Error::invalid("user_id", "is required"));
-    }
-    Ok(user_id)
 }
 
 fn amount_at_most_max(field: &'static str, amount: i64, least: i64) -> Result<i64, Error> {

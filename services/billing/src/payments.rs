@@ -1,7 +1,7 @@
 //! Payments: started with a processor, settled exactly once (by the create call, a webhook or a
 //! lookup, whichever comes first), crediting the ledger and publishing the outcome in one transaction.
 
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_events::{Event, names};
 use gpuproxy_proto::gpuproxy::events::v1 as events;
 
@@ -18,10 +18,10 @@ pub(crate) const MIN_PAYMENT_MICROS: i64 = 500_000;
 const MAX_PAYMENT_MICROS: i64 = 1_000_000_000_000;
 
 /// A payment to start.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewPayment {
     /// Who pays.
-    pub user_id: String,
+    pub user_id: UserId,
     /// How much, in whole cents.
     pub amount_micros: i64,
     /// `usd` (credits are dollars).
@@ -115,10 +115,7 @@ impl Billing {
             ));
         }
         let processor = self.processor(provider)?.clone();
-        let user_id = request.user_id.trim();
-        if user_id.is_empty() {
-            return Err(Error::invalid("user_id", "is required"));
-        }
+        let user_id = request.user_id;
         let key = if request.idempotency_key.trim().is_empty() {
             new_id()
         } else {
@@ -136,7 +133,7 @@ impl Billing {
             None => {
                 let row = PaymentRow {
                     id: new_id(),
-                    user_id: user_id.to_owned(),
+                    user_id,
                     provider: provider.as_str().to_owned(),
                     amount_micros: amount,
                     currency: currency.clone(),
@@ -178,7 +175,7 @@ impl Billing {
         }
         let charge = Charge {
             payment_id: &payment.id,
-            user_id: &payment.user_id,
+            user_id: payment.user_id,
             amount_cents: amount / 10_000,
             currency: &currency,
             method: &method,
@@ -212,7 +209,7 @@ impl Billing {
     /// Returns a page of the user's payments, newest first, with their number.
     pub async fn transactions(
         &self,
-        user_id: &str,
+        user_id: UserId,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<PaymentRow>, i64), Error> {
@@ -303,7 +300,7 @@ impl Billing {
                     let (account, _) = self
                         .append(
                             &mut transaction,
-                            &payment.user_id,
+                            payment.user_id,
                             kind.as_str(),
                             *received_micros,
                             false,
@@ -315,7 +312,7 @@ impl Billing {
                     events.push(event(
                         names::PAYMENT_COMPLETED,
                         &events::PaymentCompleted {
-                            user_id: payment.user_id.clone(),
+                            user_id: payment.user_id.to_string(),
                             payment_id: payment.id.clone(),
                             provider: payment.provider.clone(),
                             amount_micros: *received_micros,
@@ -328,7 +325,7 @@ impl Billing {
                         events.push(event(
                             names::SUBSCRIPTION_RENEWED,
                             &events::SubscriptionRenewed {
-                                user_id: payment.user_id.clone(),
+                                user_id: payment.user_id.to_string(),
                                 payment_id: payment.id.clone(),
                                 provider: payment.provider.clone(),
                                 amount_micros: *received_micros,
@@ -357,7 +354,7 @@ impl Billing {
                     events.push(event(
                         names::PAYMENT_FAILED,
                         &events::PaymentFailed {
-                            user_id: payment.user_id.clone(),
+                            user_id: payment.user_id.to_string(),
                             payment_id: payment.id.clone(),
                             provider: payment.provider.clone(),
                             amount_micros: payment.amount_micros,

@@ -9,6 +9,7 @@ mod http;
 mod stripe;
 
 use futures::future::BoxFuture;
+use gpuproxy_domain::UserId;
 
 pub use afterdark::AfterDark;
 pub use crypto::{Crypto, verify_ipn};
@@ -23,7 +24,7 @@ pub struct Charge<'a> {
     /// Our payment id: the processor's idempotency key and our reference in its metadata.
     pub payment_id: &'a str,
     /// Who pays.
-    pub user_id: &'a str,
+    pub user_id: UserId,
     /// In whole cents (checked before any processor is called).
     pub amount_cents: i64,
     /// `usd`.

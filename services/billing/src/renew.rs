@@ -11,6 +11,7 @@ use crate::payments::{NewPayment, Purpose};
 use crate::repo::ledger as accounts;
 use crate::repo::payments;
 use crate::service::Billing;
+use gpuproxy_domain::UserId;
 
 /// Accounts looked at per round.
 const BATCH: i64 = 100;
@@ -30,27 +31,27 @@ pub enum Renewal {
 
 impl Billing {
     /// Runs every renewal that is due; returns what each came to, by user.
-    pub async fn renew_due(&self) -> Result<Vec<(String, Renewal)>, Error> {
+    pub async fn renew_due(&self) -> Result<Vec<(UserId, Renewal)>, Error> {
         let due = accounts::renewals_due(self.database().pool(), BATCH).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         for (user_id, mark, amount) in due {
-            let outcome = self.renew(&user_id, &mark, amount).await?;
+            let outcome = self.renew(user_id, &mark, amount).await?;
             match &outcome {
                 Renewal::Credited | Renewal::Pending => {
-                    tracing::info!(user_id, ?outcome, "auto-renewal charged");
+                    tracing::info!(%user_id, ?outcome, "auto-renewal charged");
                 }
-                Renewal::Abandoned(reason) => tracing::warn!(user_id, reason, "auto-renewal abandoned"),
-                Renewal::Retried(reason) => tracing::warn!(user_id, reason, "auto-renewal will be retried"),
+                Renewal::Abandoned(reason) => tracing::warn!(%user_id, reason, "auto-renewal abandoned"),
+                Renewal::Retried(reason) => tracing::warn!(%user_id, reason, "auto-renewal will be retried"),
             }
             if !matches!(outcome, Renewal::Pending | Renewal::Retried(_)) {
-                accounts::clear_renewal_due(self.database().pool(), &user_id, &mark).await?;
+                accounts::clear_renewal_due(self.database().pool(), user_id, &mark).await?;
             }
             outcomes.push((user_id, outcome));
         }
         Ok(outcomes)
     }
 
-    async fn renew(&self, user_id: &str, mark: &str, amount: i64) -> Result<Renewal, Error> {
+    async fn renew(&self, user_id: UserId, mark: &str, amount: i64) -> Result<Renewal, Error> {
         let Some((provider, method)) = payments::reusable_method(self.database().pool(), user_id).await?
         else {
             return Ok(Renewal::Abandoned(
@@ -58,7 +59,7 @@ impl Billing {
             ));
         };
         let request = NewPayment {
-            user_id: user_id.to_owned(),
+            user_id,
             amount_micros: amount,
             currency: "usd".to_owned(),
             provider,

@@ -261,12 +261,9 @@ impl GpuProxyService for PublicApi {
             &metadata,
         )
         .map_err(Error::into_status)?;
-        let answer = crate::data_plane::grpc_proxying::proxy_once(
-            &self.state.data_plane,
-            &principal.user_id.to_string(),
-            call,
-        )
-        .await?;
+        let answer =
+            crate::data_plane::grpc_proxying::proxy_once(&self.state.data_plane, principal.user_id, call)
+                .await?;
         Ok(Response::new(answer))
     }
 
@@ -280,7 +277,7 @@ impl GpuProxyService for PublicApi {
         let metadata = request.metadata().clone().into_headers();
         Ok(Response::new(crate::data_plane::grpc_proxying::stream(
             self.state.data_plane.clone(),
-            principal.user_id.to_string(),
+            principal.user_id,
             metadata,
             request.into_inner(),
         )))

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use gpuproxy_domain::LbStrategy;
+use gpuproxy_domain::{LbStrategy, UserId};
 
 pub use load::{Load, Unhealthy};
 pub use pick::{Candidate, Turns, pick};
@@ -66,14 +66,14 @@ pub struct Balancer {
 
 /// Keyed by user or instance id. Looked up on every proxied request: foldhash rather than SipHash,
 /// whose keys here are ids the service made, not text a caller chose.
-type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
 struct State {
-    strategies: Map<LbStrategy>,
-    rotations: Map<Rotation>,
+    strategies: Map<UserId, LbStrategy>,
+    rotations: Map<UserId, Rotation>,
     /// By provider instance id.
-    loads: Map<Load>,
+    loads: Map<String, Load>,
 }
 
 #[derive(Debug, Default)]
@@ -102,24 +102,24 @@ impl Balancer {
     }
 
     /// Returns `user_id`'s strategy.
-    pub fn strategy(&self, user_id: &str) -> LbStrategy {
+    pub fn strategy(&self, user_id: UserId) -> LbStrategy {
         self.state()
             .strategies
-            .get(user_id)
+            .get(&user_id)
             .copied()
             .unwrap_or(self.default_strategy)
     }
 
     /// Sets `user_id`'s strategy; it applies from the next pick.
-    pub fn set_strategy(&self, user_id: &str, strategy: LbStrategy) {
-        self.state().strategies.insert(user_id.to_owned(), strategy);
+    pub fn set_strategy(&self, user_id: UserId, strategy: LbStrategy) {
+        self.state().strategies.insert(user_id, strategy);
     }
 
     /// Adds (or updates) an instance in `user_id`'s rotation.
-    pub fn add(&self, user_id: &str, member: Member) {
+    pub fn add(&self, user_id: UserId, member: Member) {
         let mut state = self.state();
         state.loads.entry(member.instance_id.clone()).or_default();
-        let rotation = state.rotations.entry(user_id.to_owned()).or_default();
+        let rotation = state.rotations.entry(user_id).or_default();
         match rotation
             .members
             .iter_mut()
@@ -143,7 +143,7 @@ impl Balancer {
     }
 
     /// Picks one of `user_id`'s eligible instances and counts a request on it.
-    pub fn pick(&self, user_id: &str, now_ms: i64) -> Option<Picked> {
+    pub fn pick(&self, user_id: UserId, now_ms: i64) -> Option<Picked> {
         let now = Instant::now();
         let mut state = self.state();
         let State {
@@ -151,8 +151,8 @@ impl Balancer {
             rotations,
             loads,
         } = &mut *state;
-        let strategy = strategies.get(user_id).copied().unwrap_or(self.default_strategy);
-        let rotation = rotations.get_mut(user_id)?;
+        let strategy = strategies.get(&user_id).copied().unwrap_or(self.default_strategy);
+        let rotation = rotations.get_mut(&user_id)?;
         let idle = Load::default();
         // Each candidate's position among the members, beside it, so one vector serves both.
         let mut positions = Vec::with_capacity(rotation.members.len());
@@ -228,10 +228,10 @@ impl Balancer {
     }
 
     /// Returns the figures of `user_id`'s instances, oldest first.
-    pub fn loads(&self, user_id: &str) -> Vec<MemberLoad> {
+    pub fn loads(&self, user_id: UserId) -> Vec<MemberLoad> {
         let now = Instant::now();
         let state = self.state();
-        let Some(rotation) = state.rotations.get(user_id) else {
+        let Some(rotation) = state.rotations.get(&user_id) else {
             return Vec::new();
         };
         rotation
@@ -262,6 +262,10 @@ impl Balancer {
 mod tests {
     use super::*;
 
+    const ALICE: UserId = UserId::from_u128(1);
+    const BOB: UserId = UserId::from_u128(2);
+    const CAROL: UserId = UserId::from_u128(3);
+
     fn member(id: &str) -> Member {
         Member {
             row_id: format!("row-{id}"),
@@ -286,29 +290,29 @@ mod tests {
     #[test]
     fn users_only_ever_get_their_own_instances() {
         let balancer = balancer();
-        balancer.add("alice", member("a1"));
-        balancer.add("bob", member("b1"));
+        balancer.add(ALICE, member("a1"));
+        balancer.add(BOB, member("b1"));
         for _ in 0..10 {
-            assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a1");
+            assert_eq!(balancer.pick(ALICE, 0).expect("a pick").instance_id, "a1");
         }
-        assert!(balancer.pick("carol", 0).is_none());
+        assert!(balancer.pick(CAROL, 0).is_none());
     }
 
     #[test]
     fn failing_instances_leave_the_rotation_and_a_success_brings_them_back() {
         let balancer = balancer();
-        balancer.add("alice", member("a1"));
-        balancer.add("alice", member("a2"));
+        balancer.add(ALICE, member("a1"));
+        balancer.add(ALICE, member("a2"));
         for _ in 0..2 {
-            balancer.pick("alice", 0);
+            balancer.pick(ALICE, 0);
             balancer.report("a1", false, Duration::from_millis(1), true, 0);
         }
         for _ in 0..5 {
-            assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a2");
+            assert_eq!(balancer.pick(ALICE, 0).expect("a pick").instance_id, "a2");
         }
         balancer.probed("a1", true);
         let picked: Vec<String> = (0..4)
-            .map(|_| balancer.pick("alice", 0).expect("a pick").instance_id)
+            .map(|_| balancer.pick(ALICE, 0).expect("a pick").instance_id)
             .collect();
         assert!(picked.contains(&"a1".to_owned()), "{picked:?}");
     }
@@ -316,28 +320,28 @@ mod tests {
     #[test]
     fn a_strategy_switch_applies_to_the_next_pick() {
         let balancer = balancer();
-        balancer.add("alice", member("a1"));
-        balancer.add("alice", member("a2"));
-        balancer.set_strategy("alice", LbStrategy::LeastConnections);
+        balancer.add(ALICE, member("a1"));
+        balancer.add(ALICE, member("a2"));
+        balancer.set_strategy(ALICE, LbStrategy::LeastConnections);
         // a1 has one request in flight, so least_connections sends the next to a2, twice in a row
         // once a2 finishes (round robin would have alternated).
-        assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a1");
-        let second = balancer.pick("alice", 0).expect("a pick");
+        assert_eq!(balancer.pick(ALICE, 0).expect("a pick").instance_id, "a1");
+        let second = balancer.pick(ALICE, 0).expect("a pick");
         assert_eq!(
             (second.instance_id.as_str(), second.strategy),
             ("a2", LbStrategy::LeastConnections)
         );
         balancer.report("a2", true, Duration::from_millis(1), true, 0);
-        assert_eq!(balancer.pick("alice", 0).expect("a pick").instance_id, "a2");
-        assert_eq!(balancer.strategy("bob"), LbStrategy::RoundRobin);
+        assert_eq!(balancer.pick(ALICE, 0).expect("a pick").instance_id, "a2");
+        assert_eq!(balancer.strategy(BOB), LbStrategy::RoundRobin);
     }
 
     #[test]
     fn removed_instances_are_never_picked() {
         let balancer = balancer();
-        balancer.add("alice", member("a1"));
+        balancer.add(ALICE, member("a1"));
         balancer.remove("a1");
-        assert!(balancer.pick("alice", 0).is_none());
-        assert!(balancer.loads("alice").is_empty());
+        assert!(balancer.pick(ALICE, 0).is_none());
+        assert!(balancer.loads(ALICE).is_empty());
     }
 }

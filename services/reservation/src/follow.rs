@@ -101,7 +101,7 @@ impl Reservations {
                 leave_rotation();
                 return Ok(false);
             }
-            tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, "instance running");
+            tracing::info!(user_id = %row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, "instance running");
             return Ok(true);
         }
         if row.age(now_ms()) > self.inner.periods.start_timeout {

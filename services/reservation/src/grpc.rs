@@ -1,5 +1,6 @@
 //! The internal gRPC API: converts messages to use-case calls and back.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationService;
 use tonic::{Request, Response, Status};
@@ -39,12 +40,8 @@ impl GrpcReservations {
     }
 }
 
-fn user(user_id: &str) -> Result<&str, Status> {
-    let user_id = user_id.trim();
-    if user_id.is_empty() {
-        return Err(Error::invalid("user_id", "is required").into());
-    }
-    Ok(user_id)
+fn user(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse()?)
 }
 
 #[tonic::async_trait]
@@ -54,7 +51,6 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::CreateInstanceRequest>,
     ) -> Result<Response<pb::Instance>, Status> {
         let request = request.into_inner();
-        user(&request.user_id)?;
         let service = self.service.clone();
         let created = self
             .detached(async move { service.create_instance(request).await })
@@ -93,12 +89,12 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::DestroyInstanceRequest>,
     ) -> Result<Response<pb::DestroyInstanceResponse>, Status> {
         let request = request.into_inner();
-        let user_id = user(&request.user_id)?.to_owned();
+        let user_id = user(&request.user_id)?;
         let service = self.service.clone();
         let terminated = self
             .detached(async move {
                 service
-                    .destroy_instance(&user_id, &request.provider, &request.instance_id)
+                    .destroy_instance(user_id, &request.provider, &request.instance_id)
                     .await
             })
             .await?;
@@ -110,7 +106,6 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::ReserveRequest>,
     ) -> Result<Response<pb::ReserveResponse>, Status> {
         let request = request.into_inner();
-        user(&request.user_id)?;
         let service = self.service.clone();
         let reserved = self
             .detached(async move { service.reserve(request).await })
@@ -123,10 +118,10 @@ impl ReservationService for GrpcReservations {
         request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
         let request = request.into_inner();
-        let user_id = user(&request.user_id)?.to_owned();
+        let user_id = user(&request.user_id)?;
         let service = self.service.clone();
         let released = self
-            .detached(async move { service.release(&user_id, request.reservation_id.trim()).await })
+            .detached(async move { service.release(user_id, request.reservation_id.trim()).await })
             .await?;
         Ok(Response::new(pb::ReleaseResponse { released }))
     }

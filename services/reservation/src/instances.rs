@@ -1,6 +1,6 @@
 //! One user's instances: rent one offer, look them up, destroy them.
 
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::events::v1::InstanceDestroyed;
@@ -17,13 +17,14 @@ use crate::view;
 impl Reservations {
     /// Rents one offer for `request.user_id`. A repeated idempotency key returns the first instance.
     pub async fn create_instance(&self, request: pb::CreateInstanceRequest) -> Result<pb::Instance, Error> {
+        let user_id: UserId = request.user_id.parse()?;
         let provider = provider(&request.provider)?;
         let offer_id = required("offer_id", &request.offer_id)?;
         let launch = Launch::from_proto(request.config)?;
         let key = Some(request.idempotency_key.trim()).filter(|key| !key.is_empty());
         if let Some(key) = key
             && let Some(existing) =
-                instances::find_by_idempotency_key(self.database().pool(), &request.user_id, key).await?
+                instances::find_by_idempotency_key(self.database().pool(), user_id, key).await?
         {
             return Ok(self.view(&existing));
         }
@@ -35,10 +36,9 @@ impl Reservations {
             .await?;
         let row_id = uuid::Uuid::now_v7();
         let hold = hold_of(None, &row_id.to_string());
-        self.admit(&request.user_id, &hold, offer.price_micros_per_hour)
-            .await?;
+        self.admit(user_id, &hold, offer.price_micros_per_hour).await?;
         let owner = RentFor {
-            user_id: &request.user_id,
+            user_id,
             reservation_id: None,
             idempotency_key: key,
             row_id: Some(row_id),
@@ -47,15 +47,14 @@ impl Reservations {
             Ok(row) => Ok(self.view(&row)),
             Err(failure) => {
                 if !failure.outcome_unknown {
-                    self.give_back(&request.user_id, &hold, 0).await;
+                    self.give_back(user_id, &hold, 0).await;
                 }
                 // A concurrent create with the same key got there first.
                 if let Error::Db(db_error) = &failure.error
                     && gpuproxy_db::is_unique_violation(db_error)
                     && let Some(key) = key
                     && let Some(existing) =
-                        instances::find_by_idempotency_key(self.database().pool(), &request.user_id, key)
-                            .await?
+                        instances::find_by_idempotency_key(self.database().pool(), user_id, key).await?
                 {
                     return Ok(self.view(&existing));
                 }
@@ -67,7 +66,7 @@ impl Reservations {
     /// Returns `user_id`'s instance; another user's is `NOT_FOUND`.
     pub async fn get_instance(
         &self,
-        user_id: &str,
+        user_id: UserId,
         provider_name: &str,
         instance_id: &str,
     ) -> Result<pb::Instance, Error> {
@@ -78,7 +77,7 @@ impl Reservations {
     /// Returns `user_id`'s instances, oldest first.
     pub async fn list_instances(
         &self,
-        user_id: &str,
+        user_id: UserId,
         include_ended: bool,
     ) -> Result<Vec<pb::Instance>, Error> {
         let rows = instances::list_by_user(self.database().pool(), user_id, include_ended).await?;
@@ -89,7 +88,7 @@ impl Reservations {
     /// instance that ended before is answered as terminated.
     pub async fn destroy_instance(
         &self,
-        user_id: &str,
+        user_id: UserId,
         provider_name: &str,
         instance_id: &str,
     ) -> Result<bool, Error> {
@@ -134,7 +133,7 @@ impl Reservations {
             events.push(event(
                 names::INSTANCE_DESTROYED,
                 &InstanceDestroyed {
-                    user_id: row.user_id.clone(),
+                    user_id: row.user_id.to_string(),
                     instance_id: instance_id.clone(),
                     provider: row.provider.clone(),
                     reservation_id: row.reservation_id.clone().unwrap_or_default(),
@@ -145,11 +144,11 @@ impl Reservations {
         }
         self.commit_with_events(transaction, &events).await?;
         if moved {
-            tracing::info!(user_id = row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, reason, "instance ended");
+            tracing::info!(user_id = %row.user_id, provider = row.provider, instance_id = ?row.provider_instance_id, reason, "instance ended");
             // What a single instance's hold has left was never going to be spent. A reservation's
             // hold is shared by its instances and expires within the hour.
             if row.reservation_id.is_none() {
-                self.give_back(&row.user_id, &hold_of(None, &row.id), 0).await;
+                self.give_back(row.user_id, &hold_of(None, &row.id), 0).await;
             }
         }
         Ok(())
@@ -157,7 +156,7 @@ impl Reservations {
 
     async fn owned(
         &self,
-        user_id: &str,
+        user_id: UserId,
         provider_name: &str,
         instance_id: &str,
     ) -> Result<InstanceRow, Error> {

@@ -2,6 +2,7 @@
 //! cost is never rounded on its own: the first N minutes always cost floor(N·P/60) in all, so the
 //! bill is exact to the micro-dollar however the minutes are split into records.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::billing::v1 as billing;
 
 use crate::error::Error;
@@ -45,7 +46,7 @@ impl Reservations {
                 - cost_of_minutes(row.metered_minutes, row.price_micros);
             let recorded = spending
                 .bill(billing::RecordUsageRequest {
-                    user_id: row.user_id.clone(),
+                    user_id: row.user_id.to_string(),
                     cost_micros: cost,
                     client_id: "reservation-meter".to_owned(),
                     started_at_ms: row.running_at + row.metered_minutes * MINUTE_MS,
@@ -77,25 +78,25 @@ impl Reservations {
             .await?;
             billed += 1;
             if recorded.cap_reached && self.inner.stop_at_cap {
-                self.stop_user_instances(&row.user_id).await;
+                self.stop_user_instances(row.user_id).await;
             }
         }
         Ok(billed)
     }
 
     /// Destroys every live instance of a user whose balance reached the cap.
-    async fn stop_user_instances(&self, user_id: &str) {
+    async fn stop_user_instances(&self, user_id: UserId) {
         let rows = match instances::list_by_user(self.database().pool(), user_id, false).await {
             Ok(rows) => rows,
             Err(error) => {
-                tracing::warn!(%error, user_id, "listing instances to stop at the credit cap failed");
+                tracing::warn!(%error, %user_id, "listing instances to stop at the credit cap failed");
                 return;
             }
         };
         for row in rows.into_iter().filter(|row| row.status != "destroying") {
-            tracing::info!(user_id, instance = %row.id, "stopping an instance: the credits reached the cap");
+            tracing::info!(%user_id, instance = %row.id, "stopping an instance: the credits reached the cap");
             if let Err(error) = self.destroy_row(row, "credits exhausted").await {
-                tracing::warn!(%error, user_id, "stopping an instance at the credit cap failed");
+                tracing::warn!(%error, %user_id, "stopping an instance at the credit cap failed");
             }
         }
     }

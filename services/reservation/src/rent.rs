@@ -3,7 +3,7 @@
 //! Writing the row before the rent, with its id as the provider-side label, is what makes a crash
 //! recoverable: whatever the provider did, the reconciler can find the instance by its label.
 
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
@@ -21,7 +21,7 @@ use crate::service::{Reservations, event};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RentFor<'a> {
     /// The owner.
-    pub user_id: &'a str,
+    pub user_id: UserId,
     /// The reservation, if the rent is part of one.
     pub reservation_id: Option<&'a str>,
     /// A single create's idempotency key.
@@ -203,7 +203,7 @@ impl Reservations {
         let created = event(
             names::INSTANCE_CREATED,
             &InstanceCreated {
-                user_id: row.user_id.clone(),
+                user_id: row.user_id.to_string(),
                 instance_id: rented.instance_id.clone(),
                 provider: row.provider.clone(),
                 offer_id: row.offer_id.clone(),
@@ -215,7 +215,7 @@ impl Reservations {
         self.commit_with_events(transaction, std::slice::from_ref(&created))
             .await?;
         tracing::info!(
-            user_id = row.user_id,
+            user_id = %row.user_id,
             provider = row.provider,
             instance_id = rented.instance_id,
             "instance rented"
@@ -231,7 +231,7 @@ impl Reservations {
             return;
         };
         self.balancer().add(
-            &row.user_id,
+            row.user_id,
             Member {
                 row_id: row.id.clone(),
                 instance_id: instance_id.clone(),

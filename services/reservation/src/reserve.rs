@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use futures::StreamExt;
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::events::v1::{ReservationCreated, ReservationPartial};
@@ -31,6 +31,7 @@ impl Reservations {
     /// count is out of range or fewer offers match; otherwise returns what it rented and one error
     /// line per slot it could not fill. A repeated idempotency key returns the first reservation.
     pub async fn reserve(&self, request: pb::ReserveRequest) -> Result<pb::ReserveResponse, Error> {
+        let user_id: UserId = request.user_id.parse()?;
         if !(1..=MAX_RESERVATION).contains(&request.count) {
             return Err(Error::invalid(
                 "count",
@@ -39,15 +40,14 @@ impl Reservations {
         }
         let count = usize::try_from(request.count).unwrap_or(1);
         let launch = Launch::from_proto(request.config)?;
-        let user_id = request.user_id;
         let key = Some(request.idempotency_key.trim()).filter(|key| !key.is_empty());
         if let Some(key) = key
             && let Some(existing) =
-                reservations::find_by_idempotency_key(self.database().pool(), &user_id, key).await?
+                reservations::find_by_idempotency_key(self.database().pool(), user_id, key).await?
         {
             return self.reservation_view(existing).await;
         }
-        let strategy = self.balancer().strategy(&user_id);
+        let strategy = self.balancer().strategy(user_id);
         let listing = self
             .call(self.catalog().list_offers(catalog::ListOffersRequest {
                 filters: request.filters,
@@ -70,22 +70,22 @@ impl Reservations {
             .sum();
         let reservation_id = uuid::Uuid::now_v7().to_string();
         let hold = hold_of(Some(&reservation_id), "");
-        self.admit(&user_id, &hold, estimate).await?;
+        self.admit(user_id, &hold, estimate).await?;
         let reservation = reservations::ReservationRow {
             id: reservation_id,
-            user_id: user_id.clone(),
+            user_id,
             requested: i64::from(request.count),
             idempotency_key: key.map(str::to_owned),
             errors: "[]".to_owned(),
             created_at: now_ms(),
         };
         if let Err(error) = reservations::insert(self.database().pool(), &reservation).await {
-            self.give_back(&user_id, &hold, 0).await;
+            self.give_back(user_id, &hold, 0).await;
             // Two concurrent reservations with one key: the second answers with the first.
             if gpuproxy_db::is_unique_violation(&error)
                 && let Some(key) = key
                 && let Some(existing) =
-                    reservations::find_by_idempotency_key(self.database().pool(), &user_id, key).await?
+                    reservations::find_by_idempotency_key(self.database().pool(), user_id, key).await?
             {
                 return self.reservation_view(existing).await;
             }
@@ -93,7 +93,7 @@ impl Reservations {
         }
         let queue = Mutex::new(VecDeque::from(ordered));
         let owner = RentFor {
-            user_id: &user_id,
+            user_id,
             reservation_id: Some(&reservation.id),
             idempotency_key: None,
             row_id: None,
@@ -116,7 +116,7 @@ impl Reservations {
         // The hold was an hour of the best offers for every slot: give back what was not rented.
         let rented: i64 = reserved.iter().map(|row| row.price_micros).sum();
         if rented < estimate {
-            self.give_back(&user_id, &hold, estimate - rented).await;
+            self.give_back(user_id, &hold, estimate - rented).await;
         }
         self.finish_reservation(&reservation, &reserved, &errors).await?;
         if reserved.is_empty() {
@@ -188,7 +188,7 @@ impl Reservations {
             event(
                 names::RESERVATION_CREATED,
                 &ReservationCreated {
-                    user_id: reservation.user_id.clone(),
+                    user_id: reservation.user_id.to_string(),
                     reservation_id: reservation.id.clone(),
                     requested: count_of(reservation.requested),
                     reserved: count_of(reserved.len()),
@@ -199,7 +199,7 @@ impl Reservations {
             event(
                 names::RESERVATION_PARTIAL,
                 &ReservationPartial {
-                    user_id: reservation.user_id.clone(),
+                    user_id: reservation.user_id.to_string(),
                     reservation_id: reservation.id.clone(),
                     requested: count_of(reservation.requested),
                     reserved: count_of(reserved.len()),
@@ -231,7 +231,7 @@ impl Reservations {
     }
 
     /// Destroys every live instance of `user_id`'s reservation; returns how many the providers confirmed.
-    pub async fn release(&self, user_id: &str, reservation_id: &str) -> Result<i32, Error> {
+    pub async fn release(&self, user_id: UserId, reservation_id: &str) -> Result<i32, Error> {
         reservations::find_owned(self.database().pool(), user_id, reservation_id)
             .await?
             .ok_or_else(|| Error::not_found("reservation", reservation_id))?;
@@ -260,14 +260,14 @@ impl Reservations {
     }
 
     /// Returns `user_id`'s reservations, newest first, with their instances.
-    pub async fn list_reservations(&self, user_id: &str) -> Result<Vec<pb::Reservation>, Error> {
+    pub async fn list_reservations(&self, user_id: UserId) -> Result<Vec<pb::Reservation>, Error> {
         let mut listed = Vec::new();
         for reservation in reservations::list_by_user(self.database().pool(), user_id).await? {
             let rows = instances::list_by_reservation(self.database().pool(), &reservation.id).await?;
             listed.push(pb::Reservation {
                 errors: reservation.error_lines(),
                 reservation_id: reservation.id,
-                user_id: reservation.user_id,
+                user_id: reservation.user_id.to_string(),
                 instances: rows
                     .iter()
                     .map(|row| {

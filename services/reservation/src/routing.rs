@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_domain::{LbStrategy, now_ms};
+use gpuproxy_domain::{LbStrategy, UserId, now_ms};
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
 use crate::error::Error;
@@ -12,12 +12,12 @@ use crate::service::Reservations;
 
 impl Reservations {
     /// Returns `user_id`'s strategy.
-    pub fn strategy(&self, user_id: &str) -> LbStrategy {
+    pub fn strategy(&self, user_id: UserId) -> LbStrategy {
         self.balancer().strategy(user_id)
     }
 
     /// Stores and applies `user_id`'s strategy; the next pick uses it, no restart needed.
-    pub async fn set_strategy(&self, user_id: &str, text: &str) -> Result<LbStrategy, Error> {
+    pub async fn set_strategy(&self, user_id: UserId, text: &str) -> Result<LbStrategy, Error> {
         let strategy: LbStrategy = text
             .parse()
             .map_err(|error: gpuproxy_domain::UnknownLbStrategy| {
@@ -25,23 +25,27 @@ impl Reservations {
             })?;
         strategies::upsert(self.database().pool(), user_id, strategy.as_str(), now_ms()).await?;
         self.balancer().set_strategy(user_id, strategy);
-        tracing::info!(user_id, %strategy, "load-balancing strategy changed");
+        tracing::info!(%user_id, %strategy, "load-balancing strategy changed");
         Ok(strategy)
     }
 
     /// Loads every stored strategy into the balancer (at start-up).
     pub async fn restore_strategies(&self) -> Result<(), Error> {
         for (user_id, text) in strategies::all(self.database().pool()).await? {
-            match text.parse() {
-                Ok(strategy) => self.balancer().set_strategy(&user_id, strategy),
-                Err(error) => tracing::warn!(user_id, %error, "ignoring a stored strategy"),
+            match (user_id.parse(), text.parse()) {
+                (Ok(user), Ok(strategy)) => self.balancer().set_strategy(user, strategy),
+                _ => tracing::warn!(
+                    user_id,
+                    strategy = text,
+                    "ignoring a stored strategy of no known user or kind"
+                ),
             }
         }
         Ok(())
     }
 
     /// Picks one of `user_id`'s running, healthy instances and counts a request on it.
-    pub fn pick_target(&self, user_id: &str) -> Result<pb::Target, Error> {
+    pub fn pick_target(&self, user_id: UserId) -> Result<pb::Target, Error> {
         let picked = self.balancer().pick(user_id, now_ms()).ok_or_else(|| {
             Error::NoHealthyInstance(
                 "no running, healthy instance to send the request to: reserve or create one first, or wait until it runs"
@@ -65,7 +69,7 @@ impl Reservations {
     }
 
     /// Returns the figures of `user_id`'s instances in rotation (or of one, by `instance_id`).
-    pub fn load_info(&self, user_id: &str, instance_id: &str) -> Result<pb::GetLoadInfoResponse, Error> {
+    pub fn load_info(&self, user_id: UserId, instance_id: &str) -> Result<pb::GetLoadInfoResponse, Error> {
         let loads: Vec<pb::InstanceLoad> = self
             .balancer()
             .loads(user_id)

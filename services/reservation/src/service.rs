@@ -1,6 +1,7 @@
 //! The service's shared state and the plumbing every use case needs: transactions with events,
 //! calls to the catalog, the set of rents in flight.
 
+use gpuproxy_domain::UserId;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,7 +85,7 @@ impl Reservations {
     /// Refuses spending `estimate` (an hour of what is about to be rented) that the user's credits or
     /// guard rails cannot cover, holding it under `hold_id` when they can; a no-op when not wired to
     /// them or not enforced.
-    pub(crate) async fn admit(&self, user_id: &str, hold_id: &str, estimate: i64) -> Result<(), Error> {
+    pub(crate) async fn admit(&self, user_id: UserId, hold_id: &str, estimate: i64) -> Result<(), Error> {
         match &self.inner.spending {
             Some(spending) => Ok(spending.admit(user_id, hold_id, estimate).await?),
             None => Ok(()),
@@ -93,7 +94,7 @@ impl Reservations {
 
     /// Gives back `amount` (0 = all) of an admission whose spending did not happen (rents that
     /// failed, an instance that ended within its hour), to the credits and the guard rails.
-    pub(crate) async fn give_back(&self, user_id: &str, hold_id: &str, amount: i64) {
+    pub(crate) async fn give_back(&self, user_id: UserId, hold_id: &str, amount: i64) {
         if let Some(spending) = &self.inner.spending {
             spending.give_back(user_id, hold_id, amount).await;
         }

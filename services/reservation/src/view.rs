@@ -21,7 +21,7 @@ pub fn instance(row: &InstanceRow, last_used_ms: Option<i64>) -> pb::Instance {
         autostop_minutes: i32::try_from(row.autostop_minutes).unwrap_or(i32::MAX),
         created_at_ms: row.created_at,
         last_used_ms: last_used_ms.max(row.last_used_at).unwrap_or(0),
-        user_id: row.user_id.clone(),
+        user_id: row.user_id.to_string(),
         reason: row.reason.clone().unwrap_or_default(),
     }
 }

@@ -43,7 +43,7 @@ impl Stripe {
                 .append_pair("confirm", "true")
                 .append_pair("payment_method_types[]", "card")
                 .append_pair("description", "GPU Proxy credits")
-                .append_pair("metadata[user_id]", charge.user_id)
+                .append_pair("metadata[user_id]", &charge.user_id.to_string())
                 .append_pair("metadata[payment_id]", charge.payment_id);
             if charge.off_session {
                 form.append_pair("off_session", "true");

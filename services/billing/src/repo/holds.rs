@@ -2,6 +2,7 @@
 //! is the sum of their `remaining_micros`, changed in the same transaction as they are.
 
 use gpuproxy_db::{Any, Transaction};
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 use crate::repo::ledger::AccountRow;
@@ -12,7 +13,8 @@ pub struct HoldRow {
     /// Chosen by the caller.
     pub id: String,
     /// Whose credits.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// Held at first.
     pub amount_micros: i64,
     /// Not yet taken by usage or released.
@@ -34,7 +36,7 @@ macro_rules! columns {
 /// holds are applied one after another and can never overcommit together.
 pub async fn hold_on_account(
     transaction: &mut Transaction<'_, Any>,
-    user_id: &str,
+    user_id: UserId,
     amount: i64,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     sqlx::query_as(
@@ -43,7 +45,7 @@ pub async fn hold_on_account(
          RETURNING user_id, balance_micros, credited_micros, cap_micros, auto_renew, \
          auto_renew_amount_micros, held_micros",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(amount)
     .fetch_optional(&mut **transaction)
     .await
@@ -52,11 +54,11 @@ pub async fn hold_on_account(
 /// Takes `amount` off what the user has held.
 pub async fn unhold_on_account<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     amount: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE billing_accounts SET held_micros = held_micros - $2 WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.to_string())
         .bind(amount)
         .execute(executor)
         .await?;
@@ -74,7 +76,7 @@ pub async fn insert<'e>(
         ") VALUES ($1, $2, $3, $4, $5, $6)"
     ))
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(row.amount_micros)
     .bind(row.remaining_micros)
     .bind(row.expires_at)

@@ -2,13 +2,15 @@
 //! always written in one transaction, so the balance is the sum of the entries.
 
 use gpuproxy_db::{Any, Transaction};
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `billing_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountRow {
     /// The user.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// The sum of the user's entries.
     pub balance_micros: i64,
     /// The sum of the positive entries.
@@ -29,7 +31,8 @@ pub struct EntryRow {
     /// UUID v7.
     pub id: String,
     /// The user.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// `payment`, `admin_credit`, `usage`, `renewal`.
     pub kind: String,
     /// Signed.
@@ -59,7 +62,7 @@ macro_rules! entry_columns {
 /// Creates the account with `cap` unless it exists.
 pub async fn ensure_account<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     cap: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -67,7 +70,7 @@ pub async fn ensure_account<'e>(
         "INSERT INTO billing_accounts (user_id, cap_micros, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO NOTHING",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(cap)
     .bind(now)
     .execute(executor)
@@ -78,14 +81,14 @@ pub async fn ensure_account<'e>(
 /// Returns the account, if it exists.
 pub async fn find_account<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         account_columns!(),
         " FROM billing_accounts WHERE user_id = $1"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_optional(executor)
     .await
 }
@@ -95,7 +98,7 @@ pub async fn find_account<'e>(
 /// cap: one statement, so concurrent debits are applied one after another and can never pass it together.
 pub async fn apply(
     transaction: &mut Transaction<'_, Any>,
-    user_id: &str,
+    user_id: UserId,
     amount: i64,
     enforce_cap: bool,
     now: i64,
@@ -106,7 +109,7 @@ pub async fn apply(
          WHERE user_id = $1 AND ($4 = 0 OR balance_micros - held_micros + $2 >= -cap_micros) RETURNING ",
         account_columns!()
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(amount)
     .bind(now)
     .bind(i64::from(enforce_cap))
@@ -125,7 +128,7 @@ pub async fn insert_entry<'e>(
          description, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&entry.id)
-    .bind(&entry.user_id)
+    .bind(entry.user_id.to_string())
     .bind(&entry.kind)
     .bind(entry.amount_micros)
     .bind(entry.balance_after_micros)
@@ -141,7 +144,7 @@ pub async fn insert_entry<'e>(
 /// Returns the entry written under `idempotency_key`.
 pub async fn find_entry_by_key<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     idempotency_key: &str,
 ) -> Result<Option<EntryRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -149,7 +152,7 @@ pub async fn find_entry_by_key<'e>(
         entry_columns!(),
         " FROM credit_entries WHERE user_id = $1 AND idempotency_key = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(idempotency_key)
     .fetch_optional(executor)
     .await
@@ -158,7 +161,7 @@ pub async fn find_entry_by_key<'e>(
 /// Returns a page of the user's entries, newest first.
 pub async fn list_entries<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<EntryRow>, sqlx::Error> {
@@ -167,7 +170,7 @@ pub async fn list_entries<'e>(
         entry_columns!(),
         " FROM credit_entries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(limit)
     .bind(offset)
     .fetch_all(executor)
@@ -177,12 +180,12 @@ pub async fn list_entries<'e>(
 /// Returns how many entries the user has and their sum.
 pub async fn entry_totals<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
         "SELECT COUNT(*), CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM credit_entries WHERE user_id = $1",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_one(executor)
     .await
 }
@@ -190,7 +193,7 @@ pub async fn entry_totals<'e>(
 /// Sets the cap and auto-renewal; unset values stay.
 pub async fn update_settings<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     cap: Option<i64>,
     auto_renew: Option<bool>,
     auto_renew_amount: Option<i64>,
@@ -202,7 +205,7 @@ pub async fn update_settings<'e>(
          auto_renew_amount_micros = COALESCE($4, auto_renew_amount_micros), updated_at = $5 \
          WHERE user_id = $1",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(cap)
     .bind(auto_renew.map(i64::from))
     .bind(auto_renew_amount)
@@ -215,14 +218,14 @@ pub async fn update_settings<'e>(
 /// Marks a renewal due for the user unless one already is; returns whether this call marked it.
 pub async fn mark_renewal_due<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     mark: &str,
 ) -> Result<bool, sqlx::Error> {
     let marked = sqlx::query(
         "UPDATE billing_accounts SET renewal_due = $2 WHERE user_id = $1 AND renewal_due IS NULL \
          AND auto_renew = 1 AND auto_renew_amount_micros > 0",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(mark)
     .execute(executor)
     .await?;
@@ -232,11 +235,11 @@ pub async fn mark_renewal_due<'e>(
 /// Clears the user's renewal mark if it is still `mark` (a newer one stays).
 pub async fn clear_renewal_due<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     mark: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE billing_accounts SET renewal_due = NULL WHERE user_id = $1 AND renewal_due = $2")
-        .bind(user_id)
+        .bind(user_id.to_string())
         .bind(mark)
         .execute(executor)
         .await?;
@@ -247,12 +250,20 @@ pub async fn clear_renewal_due<'e>(
 pub async fn renewals_due<'e>(
     executor: impl Executor<'e, Database = Any>,
     limit: i64,
-) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<(UserId, String, i64)>, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT user_id, renewal_due, auto_renew_amount_micros FROM billing_accounts \
          WHERE renewal_due IS NOT NULL ORDER BY user_id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(executor)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|(user_id, mark, amount)| {
+            let user_id = user_id
+                .parse()
+                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            Ok((user_id, mark, amount))
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! exactly-once, whichever of the create call, a webhook or a lookup gets there first.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `payments`.
@@ -11,7 +12,8 @@ pub struct PaymentRow {
     /// UUID v7; also the processor's idempotency key.
     pub id: String,
     /// Who pays.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// `stripe`, `crypto`, `afterdark`.
     pub provider: String,
     /// Asked for.
@@ -63,7 +65,7 @@ pub async fn insert<'e>(
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(&row.provider)
     .bind(row.amount_micros)
     .bind(&row.currency)
@@ -87,7 +89,7 @@ pub async fn insert<'e>(
 /// Returns the payment made under the user's key.
 pub async fn find_by_key<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     idempotency_key: &str,
 ) -> Result<Option<PaymentRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -95,7 +97,7 @@ pub async fn find_by_key<'e>(
         columns!(),
         " FROM payments WHERE user_id = $1 AND idempotency_key = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(idempotency_key)
     .fetch_optional(executor)
     .await
@@ -179,7 +181,7 @@ pub async fn finish<'e>(
 /// Returns a page of the user's payments, newest first.
 pub async fn list<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
@@ -188,7 +190,7 @@ pub async fn list<'e>(
         columns!(),
         " FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(limit)
     .bind(offset)
     .fetch_all(executor)
@@ -198,10 +200,10 @@ pub async fn list<'e>(
 /// Returns how many payments the user has.
 pub async fn count<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.to_string())
         .fetch_one(executor)
         .await
 }
@@ -229,13 +231,13 @@ pub async fn pending_before<'e>(
 /// without them (Stripe PaymentMethods and AfterDark accounts; a crypto payment needs its payer).
 pub async fn reusable_method<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT provider, payment_method FROM payments WHERE user_id = $1 AND status = 'completed' \
          AND provider IN ('stripe', 'afterdark') ORDER BY created_at DESC LIMIT 1",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_optional(executor)
     .await
 }

@@ -1,6 +1,7 @@
 //! `usage_records`: what was spent on what, by whom and from where.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `usage_records`.
@@ -9,7 +10,8 @@ pub struct UsageRow {
     /// UUID v7.
     pub id: String,
     /// The user charged.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// `instance` or `request`.
     pub kind: String,
     /// The client (API key prefix, session, CLI) that caused it.
@@ -50,7 +52,7 @@ pub async fn insert<'e>(
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(&row.kind)
     .bind(&row.client_id)
     .bind(&row.client_ip)
@@ -69,7 +71,7 @@ pub async fn insert<'e>(
 /// Returns the record written under `idempotency_key`.
 pub async fn find_by_key<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     idempotency_key: &str,
 ) -> Result<Option<UsageRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -77,7 +79,7 @@ pub async fn find_by_key<'e>(
         columns!(),
         " FROM usage_records WHERE user_id = $1 AND idempotency_key = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(idempotency_key)
     .fetch_optional(executor)
     .await
@@ -86,7 +88,7 @@ pub async fn find_by_key<'e>(
 /// Returns a page of the user's records, newest first.
 pub async fn list<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<UsageRow>, sqlx::Error> {
@@ -95,7 +97,7 @@ pub async fn list<'e>(
         columns!(),
         " FROM usage_records WHERE user_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(limit)
     .bind(offset)
     .fetch_all(executor)
@@ -105,12 +107,12 @@ pub async fn list<'e>(
 /// Returns how many records the user has and what they cost in all.
 pub async fn totals<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
         "SELECT COUNT(*), CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM usage_records WHERE user_id = $1",
     )
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_one(executor)
     .await
 }

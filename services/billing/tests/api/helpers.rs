@@ -1,12 +1,13 @@
 //! A billing service over a fresh database, with fake Stripe, crypto and AfterDark processors and a
 //! webhook receiver that hands their callbacks to the service as the gateway does.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use gpuproxy_billing::{App, Billing};
+use gpuproxy_billing::{App, Billing, NewUsage};
 use gpuproxy_config::EnvMap;
 use gpuproxy_errors::ServiceError;
 use gpuproxy_events::{Event, EventBus, Subscription};
@@ -132,7 +133,7 @@ impl Harness {
     }
 
     /// Asserts the balance is the sum of the ledger entries, and returns it.
-    pub async fn balance_matches_ledger(&self, user_id: &str) -> i64 {
+    pub async fn balance_matches_ledger(&self, user_id: UserId) -> i64 {
         let account = self.billing.credits(user_id).await.expect("credits");
         let (_, sum) = self.billing.ledger_sum(user_id).await.expect("the ledger sum");
         assert_eq!(
@@ -143,14 +144,14 @@ impl Harness {
     }
 
     /// Counts rows of `table` (payments, usage_records, …) for a user.
-    pub async fn rows(&self, table: &str, user_id: &str) -> i64 {
+    pub async fn rows(&self, table: &str, user_id: UserId) -> i64 {
         let database = gpuproxy_db::Database::connect(self.database.config())
             .await
             .expect("database");
         sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {table} WHERE user_id = $1"
         )))
-        .bind(user_id)
+        .bind(user_id.to_string())
         .fetch_one(database.pool())
         .await
         .expect("a count")
@@ -209,10 +210,28 @@ pub async fn collect_named(events: &mut Subscription, name: &str, wait: Duration
     found
 }
 
-pub fn user() -> String {
-    uuid::Uuid::now_v7().to_string()
+pub fn user() -> UserId {
+    UserId::generate()
 }
 
 pub const fn dollars(amount: i64) -> i64 {
     amount * 1_000_000
+}
+
+/// Usage of nothing by `user_id`, for tests to fill in.
+pub fn blank_usage(user_id: UserId) -> NewUsage {
+    NewUsage {
+        user_id,
+        kind: "request".to_owned(),
+        cost_micros: 0,
+        client_id: String::new(),
+        client_ip: String::new(),
+        instance_id: String::new(),
+        started_at_ms: 0,
+        duration_ms: 0,
+        description: String::new(),
+        idempotency_key: String::new(),
+        enforce_cap: false,
+        hold_id: String::new(),
+    }
 }

@@ -1,30 +1,31 @@
 //! Holds: concurrent admissions never overcommit credits; usage under a hold takes from it.
 
+use gpuproxy_domain::UserId;
 use std::sync::Arc;
 
 use gpuproxy_billing::{Error, NewUsage};
 
-use crate::helpers::{Backend, Harness, dollars, user};
+use crate::helpers::{Backend, Harness, blank_usage, dollars, user};
 
 /// A fresh user with `amount` of admin credits.
-async fn funded(harness: &Harness, amount: i64) -> String {
+async fn funded(harness: &Harness, amount: i64) -> UserId {
     let user_id = user();
     harness
         .billing
-        .add_credits(&user_id, amount, "start", None)
+        .add_credits(user_id, amount, "start", None)
         .await
         .unwrap();
     user_id
 }
 
-fn metered(user_id: &str, cost: i64, key: &str, hold_id: &str) -> NewUsage {
+fn metered(user_id: UserId, cost: i64, key: &str, hold_id: &str) -> NewUsage {
     NewUsage {
-        user_id: user_id.to_owned(),
+        user_id,
         kind: "instance".to_owned(),
         cost_micros: cost,
         idempotency_key: key.to_owned(),
         hold_id: hold_id.to_owned(),
-        ..NewUsage::default()
+        ..blank_usage(user_id)
     }
 }
 
@@ -34,11 +35,11 @@ async fn concurrent_holds_never_overcommit_the_credits(backend: Backend) {
     // 50 rents of $3/h race for $10: exactly three fit.
     let mut holds = tokio::task::JoinSet::new();
     for n in 0..50 {
-        let (harness, user_id) = (Arc::clone(&harness), user_id.clone());
+        let (harness, user_id) = (Arc::clone(&harness), user_id);
         holds.spawn(async move {
             harness
                 .billing
-                .hold(&user_id, &format!("rent-{n}"), dollars(3), 0)
+                .hold(user_id, &format!("rent-{n}"), dollars(3), 0)
                 .await
                 .unwrap()
                 .0
@@ -46,28 +47,28 @@ async fn concurrent_holds_never_overcommit_the_credits(backend: Backend) {
     }
     let held = holds.join_all().await.into_iter().filter(|held| *held).count();
     assert_eq!(held, 3);
-    let account = harness.billing.credits(&user_id).await.unwrap();
+    let account = harness.billing.credits(user_id).await.unwrap();
     assert_eq!(
         (account.balance_micros, account.held_micros),
         (dollars(10), dollars(9))
     );
-    let (allowed, _) = harness.billing.check_credits(&user_id, dollars(2)).await.unwrap();
+    let (allowed, _) = harness.billing.check_credits(user_id, dollars(2)).await.unwrap();
     assert!(!allowed, "what is held is not available");
-    assert_eq!(harness.rows("credit_holds", &user_id).await, 3);
+    assert_eq!(harness.rows("credit_holds", user_id).await, 3);
 }
 
 async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Backend) {
     let harness = Harness::start(backend).await;
     let user_id = funded(&harness, dollars(10)).await;
-    let (held, _) = harness.billing.hold(&user_id, "r1", dollars(6), 0).await.unwrap();
+    let (held, _) = harness.billing.hold(user_id, "r1", dollars(6), 0).await.unwrap();
     assert!(held);
-    let (again, account) = harness.billing.hold(&user_id, "r1", dollars(6), 0).await.unwrap();
+    let (again, account) = harness.billing.hold(user_id, "r1", dollars(6), 0).await.unwrap();
     assert!(again, "a repeated hold id answers as held");
     assert_eq!(account.held_micros, dollars(6), "and holds once");
 
     let first = harness
         .billing
-        .record_usage(metered(&user_id, dollars(2), "m1", "r1"))
+        .record_usage(metered(user_id, dollars(2), "m1", "r1"))
         .await
         .unwrap();
     assert_eq!(first.hold_consumed, dollars(2));
@@ -78,7 +79,7 @@ async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Back
     // More than is left: the hold gives what it has, the rest is plain usage.
     let second = harness
         .billing
-        .record_usage(metered(&user_id, dollars(5), "m2", "r1"))
+        .record_usage(metered(user_id, dollars(5), "m2", "r1"))
         .await
         .unwrap();
     assert_eq!(second.hold_consumed, dollars(4));
@@ -88,27 +89,27 @@ async fn usage_under_a_hold_takes_from_it_and_the_rest_is_released(backend: Back
     );
     let replay = harness
         .billing
-        .record_usage(metered(&user_id, dollars(5), "m2", "r1"))
+        .record_usage(metered(user_id, dollars(5), "m2", "r1"))
         .await
         .unwrap();
     assert!(replay.replayed);
     assert_eq!(replay.hold_consumed, 0, "a replay takes nothing again");
 
     // Releasing: part, then the rest; another user's hold is not found.
-    harness.billing.hold(&user_id, "r2", dollars(2), 0).await.unwrap();
+    harness.billing.hold(user_id, "r2", dollars(2), 0).await.unwrap();
     let (released, part) = harness
         .billing
-        .release_hold(&user_id, "r2", dollars(1) / 2)
+        .release_hold(user_id, "r2", dollars(1) / 2)
         .await
         .unwrap();
     assert_eq!((released, part.held_micros), (dollars(1) / 2, dollars(3) / 2));
-    let (released, rest) = harness.billing.release_hold(&user_id, "r2", 0).await.unwrap();
+    let (released, rest) = harness.billing.release_hold(user_id, "r2", 0).await.unwrap();
     assert_eq!((released, rest.held_micros), (dollars(3) / 2, 0), "what was left");
-    let (released, _) = harness.billing.release_hold(&user_id, "r2", 0).await.unwrap();
+    let (released, _) = harness.billing.release_hold(user_id, "r2", 0).await.unwrap();
     assert_eq!(released, 0, "nothing is left to give back");
-    let stranger = harness.billing.release_hold(&user(), "r2", 0).await.unwrap_err();
+    let stranger = harness.billing.release_hold(user(), "r2", 0).await.unwrap_err();
     assert!(matches!(stranger, Error::NotFound { .. }), "{stranger:?}");
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(3));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(3));
 }
 
 async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
@@ -116,12 +117,12 @@ async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
     let user_id = funded(&harness, dollars(5)).await;
     harness
         .billing
-        .hold(&user_id, "short", dollars(4), 2_000)
+        .hold(user_id, "short", dollars(4), 2_000)
         .await
         .unwrap();
     harness
         .billing
-        .record_usage(metered(&user_id, dollars(1), "m1", "short"))
+        .record_usage(metered(user_id, dollars(1), "m1", "short"))
         .await
         .unwrap();
     assert_eq!(
@@ -131,7 +132,7 @@ async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
     );
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     assert_eq!(harness.billing.expire_holds().await.unwrap(), 1);
-    let account = harness.billing.credits(&user_id).await.unwrap();
+    let account = harness.billing.credits(user_id).await.unwrap();
     assert_eq!((account.balance_micros, account.held_micros), (dollars(4), 0));
     assert_eq!(harness.billing.expire_holds().await.unwrap(), 0, "released once");
 }
@@ -139,12 +140,8 @@ async fn an_expired_hold_gives_back_what_is_left(backend: Backend) {
 async fn a_capped_debit_counts_what_is_held(backend: Backend) {
     let harness = Harness::start(backend).await;
     let user_id = funded(&harness, dollars(5)).await;
-    harness
-        .billing
-        .hold(&user_id, "gpu", dollars(4), 0)
-        .await
-        .unwrap();
-    let mut request = metered(&user_id, dollars(2), "req", "");
+    harness.billing.hold(user_id, "gpu", dollars(4), 0).await.unwrap();
+    let mut request = metered(user_id, dollars(2), "req", "");
     request.kind = "request".to_owned();
     request.enforce_cap = true;
     let refused = harness.billing.record_usage(request).await.unwrap_err();
@@ -156,7 +153,7 @@ async fn a_capped_debit_counts_what_is_held(backend: Backend) {
     ] {
         let invalid = harness
             .billing
-            .hold(&user_id, hold_id, amount, ttl)
+            .hold(user_id, hold_id, amount, ttl)
             .await
             .unwrap_err();
         assert!(
@@ -164,7 +161,7 @@ async fn a_capped_debit_counts_what_is_held(backend: Backend) {
             "{invalid:?}"
         );
     }
-    assert_eq!(harness.rows("credit_holds", &user_id).await, 1);
+    assert_eq!(harness.rows("credit_holds", user_id).await, 1);
 }
 
 crate::on_both_databases!(

@@ -1,5 +1,6 @@
 //! Payments through the three processors: settled once, declines credit nothing, cards refused.
 
+use gpuproxy_domain::UserId;
 use std::sync::Arc;
 
 use gpuproxy_billing::{Error, NewPayment};
@@ -7,9 +8,9 @@ use gpuproxy_events::names;
 
 use crate::helpers::{Backend, Harness, dollars, next_named, user};
 
-fn card(user_id: &str, amount: i64, method: &str, key: &str) -> NewPayment {
+fn card(user_id: UserId, amount: i64, method: &str, key: &str) -> NewPayment {
     NewPayment {
-        user_id: user_id.to_owned(),
+        user_id,
         amount_micros: amount,
         currency: "USD".to_owned(),
         provider: "stripe".to_owned(),
@@ -24,12 +25,12 @@ async fn a_card_payment_settles_credits_and_publishes_once(backend: Backend) {
     let user_id = user();
     let payment = harness
         .billing
-        .create_payment(card(&user_id, dollars(50), "card:pm_card_visa", "topup-1"))
+        .create_payment(card(user_id, dollars(50), "card:pm_card_visa", "topup-1"))
         .await
         .unwrap();
     assert_eq!(payment.status, "completed");
     assert!(payment.provider_reference.as_deref().unwrap().starts_with("pi_"));
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(50));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(50));
     let completed = next_named(&mut events, names::PAYMENT_COMPLETED).await;
     assert_eq!(completed.data["payment_id"], payment.id.as_str());
     assert_eq!(completed.data["amount_micros"], dollars(50));
@@ -39,7 +40,7 @@ async fn a_card_payment_settles_credits_and_publishes_once(backend: Backend) {
         .unwrap();
     assert_eq!(intent["amount"], 5000, "Stripe is asked in cents");
     assert_eq!(intent["metadata"]["payment_id"], payment.id.as_str());
-    let (transactions, count) = harness.billing.transactions(&user_id, 10, 0).await.unwrap();
+    let (transactions, count) = harness.billing.transactions(user_id, 10, 0).await.unwrap();
     assert_eq!((transactions.len(), count), (1, 1));
     assert_eq!(transactions[0].status, "completed");
 }
@@ -50,11 +51,10 @@ async fn ten_retries_with_one_key_charge_once(backend: Backend) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..10 {
         let harness = Arc::clone(&harness);
-        let user_id = user_id.clone();
         tasks.spawn(async move {
             harness
                 .billing
-                .create_payment(card(&user_id, dollars(20), "card:pm_card_mastercard", "same-key"))
+                .create_payment(card(user_id, dollars(20), "card:pm_card_mastercard", "same-key"))
                 .await
         });
     }
@@ -65,7 +65,7 @@ async fn ten_retries_with_one_key_charge_once(backend: Backend) {
     }
     let again = harness
         .billing
-        .create_payment(card(&user_id, dollars(20), "card:pm_card_mastercard", "same-key"))
+        .create_payment(card(user_id, dollars(20), "card:pm_card_mastercard", "same-key"))
         .await
         .unwrap();
     assert!(ids.iter().all(|id| *id == again.id));
@@ -75,8 +75,8 @@ async fn ten_retries_with_one_key_charge_once(backend: Backend) {
         1,
         "Stripe executed one PaymentIntent"
     );
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(20));
-    assert_eq!(harness.rows("payments", &user_id).await, 1);
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(20));
+    assert_eq!(harness.rows("payments", user_id).await, 1);
 }
 
 async fn failures_on_the_way_are_retried_with_the_same_key(backend: Backend) {
@@ -85,12 +85,12 @@ async fn failures_on_the_way_are_retried_with_the_same_key(backend: Backend) {
     harness.stripe.fail_next(500, 2);
     let payment = harness
         .billing
-        .create_payment(card(&user_id, dollars(10), "card:pm_card_visa", "flaky"))
+        .create_payment(card(user_id, dollars(10), "card:pm_card_visa", "flaky"))
         .await
         .unwrap();
     assert_eq!(payment.status, "completed");
     assert_eq!(harness.stripe.executed_count(), 1);
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(10));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(10));
 }
 
 async fn a_declined_card_adds_nothing_and_says_so_every_time(backend: Backend) {
@@ -101,7 +101,7 @@ async fn a_declined_card_adds_nothing_and_says_so_every_time(backend: Backend) {
         let declined = harness
             .billing
             .create_payment(card(
-                &user_id,
+                user_id,
                 dollars(10),
                 "card:pm_card_chargeDeclinedInsufficientFunds",
                 "poor",
@@ -114,10 +114,10 @@ async fn a_declined_card_adds_nothing_and_says_so_every_time(backend: Backend) {
         assert!(reason.contains("card_declined"), "{reason}");
     }
     let failed = next_named(&mut events, names::PAYMENT_FAILED).await;
-    assert_eq!(failed.data["user_id"], user_id.as_str());
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, 0);
-    assert_eq!(harness.rows("credit_entries", &user_id).await, 0);
-    let (transactions, _) = harness.billing.transactions(&user_id, 10, 0).await.unwrap();
+    assert_eq!(failed.data["user_id"], user_id.to_string());
+    assert_eq!(harness.balance_matches_ledger(user_id).await, 0);
+    assert_eq!(harness.rows("credit_entries", user_id).await, 0);
+    let (transactions, _) = harness.billing.transactions(user_id, 10, 0).await.unwrap();
     assert_eq!(transactions[0].status, "failed");
 }
 
@@ -126,7 +126,7 @@ async fn a_raw_card_number_is_refused_and_never_stored_or_sent(backend: Backend)
     let user_id = user();
     let refused = harness
         .billing
-        .create_payment(card(&user_id, dollars(50), "card:4242424242424242:12/25:123", ""))
+        .create_payment(card(user_id, dollars(50), "card:4242424242424242:12/25:123", ""))
         .await
         .unwrap_err();
     assert!(matches!(refused, Error::RawCard));
@@ -134,7 +134,7 @@ async fn a_raw_card_number_is_refused_and_never_stored_or_sent(backend: Backend)
         !refused.to_string().contains("4242"),
         "the error never repeats the number"
     );
-    assert_eq!(harness.rows("payments", &user_id).await, 0);
+    assert_eq!(harness.rows("payments", user_id).await, 0);
     assert!(
         harness
             .stripe
@@ -150,16 +150,16 @@ async fn a_key_reused_for_another_payment_is_a_conflict(backend: Backend) {
     let user_id = user();
     harness
         .billing
-        .create_payment(card(&user_id, dollars(10), "card:pm_card_visa", "k1"))
+        .create_payment(card(user_id, dollars(10), "card:pm_card_visa", "k1"))
         .await
         .unwrap();
     let conflict = harness
         .billing
-        .create_payment(card(&user_id, dollars(11), "card:pm_card_visa", "k1"))
+        .create_payment(card(user_id, dollars(11), "card:pm_card_visa", "k1"))
         .await
         .unwrap_err();
     assert!(matches!(conflict, Error::IdempotencyConflict));
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(10));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(10));
 }
 
 async fn bad_requests_are_refused_before_any_processor_is_called(backend: Backend) {
@@ -176,7 +176,7 @@ async fn bad_requests_are_refused_before_any_processor_is_called(backend: Backen
         let refused = harness
             .billing
             .create_payment(NewPayment {
-                user_id: user_id.clone(),
+                user_id,
                 amount_micros: amount,
                 currency: currency.to_owned(),
                 provider: provider.to_owned(),
@@ -190,7 +190,7 @@ async fn bad_requests_are_refused_before_any_processor_is_called(backend: Backen
             "{amount} {currency} {provider} {method}: {refused}"
         );
     }
-    assert_eq!(harness.rows("payments", &user_id).await, 0);
+    assert_eq!(harness.rows("payments", user_id).await, 0);
     assert_eq!(harness.stripe.executed_count(), 0);
 }
 
@@ -200,7 +200,7 @@ async fn afterdark_charges_settle_and_declines_fail(backend: Backend) {
     let paid = harness
         .billing
         .create_payment(NewPayment {
-            user_id: user_id.clone(),
+            user_id,
             amount_micros: dollars(25),
             currency: "usd".to_owned(),
             provider: "AfterDark".to_owned(),
@@ -214,7 +214,7 @@ async fn afterdark_charges_settle_and_declines_fail(backend: Backend) {
     let declined = harness
         .billing
         .create_payment(NewPayment {
-            user_id: user_id.clone(),
+            user_id,
             amount_micros: dollars(25),
             currency: "usd".to_owned(),
             provider: "afterdark".to_owned(),
@@ -225,7 +225,7 @@ async fn afterdark_charges_settle_and_declines_fail(backend: Backend) {
         .unwrap_err();
     assert!(matches!(declined, Error::Declined { .. }));
     assert_eq!(harness.afterdark.executed_count(), 2);
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(25));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(25));
 }
 
 crate::on_both_databases!(

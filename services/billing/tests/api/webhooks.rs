@@ -1,17 +1,18 @@
 //! Processor webhooks: only a fresh, correctly signed, first-seen event changes anything.
 
 use gpuproxy_billing::{Error, NewPayment};
+use gpuproxy_domain::UserId;
 use gpuproxy_events::names;
 use gpuproxy_payment_sim::SendOptions;
 
 use crate::helpers::{Backend, Harness, STRIPE_WEBHOOK_SECRET, dollars, next_named, user};
 
-async fn pending_card_payment(harness: &Harness, user_id: &str) -> (String, String) {
+async fn pending_card_payment(harness: &Harness, user_id: UserId) -> (String, String) {
     harness.stripe.set_async(true);
     let payment = harness
         .billing
         .create_payment(NewPayment {
-            user_id: user_id.to_owned(),
+            user_id,
             amount_micros: dollars(30),
             currency: "usd".to_owned(),
             provider: "stripe".to_owned(),
@@ -27,7 +28,7 @@ async fn pending_card_payment(harness: &Harness, user_id: &str) -> (String, Stri
 async fn forged_stale_and_replayed_stripe_events_change_nothing(backend: Backend) {
     let harness = Harness::start(backend).await;
     let user_id = user();
-    let (_, intent) = pending_card_payment(&harness, &user_id).await;
+    let (_, intent) = pending_card_payment(&harness, user_id).await;
     let wrong_secret = SendOptions {
         secret: Some("whsec_somebody_else".to_owned()),
         ..SendOptions::default()
@@ -49,7 +50,7 @@ async fn forged_stale_and_replayed_stripe_events_change_nothing(backend: Backend
         .unwrap();
     assert_eq!(status, 400);
     assert_eq!(
-        harness.balance_matches_ledger(&user_id).await,
+        harness.balance_matches_ledger(user_id).await,
         0,
         "nothing credited yet"
     );
@@ -58,7 +59,7 @@ async fn forged_stale_and_replayed_stripe_events_change_nothing(backend: Backend
     let (event_id, status) = harness.stripe.complete(&intent, true).await.unwrap();
     assert_eq!(status, 200);
     next_named(&mut events, names::PAYMENT_COMPLETED).await;
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(30));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(30));
 
     let replay = SendOptions {
         event_id: Some(event_id),
@@ -76,27 +77,27 @@ async fn forged_stale_and_replayed_stripe_events_change_nothing(backend: Backend
         .await;
     assert_eq!(fresh_duplicate.unwrap().1, 200);
     assert_eq!(
-        harness.balance_matches_ledger(&user_id).await,
+        harness.balance_matches_ledger(user_id).await,
         dollars(30),
         "credited once"
     );
-    assert_eq!(harness.rows("credit_entries", &user_id).await, 1);
+    assert_eq!(harness.rows("credit_entries", user_id).await, 1);
 }
 
 async fn a_failed_async_payment_adds_no_credits(backend: Backend) {
     let harness = Harness::start(backend).await;
     let user_id = user();
-    let (payment_id, intent) = pending_card_payment(&harness, &user_id).await;
+    let (payment_id, intent) = pending_card_payment(&harness, user_id).await;
     let mut events = harness.events().await;
     let (_, status) = harness.stripe.complete(&intent, false).await.unwrap();
     assert_eq!(status, 200);
     let failed = next_named(&mut events, names::PAYMENT_FAILED).await;
     assert_eq!(failed.data["payment_id"], payment_id.as_str());
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, 0);
+    assert_eq!(harness.balance_matches_ledger(user_id).await, 0);
     let retried = harness
         .billing
         .create_payment(NewPayment {
-            user_id: user_id.clone(),
+            user_id,
             amount_micros: dollars(30),
             currency: "usd".to_owned(),
             provider: "stripe".to_owned(),
@@ -111,7 +112,7 @@ async fn a_failed_async_payment_adds_no_credits(backend: Backend) {
 async fn a_signature_made_independently_is_accepted(backend: Backend) {
     let harness = Harness::start(backend).await;
     let user_id = user();
-    let (_, intent) = pending_card_payment(&harness, &user_id).await;
+    let (_, intent) = pending_card_payment(&harness, user_id).await;
     let now = chrono::Utc::now().timestamp();
     let body = serde_json::json!({
         "id": "evt_independent_1",
@@ -136,7 +137,7 @@ async fn a_signature_made_independently_is_accepted(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(applied.as_str(), "settled");
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(30));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(30));
 }
 
 async fn a_crypto_payment_settles_on_the_processors_word_only(backend: Backend) {
@@ -146,7 +147,7 @@ async fn a_crypto_payment_settles_on_the_processors_word_only(backend: Backend) 
     let payment = harness
         .billing
         .create_payment(NewPayment {
-            user_id: user_id.clone(),
+            user_id,
             amount_micros: dollars(50),
             currency: "USD".to_owned(),
             provider: "crypto".to_owned(),
@@ -174,17 +175,17 @@ async fn a_crypto_payment_settles_on_the_processors_word_only(backend: Backend) 
     assert_eq!(status, 400, "a forged callback is refused");
     harness.crypto.advance(&reference, "confirming").await.unwrap();
     assert_eq!(
-        harness.balance_matches_ledger(&user_id).await,
+        harness.balance_matches_ledger(user_id).await,
         0,
         "not credited before finished"
     );
     assert_eq!(harness.crypto.advance(&reference, "finished").await.unwrap(), 200);
     let completed = next_named(&mut events, names::PAYMENT_COMPLETED).await;
     assert_eq!(completed.data["payment_id"], payment.id.as_str());
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(50));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(50));
     // The processor sends the same callback again: nothing more.
     harness.crypto.advance(&reference, "finished").await.unwrap();
-    assert_eq!(harness.balance_matches_ledger(&user_id).await, dollars(50));
+    assert_eq!(harness.balance_matches_ledger(user_id).await, dollars(50));
 }
 
 crate::on_both_databases!(

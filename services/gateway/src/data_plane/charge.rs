@@ -1,6 +1,7 @@
 //! `PROXY_REQUEST_COST`: a price per proxied request, charged through the one money path
 //! (`gpuproxy-spending`) before the request goes out; a refusal is a 402 and nothing is sent.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_spending::Charge;
 
 use crate::Error;
@@ -8,7 +9,7 @@ use crate::data_plane::DataPlane;
 
 impl DataPlane {
     /// Charges `user_id` for one proxied request; does nothing when requests are free.
-    pub async fn charge_request(&self, user_id: &str, what: &str) -> Result<(), Error> {
+    pub async fn charge_request(&self, user_id: UserId, what: &str) -> Result<(), Error> {
         let cost = self.proxy.config.request_cost_micros;
         if cost == 0 {
             return Ok(());

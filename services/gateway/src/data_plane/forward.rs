@@ -1,5 +1,6 @@
 //! Sending a proxied request and reading its answer within the time limit.
 
+use gpuproxy_domain::UserId;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ impl DataPlane {
     /// Chooses the target of `call` for `user_id`, sends it and reads the whole answer (at most
     /// `PROXY_MAX_RESPONSE_BYTES`) within its time limit. Results on the caller's instances feed
     /// the load balancer.
-    pub async fn proxy_once(&self, user_id: &str, call: ProxyCall) -> Result<ProxyReply, Error> {
+    pub async fn proxy_once(&self, user_id: UserId, call: ProxyCall) -> Result<ProxyReply, Error> {
         let (target, mut ticket) = self.admit(user_id, &call).await?;
         let outcome =
             tokio::time::timeout(call.timeout, self.send_and_read(&target, &call, &mut ticket)).await;
@@ -81,7 +82,7 @@ impl DataPlane {
     /// streaming) and the ticket that reports it to the load balancer when dropped.
     pub async fn proxy_open(
         &self,
-        user_id: &str,
+        user_id: UserId,
         call: &ProxyCall,
     ) -> Result<(reqwest::Response, Ticket), Error> {
         let (target, mut ticket) = self.admit(user_id, call).await?;
@@ -106,7 +107,7 @@ impl DataPlane {
 
     /// Checks `call`'s headers, chooses its target and charges it; returns the target with the
     /// ticket that counts the request on an instance of the caller's until it ends.
-    async fn admit(&self, user_id: &str, call: &ProxyCall) -> Result<(Target, Ticket), Error> {
+    async fn admit(&self, user_id: UserId, call: &ProxyCall) -> Result<(Target, Ticket), Error> {
         validate_headers(&call.headers)?;
         let target = match &call.target_url {
             Some(url) => {

@@ -2,6 +2,7 @@
 
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::v1 as public;
 use tonic::Status;
 
@@ -38,7 +39,7 @@ pub const CHUNKS_METADATA: &str = "x-stream-chunks";
 /// Answers one message with the whole upstream answer.
 pub async fn proxy_once(
     plane: &DataPlane,
-    user_id: &str,
+    user_id: UserId,
     call: ProxyCall,
 ) -> Result<public::ProxyResponse, Status> {
     let reply = plane
@@ -55,7 +56,7 @@ pub async fn proxy_once(
 /// A message that fails is answered with `error` set (and status 0), and the stream goes on.
 pub fn stream(
     plane: DataPlane,
-    user_id: String,
+    user_id: UserId,
     metadata: http::HeaderMap,
     incoming: tonic::Streaming<public::ProxyRequestMessage>,
 ) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
@@ -66,7 +67,6 @@ pub fn stream(
     incoming
         .and_then(move |message| {
             let plane = plane.clone();
-            let user_id = user_id.clone();
             let metadata = metadata.clone();
             async move {
                 Ok(if chunked {
@@ -83,12 +83,12 @@ pub fn stream(
 /// One complete response to one message, its failure included.
 async fn answer_whole(
     plane: DataPlane,
-    user_id: String,
+    user_id: UserId,
     metadata: http::HeaderMap,
     message: public::ProxyRequestMessage,
 ) -> public::ProxyResponse {
     let answered = match call_of(&plane, message, &metadata) {
-        Ok(call) => plane.proxy_once(&user_id, call).await,
+        Ok(call) => plane.proxy_once(user_id, call).await,
         Err(error) => Err(error),
     };
     match answered {
@@ -115,7 +115,7 @@ fn failure(error: &Error) -> public::ProxyResponse {
 
 async fn answer_in_chunks(
     plane: DataPlane,
-    user_id: String,
+    user_id: UserId,
     metadata: http::HeaderMap,
     message: public::ProxyRequestMessage,
 ) -> BoxStream<'static, Result<public::ProxyResponse, Status>> {
@@ -124,7 +124,7 @@ async fn answer_in_chunks(
         Ok(call) => call,
         Err(error) => return failed(error),
     };
-    let (response, ticket) = match plane.proxy_open(&user_id, &call).await {
+    let (response, ticket) = match plane.proxy_open(user_id, &call).await {
         Ok(opened) => opened,
         Err(error) => return failed(error),
     };

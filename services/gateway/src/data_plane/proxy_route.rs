@@ -129,6 +129,6 @@ async fn proxy(
     JsonBody(body): JsonBody<ProxyRequestDto>,
 ) -> Result<Json<DataEnvelope<ProxyResponseDto>>, Error> {
     let call = body.into_call(&plane, headers.get(TIMELIMIT_HEADER))?;
-    let reply = plane.proxy_once(&user.user_id.to_string(), call).await?;
+    let reply = plane.proxy_once(user.user_id, call).await?;
     Ok(Json(DataEnvelope::new(reply.into())))
 }

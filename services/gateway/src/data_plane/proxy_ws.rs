@@ -10,6 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::StreamExt;
+use gpuproxy_domain::UserId;
 use serde_json::{Value, json};
 
 use crate::data_plane::proxy_route::ProxyRequestDto;
@@ -56,7 +57,7 @@ pub async fn proxy_ws(
         extensions.insert(connect_info);
     }
     let caller = Caller {
-        user_id: user.user_id.to_string(),
+        user_id: user.user_id,
         headers,
         extensions,
     };
@@ -67,7 +68,7 @@ pub async fn proxy_ws(
 
 /// Who opened the socket, kept to admit each of its requests.
 struct Caller {
-    user_id: String,
+    user_id: UserId,
     headers: HeaderMap,
     extensions: http::Extensions,
 }
@@ -89,7 +90,7 @@ async fn serve(state: AppState, caller: Caller, mut socket: WebSocket) {
             }
         };
         match state.gatekeeper.admit(&caller.headers, &caller.extensions).await {
-            Ok(Some(admission)) if admission.principal.user_id.to_string() == caller.user_id => {
+            Ok(Some(admission)) if admission.principal.user_id == caller.user_id => {
                 if admission.decision.is_some_and(|decision| !decision.allowed) {
                     let limited = Error::new(
                         gpuproxy_errors::ErrorCode::RateLimited,
@@ -121,7 +122,7 @@ async fn serve(state: AppState, caller: Caller, mut socket: WebSocket) {
             })
             .and_then(|request| request.into_call(&state.data_plane, time_limit));
         let sent = match call {
-            Ok(call) => answer(&state, &caller.user_id, &call, &mut socket).await,
+            Ok(call) => answer(&state, caller.user_id, &call, &mut socket).await,
             Err(error) => send_json(&mut socket, &error_message(&error)).await,
         };
         if sent.is_err() {
@@ -141,7 +142,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 /// Streams one answer; `Err` means the socket is gone.
 async fn answer(
     state: &AppState,
-    user_id: &str,
+    user_id: UserId,
     call: &ProxyCall,
     socket: &mut WebSocket,
 ) -> Result<(), SocketGone> {

@@ -38,17 +38,11 @@ pub async fn route(plane: &DataPlane, request: Request) -> Result<Response, Erro
         .proxy
         .time_limit(None, request.headers().get(TIMELIMIT_HEADER))?;
     let deadline = tokio::time::Instant::now() + time_limit;
-    let mut text = uuid::Uuid::encode_buffer();
-    let user_id = user
-        .user_id
-        .as_uuid()
-        .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned();
-    let picked = plane.pick(&user_id).await?;
+    let user_id = user.user_id;
+    let picked = plane.pick(user_id).await?;
     let ticket = plane.picked_ticket(picked.instance_id.clone());
     // After the ticket: a refused charge drops it, which releases the balancer's in-flight count.
-    plane.charge_request(&user_id, "routed request").await?;
+    plane.charge_request(user_id, "routed request").await?;
     // One timer bounds both the wait for the head and the body's streaming.
     let mut timer = Box::pin(tokio::time::sleep_until(deadline));
     let (mut parts, body) = request.into_parts();

@@ -1,6 +1,7 @@
 //! Where a proxied request goes: one of the caller's instances (picked by the load balancer, or
 //! named by URL), or a URL the SSRF checks let through.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use std::time::{Duration, Instant};
@@ -33,9 +34,9 @@ impl Target {
 impl DataPlane {
     /// Picks one of `user_id`'s running instances with the user's strategy, and counts a request on
     /// it: the answer names the instance and its endpoint (`base_url`).
-    pub async fn pick(&self, user_id: &str) -> Result<reservation::Target, Error> {
+    pub async fn pick(&self, user_id: UserId) -> Result<reservation::Target, Error> {
         let request = reservation::PickTargetRequest {
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
         };
         match &self.balancer {
             // A lock and a few lookups in this process: nothing to time out, and no timer to set
@@ -55,7 +56,7 @@ impl DataPlane {
 
     /// Picks one of `user_id`'s running instances as [`DataPlane::pick`] does, with the URL of
     /// `path_and_query` on it.
-    pub async fn pick_instance(&self, user_id: &str, path_and_query: &str) -> Result<Target, Error> {
+    pub async fn pick_instance(&self, user_id: UserId, path_and_query: &str) -> Result<Target, Error> {
         let picked = self.pick(user_id).await?;
         let url = join(&picked.base_url, path_and_query)
             .ok_or_else(|| Error::new(ErrorCode::Internal, "an instance's endpoint is not a URL"))?;
@@ -71,7 +72,7 @@ impl DataPlane {
     /// protocol's default) is used when the URL names no path of its own.
     pub async fn named_target(
         &self,
-        user_id: &str,
+        user_id: UserId,
         target_url: &str,
         path: &str,
         path_is_explicit: bool,
@@ -95,7 +96,7 @@ impl DataPlane {
                     .reservation
                     .clone()
                     .list_instances(reservation::ListInstancesRequest {
-                        user_id: user_id.to_owned(),
+                        user_id: user_id.to_string(),
                         include_ended: false,
                     }),
             )

@@ -1,6 +1,7 @@
 //! The `instances` table.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `instances`.
@@ -9,7 +10,8 @@ pub struct InstanceRow {
     /// UUID v7; also the provider-side label (see `domain::Labels`).
     pub id: String,
     /// The owner.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// The reservation it belongs to, if any.
     pub reservation_id: Option<String>,
     /// `vast.ai` or `io.net`.
@@ -76,7 +78,7 @@ pub async fn insert<'e>(
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     ))
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(&row.reservation_id)
     .bind(&row.provider)
     .bind(&row.offer_id)
@@ -115,7 +117,7 @@ pub async fn find<'e>(
 /// Returns `user_id`'s instance known at `provider` as `provider_instance_id`; another user's is `None`.
 pub async fn find_owned<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     provider: &str,
     provider_instance_id: &str,
 ) -> Result<Option<InstanceRow>, sqlx::Error> {
@@ -124,7 +126,7 @@ pub async fn find_owned<'e>(
         columns!(),
         " FROM instances WHERE user_id = $1 AND provider = $2 AND provider_instance_id = $3"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(provider)
     .bind(provider_instance_id)
     .fetch_optional(executor)
@@ -134,7 +136,7 @@ pub async fn find_owned<'e>(
 /// Returns `user_id`'s single create made with `key`.
 pub async fn find_by_idempotency_key<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     key: &str,
 ) -> Result<Option<InstanceRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -142,7 +144,7 @@ pub async fn find_by_idempotency_key<'e>(
         columns!(),
         " FROM instances WHERE user_id = $1 AND idempotency_key = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(key)
     .fetch_optional(executor)
     .await
@@ -151,7 +153,7 @@ pub async fn find_by_idempotency_key<'e>(
 /// Returns `user_id`'s instances, oldest first; ended ones only when asked.
 pub async fn list_by_user<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     include_ended: bool,
 ) -> Result<Vec<InstanceRow>, sqlx::Error> {
     let query = if include_ended {
@@ -167,7 +169,10 @@ pub async fn list_by_user<'e>(
             " FROM instances WHERE user_id = $1 AND status NOT IN ('terminated', 'failed') ORDER BY created_at, id"
         )
     };
-    sqlx::query_as(query).bind(user_id).fetch_all(executor).await
+    sqlx::query_as(query)
+        .bind(user_id.to_string())
+        .fetch_all(executor)
+        .await
 }
 
 /// Returns a reservation's instances, oldest first.

@@ -1,6 +1,7 @@
 //! `instance_metering`: the run time already billed per instance.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// An instance with run time to bill.
@@ -9,7 +10,8 @@ pub struct MeteredRow {
     /// The instance.
     pub id: String,
     /// Its owner.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// The reservation it was rented in, if any.
     pub reservation_id: Option<String>,
     /// The id its owner knows it by: the provider's, once rented.

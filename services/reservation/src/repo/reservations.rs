@@ -1,6 +1,7 @@
 //! The `reservations` table.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `reservations`.
@@ -9,7 +10,8 @@ pub struct ReservationRow {
     /// UUID v7.
     pub id: String,
     /// The owner.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// GPUs asked for (1–16).
     pub requested: i64,
     /// The caller's idempotency key.
@@ -44,7 +46,7 @@ pub async fn insert<'e>(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(row.requested)
     .bind(&row.idempotency_key)
     .bind(&row.errors)
@@ -71,7 +73,7 @@ pub async fn set_errors<'e>(
 /// Returns `user_id`'s reservation `id`; another user's is `None`.
 pub async fn find_owned<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     id: &str,
 ) -> Result<Option<ReservationRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -79,7 +81,7 @@ pub async fn find_owned<'e>(
         columns!(),
         " FROM reservations WHERE user_id = $1 AND id = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(id)
     .fetch_optional(executor)
     .await
@@ -88,7 +90,7 @@ pub async fn find_owned<'e>(
 /// Returns `user_id`'s reservation made with `key`.
 pub async fn find_by_idempotency_key<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     key: &str,
 ) -> Result<Option<ReservationRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -96,7 +98,7 @@ pub async fn find_by_idempotency_key<'e>(
         columns!(),
         " FROM reservations WHERE user_id = $1 AND idempotency_key = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .bind(key)
     .fetch_optional(executor)
     .await
@@ -105,14 +107,14 @@ pub async fn find_by_idempotency_key<'e>(
 /// Returns `user_id`'s reservations, newest first (at most 100).
 pub async fn list_by_user<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<Vec<ReservationRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
         " FROM reservations WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_all(executor)
     .await
 }

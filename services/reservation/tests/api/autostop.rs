@@ -8,13 +8,13 @@ use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
 use gpuproxy_domain::now_ms;
 
-use crate::helpers::{Backend, Harness, eventually, launch, next_named};
+use crate::helpers::{ALICE, Backend, Harness, eventually, launch, next_named};
 
 async fn an_idle_instance_is_destroyed_after_its_autostop_minutes(backend: Backend) {
     let harness = Harness::start(backend).await;
     let mut events = harness.events().await;
     let reserve = |autostop_minutes| pb::ReserveRequest {
-        user_id: "alice".to_owned(),
+        user_id: ALICE.to_string(),
         count: 1,
         filters: Some(catalog::OfferFilters {
             provider: "io.net".to_owned(),
@@ -41,7 +41,7 @@ async fn an_idle_instance_is_destroyed_after_its_autostop_minutes(backend: Backe
     eventually(Duration::from_secs(10), || {
         let service = service.clone();
         async move {
-            let listed = service.list_instances("alice", false).await.expect("listed");
+            let listed = service.list_instances(ALICE, false).await.expect("listed");
             listed
                 .iter()
                 .all(|instance| instance.status == "running")
@@ -77,11 +77,11 @@ async fn an_idle_instance_is_destroyed_after_its_autostop_minutes(backend: Backe
 
     let destroyed = next_named(&mut events, names::INSTANCE_DESTROYED, Duration::from_secs(5)).await;
     assert_eq!(destroyed.data["instance_id"], idle.instance_id.as_str());
-    assert_eq!(destroyed.data["user_id"], "alice");
+    assert_eq!(destroyed.data["user_id"], ALICE.to_string());
     assert_eq!(destroyed.data["reason"], "idle for 1 minute");
     let left = harness
         .service
-        .list_instances("alice", false)
+        .list_instances(ALICE, false)
         .await
         .expect("listed");
     assert_eq!(left.len(), 1);

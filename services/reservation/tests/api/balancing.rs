@@ -1,6 +1,7 @@
 //! The balancer over real running instances: strategies switched at run time, per-user rotations,
 //! unhealthy instances leaving the rotation.
 
+use gpuproxy_domain::UserId;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -8,13 +9,13 @@ use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
-use crate::helpers::{Backend, Harness, eventually, launch};
+use crate::helpers::{ALICE, BOB, Backend, Harness, MALLORY, eventually, launch};
 
-async fn running_instances(harness: &Harness, user_id: &str, count: i32) -> Vec<pb::Instance> {
+async fn running_instances(harness: &Harness, user_id: UserId, count: i32) -> Vec<pb::Instance> {
     harness
         .service
         .reserve(pb::ReserveRequest {
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
             count,
             filters: Some(catalog::OfferFilters::default()),
             config: Some(launch(0)),
@@ -23,12 +24,10 @@ async fn running_instances(harness: &Harness, user_id: &str, count: i32) -> Vec<
         .await
         .expect("reserved");
     let service = harness.service.clone();
-    let user_id = user_id.to_owned();
     eventually(Duration::from_secs(10), || {
         let service = service.clone();
-        let user_id = user_id.clone();
         async move {
-            let listed = service.list_instances(&user_id, false).await.expect("listed");
+            let listed = service.list_instances(user_id, false).await.expect("listed");
             (listed.len() == usize::try_from(count).unwrap_or(0)
                 && listed.iter().all(|instance| instance.status == "running"))
             .then_some(listed)
@@ -39,10 +38,10 @@ async fn running_instances(harness: &Harness, user_id: &str, count: i32) -> Vec<
 
 async fn strategies_switch_at_run_time_and_survive_a_restart(backend: Backend) {
     let mut harness = Harness::start(backend).await;
-    let instances = running_instances(&harness, "alice", 3).await;
+    let instances = running_instances(&harness, ALICE, 3).await;
     let mut counts: HashMap<String, usize> = HashMap::new();
     for _ in 0..30 {
-        let target = harness.service.pick_target("alice").expect("a target");
+        let target = harness.service.pick_target(ALICE).expect("a target");
         assert_eq!(target.strategy, "round_robin");
         *counts.entry(target.instance_id.clone()).or_default() += 1;
         harness
@@ -60,35 +59,35 @@ async fn strategies_switch_at_run_time_and_survive_a_restart(backend: Backend) {
 
     let refused = harness
         .service
-        .set_strategy("alice", "fastest")
+        .set_strategy(ALICE, "fastest")
         .await
         .expect_err("refused");
     assert_eq!(refused.code(), ErrorCode::ValidationFailed);
     harness
         .service
-        .set_strategy("alice", "least_connections")
+        .set_strategy(ALICE, "least_connections")
         .await
         .expect("switched");
     // Two requests in flight on the first picks: the third goes to the idle instance.
-    let first = harness.service.pick_target("alice").expect("a target");
-    let second = harness.service.pick_target("alice").expect("a target");
-    let third = harness.service.pick_target("alice").expect("a target");
+    let first = harness.service.pick_target(ALICE).expect("a target");
+    let second = harness.service.pick_target(ALICE).expect("a target");
+    let third = harness.service.pick_target(ALICE).expect("a target");
     assert_eq!(third.strategy, "least_connections");
     let mut distinct = vec![first.instance_id, second.instance_id, third.instance_id];
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 3, "least connections spreads concurrent requests");
     assert_eq!(
-        harness.service.strategy("bob").as_str(),
+        harness.service.strategy(BOB).as_str(),
         "round_robin",
         "strategies are per user"
     );
 
     let _restarted = harness.build_app().await;
-    assert_eq!(harness.service.strategy("alice").as_str(), "least_connections");
+    assert_eq!(harness.service.strategy(ALICE).as_str(), "least_connections");
     let after_restart = harness
         .service
-        .pick_target("alice")
+        .pick_target(ALICE)
         .expect("rotations are restored");
     assert!(
         instances
@@ -99,15 +98,15 @@ async fn strategies_switch_at_run_time_and_survive_a_restart(backend: Backend) {
 
 async fn failing_instances_leave_the_rotation_and_nothing_running_is_refused(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let refused = harness.service.pick_target("alice").expect_err("nothing running");
+    let refused = harness.service.pick_target(ALICE).expect_err("nothing running");
     assert_eq!(refused.code(), ErrorCode::NoHealthyInstance);
-    let instances = running_instances(&harness, "alice", 2).await;
+    let instances = running_instances(&harness, ALICE, 2).await;
     let bad = &instances[0].instance_id;
     for _ in 0..3 {
         harness.service.report_result(bad, false, 1_000, true);
     }
     for _ in 0..10 {
-        let target = harness.service.pick_target("alice").expect("a target");
+        let target = harness.service.pick_target(ALICE).expect("a target");
         assert_ne!(
             &target.instance_id, bad,
             "an unhealthy instance is out of the rotation"
@@ -116,7 +115,7 @@ async fn failing_instances_leave_the_rotation_and_nothing_running_is_refused(bac
             .service
             .report_result(&target.instance_id, true, 1_000, true);
     }
-    let loads = harness.service.load_info("alice", "").expect("loads");
+    let loads = harness.service.load_info(ALICE, "").expect("loads");
     let bad_load = loads
         .server_load
         .iter()
@@ -126,12 +125,12 @@ async fn failing_instances_leave_the_rotation_and_nothing_running_is_refused(bac
     assert_eq!(bad_load.failed_requests, 3);
     // A probe that succeeds brings it back.
     harness.service.probe_running_instances().await;
-    let loads = harness.service.load_info("alice", bad).expect("one load");
+    let loads = harness.service.load_info(ALICE, bad).expect("one load");
     assert!(
         loads.server_load[0].healthy,
         "the instance answered its health probe"
     );
-    let mallory = harness.service.load_info("mallory", bad).expect_err("not hers");
+    let mallory = harness.service.load_info(MALLORY, bad).expect_err("not hers");
     assert_eq!(mallory.code(), ErrorCode::NotFound);
 }
 

@@ -7,7 +7,7 @@ use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{Faults, SimProvider};
 
-use crate::helpers::{Backend, Harness, eventually, launch};
+use crate::helpers::{ALICE, Backend, Harness, eventually, launch};
 
 /// How late the providers' answers arrive after they rented: the kill falls between a rent and its
 /// record, the window a real crash would hit.
@@ -47,7 +47,7 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
             let _ = app
                 .service()
                 .reserve(pb::ReserveRequest {
-                    user_id: "alice".to_owned(),
+                    user_id: ALICE.to_string(),
                     count: 16,
                     filters: Some(catalog::OfferFilters::default()),
                     config: Some(launch(0)),
@@ -84,7 +84,7 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
         async move {
             let report = service.reconcile().await.expect("reconciled");
             counted.fetch_add(report.adopted, std::sync::atomic::Ordering::Relaxed);
-            let live = service.list_instances("alice", false).await.expect("listed");
+            let live = service.list_instances(ALICE, false).await.expect("listed");
             live.iter()
                 .all(|instance| instance.status != "creating")
                 .then_some(())
@@ -93,7 +93,7 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
     .await;
     let recorded = harness
         .service
-        .list_instances("alice", false)
+        .list_instances(ALICE, false)
         .await
         .expect("listed");
     assert_eq!(
@@ -112,7 +112,7 @@ async fn a_process_killed_mid_reservation_leaks_no_instance(backend: Backend) {
         assert!(
             harness
                 .service
-                .destroy_instance("alice", &instance.provider, &instance.instance_id)
+                .destroy_instance(ALICE, &instance.provider, &instance.instance_id)
                 .await
                 .expect("destroyed")
         );

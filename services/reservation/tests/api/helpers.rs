@@ -1,5 +1,6 @@
 //! A reservation service over a catalog wired to a fresh simulator.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use gpuproxy_config::{BILLING, CATALOG, EnvMap, GUARDRAILS};
@@ -11,6 +12,15 @@ use gpuproxy_provider_sim::{SimConfig, SimProvider, Simulator};
 use gpuproxy_reservation::{App, Reservations};
 use gpuproxy_server::{GrpcChannel, HostedService, ServiceContext, Tasks};
 use gpuproxy_testkit::TestDatabase;
+
+/// Users of the tests, with fixed ids so that failures read alike run to run.
+pub const ALICE: UserId = UserId::from_u128(0x1_0000);
+pub const BOB: UserId = UserId::from_u128(0x2_0000);
+pub const CAROL: UserId = UserId::from_u128(0x3_0000);
+pub const DAVE: UserId = UserId::from_u128(0x4_0000);
+pub const ERIN: UserId = UserId::from_u128(0x5_0000);
+pub const FRANK: UserId = UserId::from_u128(0x6_0000);
+pub const MALLORY: UserId = UserId::from_u128(0x7_0000);
 
 /// Which database the service keeps its rows in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! One instance: rented, followed to running, seen and destroyed by its owner only.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use gpuproxy_errors::{ErrorCode, ServiceError};
@@ -8,7 +9,7 @@ use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{Faults, SimProvider};
 
-use crate::helpers::{Backend, Harness, eventually, launch, next_named};
+use crate::helpers::{ALICE, Backend, Harness, MALLORY, eventually, launch, next_named};
 
 async fn cheapest(harness: &Harness, provider: &str) -> catalog::Offer {
     harness
@@ -23,9 +24,9 @@ async fn cheapest(harness: &Harness, provider: &str) -> catalog::Offer {
         .remove(0)
 }
 
-fn create(user_id: &str, offer: &catalog::Offer, key: &str) -> pb::CreateInstanceRequest {
+fn create(user_id: UserId, offer: &catalog::Offer, key: &str) -> pb::CreateInstanceRequest {
     pb::CreateInstanceRequest {
-        user_id: user_id.to_owned(),
+        user_id: user_id.to_string(),
         provider: offer.provider.clone(),
         offer_id: offer.offer_id.clone(),
         config: Some(launch(0)),
@@ -40,7 +41,7 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
         let offer = cheapest(&harness, provider).await;
         let created = harness
             .service
-            .create_instance(create("alice", &offer, ""))
+            .create_instance(create(ALICE, &offer, ""))
             .await
             .expect("rented");
         assert!(
@@ -50,7 +51,7 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
         );
         assert_eq!(
             (created.offer_id.as_str(), created.user_id.as_str()),
-            (offer.offer_id.as_str(), "alice")
+            (offer.offer_id.as_str(), ALICE.to_string().as_str())
         );
         let announced = next_named(&mut events, names::INSTANCE_CREATED, Duration::from_secs(5)).await;
         assert_eq!(announced.data["instance_id"], created.instance_id.as_str());
@@ -62,7 +63,7 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
             let instance_id = instance_id.clone();
             async move {
                 let found = service
-                    .get_instance("alice", provider, &instance_id)
+                    .get_instance(ALICE, provider, &instance_id)
                     .await
                     .expect("readable");
                 (found.status == "running").then_some(found)
@@ -76,20 +77,20 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
 
         let stranger = harness
             .service
-            .get_instance("mallory", provider, &instance_id)
+            .get_instance(MALLORY, provider, &instance_id)
             .await
             .expect_err("hidden");
         assert_eq!(stranger.code(), ErrorCode::NotFound);
         let stranger = harness
             .service
-            .destroy_instance("mallory", provider, &instance_id)
+            .destroy_instance(MALLORY, provider, &instance_id)
             .await
             .expect_err("hidden");
         assert_eq!(stranger.code(), ErrorCode::NotFound);
         assert!(
             harness
                 .service
-                .list_instances("mallory", true)
+                .list_instances(MALLORY, true)
                 .await
                 .expect("listed")
                 .is_empty()
@@ -97,7 +98,7 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
         assert_eq!(
             harness
                 .service
-                .list_instances("alice", false)
+                .list_instances(ALICE, false)
                 .await
                 .expect("listed")
                 .len(),
@@ -106,7 +107,7 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
 
         let terminated = harness
             .service
-            .destroy_instance("alice", provider, &instance_id)
+            .destroy_instance(ALICE, provider, &instance_id)
             .await
             .expect("destroyed");
         assert!(terminated);
@@ -116,20 +117,20 @@ async fn an_instance_runs_and_only_its_owner_sees_or_destroys_it(backend: Backen
         assert!(
             harness
                 .service
-                .destroy_instance("alice", provider, &instance_id)
+                .destroy_instance(ALICE, provider, &instance_id)
                 .await
                 .expect("again")
         );
         let ended = harness
             .service
-            .get_instance("alice", provider, &instance_id)
+            .get_instance(ALICE, provider, &instance_id)
             .await
             .expect("kept");
         assert_eq!(ended.status, "terminated");
         assert!(
             harness
                 .service
-                .list_instances("alice", false)
+                .list_instances(ALICE, false)
                 .await
                 .expect("listed")
                 .is_empty()
@@ -142,12 +143,12 @@ async fn a_create_retried_with_its_key_rents_once(backend: Backend) {
     let offer = cheapest(&harness, "io.net").await;
     let first = harness
         .service
-        .create_instance(create("alice", &offer, "k-1"))
+        .create_instance(create(ALICE, &offer, "k-1"))
         .await
         .expect("rented");
     let again = harness
         .service
-        .create_instance(create("alice", &offer, "k-1"))
+        .create_instance(create(ALICE, &offer, "k-1"))
         .await
         .expect("answered");
     assert_eq!(first.instance_id, again.instance_id);
@@ -157,26 +158,29 @@ async fn a_create_retried_with_its_key_rents_once(backend: Backend) {
 async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
     let harness = Harness::start(backend).await;
     let offer = cheapest(&harness, "vast.ai").await;
-    let mut bad_image = create("alice", &offer, "");
+    let mut bad_image = create(ALICE, &offer, "");
     bad_image.config = Some(pb::InstanceConfig {
         image: "i".repeat(1025),
         ..launch(0)
     });
-    let mut bad_env = create("alice", &offer, "");
+    let mut bad_env = create(ALICE, &offer, "");
     bad_env.config = Some(pb::InstanceConfig {
         env: [("-v /:/host".to_owned(), "x".to_owned())].into(),
         ..launch(0)
     });
-    let mut bad_provider = create("alice", &offer, "");
+    let mut bad_provider = create(ALICE, &offer, "");
     bad_provider.provider = "aws".to_owned();
-    let mut bad_port = create("alice", &offer, "");
+    let mut bad_port = create(ALICE, &offer, "");
     bad_port.config = Some(pb::InstanceConfig {
         ports: vec![70_000],
         ..launch(0)
     });
-    let mut unknown_offer = create("alice", &offer, "");
+    let mut no_user = create(ALICE, &offer, "");
+    no_user.user_id = "alice".to_owned();
+    let mut unknown_offer = create(ALICE, &offer, "");
     unknown_offer.offer_id = "999999999".to_owned();
     for (request, field) in [
+        (no_user, "user_id"),
         (bad_image, "image"),
         (bad_env, "env"),
         (bad_provider, "provider"),
@@ -202,7 +206,7 @@ async fn bad_creates_are_refused_naming_the_field(backend: Backend) {
     assert!(
         harness
             .service
-            .list_instances("alice", true)
+            .list_instances(ALICE, true)
             .await
             .expect("listed")
             .is_empty(),
@@ -217,7 +221,7 @@ async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Bac
     let offer = cheapest(&harness, "vast.ai").await;
     let created = harness
         .service
-        .create_instance(create("alice", &offer, ""))
+        .create_instance(create(ALICE, &offer, ""))
         .await
         .expect("rented");
     // Running at the provider, not yet followed.
@@ -233,7 +237,7 @@ async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Bac
         tokio::time::sleep(Duration::from_millis(150)).await;
         harness
             .service
-            .destroy_instance("alice", "vast.ai", &created.instance_id)
+            .destroy_instance(ALICE, "vast.ai", &created.instance_id)
             .await
     };
     let (started, terminated) =
@@ -241,7 +245,7 @@ async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Bac
     assert!(terminated.expect("destroyed"));
     let started = started.expect("followed");
     assert_eq!(started, 0, "a destroyed instance did not start");
-    let loads = harness.service.load_info("alice", "").expect("loads");
+    let loads = harness.service.load_info(ALICE, "").expect("loads");
     assert!(
         loads.server_load.is_empty(),
         "still in rotation: {:?}",
@@ -249,7 +253,7 @@ async fn an_instance_destroyed_while_followed_stays_out_of_rotation(backend: Bac
     );
     let found = harness
         .service
-        .get_instance("alice", "vast.ai", &created.instance_id)
+        .get_instance(ALICE, "vast.ai", &created.instance_id)
         .await
         .expect("readable");
     assert_eq!(found.status, "terminated");

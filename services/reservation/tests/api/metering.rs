@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_errors::{ErrorCode, ServiceError};
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::guardrails::v1 as guardrails_pb;
@@ -14,16 +14,16 @@ use gpuproxy_server::GrpcChannel;
 
 use gpuproxy_reservation::Reservations;
 
-use crate::helpers::{Backend, Harness, eventually, launch};
+use crate::helpers::{Backend, CAROL, DAVE, ERIN, FRANK, Harness, eventually, launch};
 
 const ENFORCED: &[(&str, &str)] = &[("CREDITS_ENFORCED", "true"), ("INSTANCE_POLL_INTERVAL", "100ms")];
 
 /// What the guard rails count as `user_id`'s spending in `window` ("60min").
-async fn spent(guardrails: &GuardrailsServiceClient<GrpcChannel>, user_id: &str, window: &str) -> i64 {
+async fn spent(guardrails: &GuardrailsServiceClient<GrpcChannel>, user_id: UserId, window: &str) -> i64 {
     guardrails
         .clone()
         .get_spending_info(guardrails_pb::GetSpendingInfoRequest {
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
         })
         .await
         .unwrap()
@@ -36,7 +36,7 @@ async fn spent(guardrails: &GuardrailsServiceClient<GrpcChannel>, user_id: &str,
 }
 
 /// Follows `user_id`'s instance until it runs.
-async fn until_running(service: &Reservations, user_id: &str, provider: &str, instance_id: &str) {
+async fn until_running(service: &Reservations, user_id: UserId, provider: &str, instance_id: &str) {
     eventually(Duration::from_secs(10), || {
         let service = service.clone();
         async move {
@@ -65,7 +65,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
         .await
         .remove(0);
     let request = pb::CreateInstanceRequest {
-        user_id: "carol".to_owned(),
+        user_id: CAROL.to_string(),
         provider: offer.provider.clone(),
         offer_id: offer.offer_id.clone(),
         config: Some(launch(0)),
@@ -81,7 +81,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
     let reserve = harness
         .service
         .reserve(pb::ReserveRequest {
-            user_id: "carol".to_owned(),
+            user_id: CAROL.to_string(),
             count: 2,
             config: Some(launch(0)),
             ..pb::ReserveRequest::default()
@@ -91,11 +91,11 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
     assert_eq!(reserve.code(), ErrorCode::CreditsExhausted, "{reserve}");
 
     billing
-        .add_credits("carol", 100_000_000, "test", None)
+        .add_credits(CAROL, 100_000_000, "test", None)
         .await
         .unwrap();
     let created = harness.service.create_instance(request).await.unwrap();
-    until_running(&harness.service, "carol", "vast.ai", &created.instance_id).await;
+    until_running(&harness.service, CAROL, "vast.ai", &created.instance_id).await;
     // Within a minute of running_at, so "N minutes later" is N whole minutes of run time.
     let started = now_ms();
     let price = offer.price_micros_per_hour;
@@ -112,7 +112,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
         harness.service.meter_usage(started + 90 * 60_000).await.unwrap(),
         1
     );
-    let (records, count, total) = billing.list_usage("carol", 10, 0).await.unwrap();
+    let (records, count, total) = billing.list_usage(CAROL, 10, 0).await.unwrap();
     assert_eq!(count, 2);
     assert_eq!(
         total,
@@ -128,7 +128,7 @@ async fn an_instance_is_refused_without_credits_then_billed_by_the_minute(backen
         records.iter().map(|record| record.duration_ms).sum::<i64>(),
         90 * 60_000
     );
-    let credits = billing.credits("carol").await.unwrap();
+    let credits = billing.credits(CAROL).await.unwrap();
     assert_eq!(credits.balance_micros, 100_000_000 - 90 * price / 60);
 }
 
@@ -139,14 +139,14 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
     let mut harness = Harness::start_idle(backend, ENFORCED).await;
     let (billing, guardrails, _tasks) = harness.with_spending(ENFORCED).await;
     let (filters, credits) = market_for_one_of_two(&harness).await;
-    billing.add_credits("dave", credits, "test", None).await.unwrap();
+    billing.add_credits(DAVE, credits, "test", None).await.unwrap();
     let reserve = || {
         let service = harness.service.clone();
         let filters = filters.clone();
         async move {
             service
                 .reserve(pb::ReserveRequest {
-                    user_id: "dave".to_owned(),
+                    user_id: DAVE.to_string(),
                     count: 2,
                     filters: Some(filters),
                     config: Some(launch(0)),
@@ -172,7 +172,7 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
         .iter()
         .map(|instance| instance.price_micros_per_hour)
         .sum();
-    let account = billing.credits("dave").await.unwrap();
+    let account = billing.credits(DAVE).await.unwrap();
     assert_eq!(account.held_micros, rented, "an hour of what was rented is held");
 
     let service = harness.service.clone();
@@ -180,7 +180,7 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
         let service = service.clone();
         async move {
             service.follow_starting_instances().await.unwrap();
-            let listed = service.list_instances("dave", false).await.unwrap();
+            let listed = service.list_instances(DAVE, false).await.unwrap();
             listed
                 .iter()
                 .all(|instance| instance.status == "running")
@@ -193,16 +193,16 @@ async fn racing_rents_share_the_credits_once_and_metering_under_the_hold_counts_
         harness.service.meter_usage(started + 30 * 60_000).await.unwrap(),
         2
     );
-    let (_, _, metered) = billing.list_usage("dave", 10, 0).await.unwrap();
+    let (_, _, metered) = billing.list_usage(DAVE, 10, 0).await.unwrap();
     assert!(metered > 0);
-    let account = billing.credits("dave").await.unwrap();
+    let account = billing.credits(DAVE).await.unwrap();
     assert_eq!(
         (account.balance_micros, account.held_micros),
         (credits - metered, rented - metered),
         "the minutes came out of the hold"
     );
     assert_eq!(
-        spent(&guardrails, "dave", "1440min").await,
+        spent(&guardrails, DAVE, "1440min").await,
         rented,
         "the hour reserved at admission, not the minutes again (metered {metered})"
     );
@@ -215,7 +215,7 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
     let mut harness = Harness::start_idle(backend, &extra).await;
     let (billing, guardrails, _tasks) = harness.with_spending(&extra).await;
     billing
-        .add_credits("erin", 1_000_000_000, "test", None)
+        .add_credits(ERIN, 1_000_000_000, "test", None)
         .await
         .unwrap();
     harness.sim.set_faults(
@@ -228,7 +228,7 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
     let done = harness
         .service
         .reserve(pb::ReserveRequest {
-            user_id: "erin".to_owned(),
+            user_id: ERIN.to_string(),
             count: 4,
             filters: Some(catalog::OfferFilters::default()),
             config: Some(launch(0)),
@@ -248,11 +248,11 @@ async fn failed_rents_give_their_admission_back_to_the_guard_rails_and_the_credi
         .map(|instance| instance.price_micros_per_hour)
         .sum();
     assert_eq!(
-        spent(&guardrails, "erin", "60min").await,
+        spent(&guardrails, ERIN, "60min").await,
         rented,
         "the failed slots' hour was given back"
     );
-    let account = billing.credits("erin").await.unwrap();
+    let account = billing.credits(ERIN).await.unwrap();
     assert_eq!(account.held_micros, rented);
 }
 
@@ -262,7 +262,7 @@ async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
     let mut harness = Harness::start_idle(backend, ENFORCED).await;
     let (billing, guardrails, _tasks) = harness.with_spending(ENFORCED).await;
     billing
-        .add_credits("frank", 1_000_000_000, "test", None)
+        .add_credits(FRANK, 1_000_000_000, "test", None)
         .await
         .unwrap();
     let offer = harness
@@ -278,7 +278,7 @@ async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
     let created = harness
         .service
         .create_instance(pb::CreateInstanceRequest {
-            user_id: "frank".to_owned(),
+            user_id: FRANK.to_string(),
             provider: offer.provider.clone(),
             offer_id: offer.offer_id.clone(),
             config: Some(launch(0)),
@@ -287,25 +287,25 @@ async fn an_instance_ended_early_gives_its_unused_hour_back(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        spent(&guardrails, "frank", "60min").await,
+        spent(&guardrails, FRANK, "60min").await,
         offer.price_micros_per_hour,
         "the hour, at admission"
     );
-    until_running(&harness.service, "frank", "io.net", &created.instance_id).await;
+    until_running(&harness.service, FRANK, "io.net", &created.instance_id).await;
     harness.service.meter_usage(now_ms() + 10 * 60_000).await.unwrap();
     harness
         .service
-        .destroy_instance("frank", "io.net", &created.instance_id)
+        .destroy_instance(FRANK, "io.net", &created.instance_id)
         .await
         .unwrap();
-    let (_, _, metered) = billing.list_usage("frank", 10, 0).await.unwrap();
+    let (_, _, metered) = billing.list_usage(FRANK, 10, 0).await.unwrap();
     assert!(metered > 0 && metered < offer.price_micros_per_hour, "{metered}");
     assert_eq!(
-        spent(&guardrails, "frank", "60min").await,
+        spent(&guardrails, FRANK, "60min").await,
         metered,
         "what was metered, not the hour"
     );
-    let account = billing.credits("frank").await.unwrap();
+    let account = billing.credits(FRANK).await.unwrap();
     assert_eq!(account.held_micros, 0);
 }
 

@@ -7,7 +7,7 @@ use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 
-use crate::helpers::{Backend, Harness, launch, next_named};
+use crate::helpers::{ALICE, Backend, Harness, launch, next_named};
 
 async fn rent_directly(harness: &Harness, label: &str) -> String {
     let offer = harness
@@ -81,7 +81,7 @@ async fn an_instance_gone_at_the_provider_is_ended_and_announced(backend: Backen
     let done = harness
         .service
         .reserve(pb::ReserveRequest {
-            user_id: "alice".to_owned(),
+            user_id: ALICE.to_string(),
             count: 2,
             filters: Some(catalog::OfferFilters::default()),
             config: Some(launch(0)),
@@ -103,7 +103,7 @@ async fn an_instance_gone_at_the_provider_is_ended_and_announced(backend: Backen
     assert_eq!(report.gone, 1, "{report:?}");
     let ended = harness
         .service
-        .get_instance("alice", &lost.provider, &lost.instance_id)
+        .get_instance(ALICE, &lost.provider, &lost.instance_id)
         .await
         .expect("still recorded");
     assert!(
@@ -126,7 +126,7 @@ async fn an_instance_gone_at_the_provider_is_ended_and_announced(backend: Backen
     assert_eq!(
         harness
             .service
-            .list_instances("alice", false)
+            .list_instances(ALICE, false)
             .await
             .expect("listed")
             .len(),

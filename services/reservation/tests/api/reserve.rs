@@ -1,5 +1,6 @@
 //! Reserving many GPUs: bounds, fallback to the next offer, partial success, idempotency, events.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use gpuproxy_errors::{ErrorCode, ServiceError};
@@ -8,11 +9,11 @@ use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as pb;
 use gpuproxy_provider_sim::{Faults, SimProvider};
 
-use crate::helpers::{Backend, Harness, launch, next_named};
+use crate::helpers::{ALICE, BOB, Backend, Harness, launch, next_named};
 
-fn reserve(user_id: &str, count: i32) -> pb::ReserveRequest {
+fn reserve(user_id: UserId, count: i32) -> pb::ReserveRequest {
     pb::ReserveRequest {
-        user_id: user_id.to_owned(),
+        user_id: user_id.to_string(),
         count,
         filters: Some(catalog::OfferFilters::default()),
         config: Some(launch(0)),
@@ -25,7 +26,7 @@ async fn counts_outside_one_to_sixteen_are_refused_before_anything_is_rented(bac
     for count in [0, 17, -1] {
         let refused = harness
             .service
-            .reserve(reserve("alice", count))
+            .reserve(reserve(ALICE, count))
             .await
             .expect_err("refused");
         assert_eq!(refused.code(), ErrorCode::ValidationFailed);
@@ -36,7 +37,7 @@ async fn counts_outside_one_to_sixteen_are_refused_before_anything_is_rented(bac
 
 async fn fewer_matching_offers_than_asked_is_refused_before_anything_is_rented(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let mut request = reserve("alice", 16);
+    let mut request = reserve(ALICE, 16);
     request.filters = Some(catalog::OfferFilters {
         gpu_model: "H200".to_owned(),
         max_price_micros_per_hour: 10_000,
@@ -56,7 +57,7 @@ async fn sixteen_are_reserved_across_both_providers(backend: Backend) {
     let mut events = harness.events().await;
     let done = harness
         .service
-        .reserve(reserve("alice", 16))
+        .reserve(reserve(ALICE, 16))
         .await
         .expect("reserved");
     assert_eq!((done.reserved.len(), done.requested), (16, 16));
@@ -71,11 +72,11 @@ async fn sixteen_are_reserved_across_both_providers(backend: Backend) {
     let created = next_named(&mut events, names::RESERVATION_CREATED, Duration::from_secs(5)).await;
     assert_eq!(created.data["reserved"], 16);
     assert_eq!(created.data["reservation_id"], done.reservation_id.as_str());
-    assert_eq!(created.data["user_id"], "alice");
+    assert_eq!(created.data["user_id"], ALICE.to_string());
 
     let released = harness
         .service
-        .release("alice", &done.reservation_id)
+        .release(ALICE, &done.reservation_id)
         .await
         .expect("released");
     assert_eq!(released, 16);
@@ -94,7 +95,7 @@ async fn a_failing_provider_is_replaced_by_the_other_one_slot_by_slot(backend: B
     );
     let done = harness
         .service
-        .reserve(reserve("alice", 16))
+        .reserve(reserve(ALICE, 16))
         .await
         .expect("reserved");
     assert_eq!(done.reserved.len(), 16, "{:?}", done.errors);
@@ -116,17 +117,13 @@ async fn a_rate_limited_provider_is_replaced_because_it_surely_rented_nothing(ba
     );
     let done = harness
         .service
-        .reserve(reserve("alice", 6))
+        .reserve(reserve(ALICE, 6))
         .await
         .expect("reserved");
     assert_eq!(done.reserved.len(), 6, "{:?}", done.errors);
     assert!(done.reserved.iter().all(|instance| instance.provider == "io.net"));
     assert_eq!(harness.sim.instance_count(SimProvider::VastAi), 0);
-    let listed = harness
-        .service
-        .list_instances("alice", true)
-        .await
-        .expect("listed");
+    let listed = harness.service.list_instances(ALICE, true).await.expect("listed");
     assert!(
         listed.iter().all(|instance| instance.status != "creating"),
         "a 429 leaves nothing for the reconciler to settle: {listed:?}"
@@ -146,7 +143,7 @@ async fn slots_that_run_out_of_attempts_are_reported_and_the_rest_is_kept(backen
     );
     let done = harness
         .service
-        .reserve(reserve("alice", 16))
+        .reserve(reserve(ALICE, 16))
         .await
         .expect("partly reserved");
     // Offers alternate between the providers, so every vast.ai slot fails on its one attempt.
@@ -166,7 +163,7 @@ async fn slots_that_run_out_of_attempts_are_reported_and_the_rest_is_kept(backen
         (Some(8), Some(16))
     );
     assert_eq!(partial.data["errors"].as_array().map(Vec::len), Some(8));
-    let listed = harness.service.list_reservations("alice").await.expect("listed");
+    let listed = harness.service.list_reservations(ALICE).await.expect("listed");
     assert_eq!(
         listed[0].errors.len(),
         8,
@@ -176,7 +173,7 @@ async fn slots_that_run_out_of_attempts_are_reported_and_the_rest_is_kept(backen
 
 async fn a_reservation_retried_with_its_key_rents_once(backend: Backend) {
     let harness = Harness::start(backend).await;
-    let mut request = reserve("alice", 3);
+    let mut request = reserve(ALICE, 3);
     request.idempotency_key = "batch-7".to_owned();
     let first = harness.service.reserve(request.clone()).await.expect("reserved");
     let again = harness
@@ -190,7 +187,7 @@ async fn a_reservation_retried_with_its_key_rents_once(backend: Backend) {
     let other_user = harness
         .service
         .reserve(pb::ReserveRequest {
-            user_id: "bob".to_owned(),
+            user_id: BOB.to_string(),
             ..request
         })
         .await
