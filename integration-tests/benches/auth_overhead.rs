@@ -83,10 +83,7 @@ async fn fleet() -> Fleet {
         is_admin: false,
     };
     let user = service.register(registration).await.expect("registered");
-    let (_, secret) = service
-        .create_api_key(&user.id, "bench", None)
-        .await
-        .expect("key");
+    let (_, secret) = service.create_api_key(user.id, "bench", None).await.expect("key");
     let login = service
         .login("bench@example.com", "benchmark-password", Default::default())
         .await

@@ -111,10 +111,7 @@ async fn start() -> Bench {
         })
         .await
         .expect("registered");
-    let (_, secret) = service
-        .create_api_key(&user.id, "bench", None)
-        .await
-        .expect("key");
+    let (_, secret) = service.create_api_key(user.id, "bench", None).await.expect("key");
     let listing = catalog_handle.list(&gpuproxy_catalog::Query::default()).await;
     assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
     Bench {

@@ -69,7 +69,7 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         }
         Command::CreateApikey { email, name } => {
             let user = service.user_by_email(&email).await?;
-            let (key, secret) = service.create_api_key(&user.id, &name, None).await?;
+            let (key, secret) = service.create_api_key(user.id, &name, None).await?;
             let value = json!({"id": key.id, "api_key": secret.expose(), "name": key.name, "prefix": key.prefix, "user": user.email});
             render(args.json, value, || {
                 format!(
@@ -134,7 +134,7 @@ fn users_table(users: &[UserRecord], total: i64) -> String {
     for user in users {
         let admin = if user.is_admin() { "yes" } else { "no" };
         table.add_row([
-            user.id.as_str(),
+            &user.id.to_string(),
             &user.email,
             &user.name,
             admin,

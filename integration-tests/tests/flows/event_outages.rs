@@ -118,7 +118,7 @@ async fn a_service_stopped_between_its_commit_and_the_publish_publishes_after_it
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let event: serde_json::Value = serde_json::from_slice(&published.payload).expect("JSON");
-    assert_eq!(event["data"]["user_id"], user.id);
+    assert_eq!(event["data"]["user_id"], user.id.to_string());
     tasks.shutdown();
 }
 

@@ -1,6 +1,6 @@
 //! Creating, listing and revoking API keys.
 
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::{ApiKeyCreated, ApiKeyRevoked};
 
@@ -17,7 +17,7 @@ impl AuthService {
     /// Creates a key for `user_id` and returns it with its secret, which is never retrievable again.
     pub async fn create_api_key(
         &self,
-        user_id: &str,
+        user_id: UserId,
         name: &str,
         expires_at: Option<i64>,
     ) -> Result<(ApiKeyRecord, ApiKeySecret), Error> {
@@ -29,7 +29,7 @@ impl AuthService {
                 reason: "must be in the future".to_owned(),
             });
         }
-        if users::find_by_id(self.inner.database.pool(), user_id)
+        if users::find_by_id(self.inner.database.pool(), &user_id.to_string())
             .await?
             .is_none()
         {
@@ -39,7 +39,7 @@ impl AuthService {
             let secret = ApiKeySecret::generate();
             let record = ApiKeyRecord {
                 id: uuid::Uuid::now_v7().to_string(),
-                user_id: user_id.to_owned(),
+                user_id,
                 name: name.as_str().to_owned(),
                 prefix: secret.lookup_prefix().to_owned(),
                 key_hash: secret.hash(),
@@ -51,7 +51,7 @@ impl AuthService {
             let created = event(
                 names::AUTH_APIKEY_CREATED,
                 &ApiKeyCreated {
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.to_string(),
                     key_id: record.id.clone(),
                     name: record.name.clone(),
                     prefix: record.prefix.clone(),
@@ -61,7 +61,7 @@ impl AuthService {
             match api_keys::insert(&mut *transaction, &record).await {
                 Ok(()) => {
                     self.commit_with_events(transaction, &[created]).await?;
-                    tracing::info!(user_id, key_id = %record.id, prefix = %record.prefix, "api key created");
+                    tracing::info!(%user_id, key_id = %record.id, prefix = %record.prefix, "api key created");
                     return Ok((record, secret));
                 }
                 Err(error) if gpuproxy_db::is_unique_violation(&error) => continue,
@@ -74,13 +74,13 @@ impl AuthService {
     }
 
     /// Returns `user_id`'s keys, newest first, without their secrets.
-    pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, Error> {
+    pub async fn list_api_keys(&self, user_id: UserId) -> Result<Vec<ApiKeyRecord>, Error> {
         Ok(api_keys::list_for_user(self.inner.database.pool(), user_id).await?)
     }
 
     /// Revokes `user_id`'s key `key_id` and publishes `auth.apikey.revoked`, so every gateway stops
     /// accepting it at once. Another user's key is not found; revoking twice is not an error.
-    pub async fn revoke_api_key(&self, user_id: &str, key_id: &str) -> Result<ApiKeyRecord, Error> {
+    pub async fn revoke_api_key(&self, user_id: UserId, key_id: &str) -> Result<ApiKeyRecord, Error> {
         // Ids are UUIDs; anything else names no key and must not reach the database (a NUL byte in a
         // path segment is an error on PostgreSQL, not a miss).
         if uuid::Uuid::parse_str(key_id).is_err() {
@@ -95,7 +95,7 @@ impl AuthService {
             vec![event(
                 names::AUTH_APIKEY_REVOKED,
                 &ApiKeyRevoked {
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.to_string(),
                     key_id: key_id.to_owned(),
                     prefix: record.prefix.clone(),
                 },
@@ -104,7 +104,7 @@ impl AuthService {
             Vec::new()
         };
         self.commit_with_events(transaction, &events).await?;
-        tracing::info!(user_id, key_id, revoked, "api key revoked");
+        tracing::info!(%user_id, key_id, revoked, "api key revoked");
         Ok(record)
     }
 }

@@ -1,6 +1,6 @@
 //! Resolving a credential to the principal it stands for.
 
-use gpuproxy_domain::{Credential, Email, Principal, UserId, now_ms};
+use gpuproxy_domain::{Credential, Email, Principal, now_ms};
 use subtle::ConstantTimeEq;
 
 use crate::Error;
@@ -26,7 +26,7 @@ impl AuthService {
         if session.user_id != claims.sub {
             return Err(Error::InvalidToken);
         }
-        let user = users::find_by_id(self.inner.database.pool(), &claims.sub)
+        let user = users::find_by_id(self.inner.database.pool(), &claims.sub.to_string())
             .await?
             .ok_or(Error::InvalidToken)?;
         principal(
@@ -55,7 +55,7 @@ impl AuthService {
         if record.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(Error::ApiKeyExpired);
         }
-        let user = users::find_by_id(pool, &record.user_id)
+        let user = users::find_by_id(pool, &record.user_id.to_string())
             .await?
             .ok_or(Error::InvalidApiKey)?;
         if let Err(error) = api_keys::touch(pool, &record.id, now, LAST_USED_THROTTLE_MS).await {
@@ -72,7 +72,7 @@ fn principal(
 ) -> Result<Principal, Error> {
     let corrupt = |what: &str| Error::Internal(anyhow::anyhow!("user {} has an invalid {what}", user.id));
     Ok(Principal {
-        user_id: user.id.parse::<UserId>().map_err(|_| corrupt("id"))?,
+        user_id: user.id,
         email: Email::parse(&user.email).map_err(|_| corrupt("email"))?,
         is_admin: user.is_admin(),
         credential,

@@ -1,6 +1,6 @@
 //! The auth service's errors and the codes they map to.
 
-use gpuproxy_domain::EmailError;
+use gpuproxy_domain::{EmailError, UserIdError};
 use gpuproxy_errors::{ErrorCode, ServiceError};
 
 /// What can go wrong in the auth service, in the caller's terms.
@@ -71,6 +71,15 @@ pub enum Error {
     /// `INTERNAL`.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<UserIdError> for Error {
+    fn from(_: UserIdError) -> Self {
+        Error::InvalidField {
+            field: "user_id",
+            reason: "must be a user id (a UUID)".to_owned(),
+        }
+    }
 }
 
 impl ServiceError for Error {

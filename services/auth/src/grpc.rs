@@ -1,6 +1,6 @@
 //! The internal gRPC API: converts messages to use-case calls and back.
 
-use gpuproxy_domain::{Credential, Principal};
+use gpuproxy_domain::{Credential, Principal, UserId};
 use gpuproxy_proto::gpuproxy::auth::v1 as proto;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_server::AuthService as AuthApi;
 use tonic::{Request, Response, Status};
@@ -24,6 +24,10 @@ impl GrpcAuth {
     pub fn new(service: AuthService) -> Self {
         GrpcAuth { service }
     }
+}
+
+fn user(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse()?)
 }
 
 #[tonic::async_trait]
@@ -69,7 +73,9 @@ impl AuthApi for GrpcAuth {
         request: Request<proto::LogoutRequest>,
     ) -> Result<Response<proto::LogoutResponse>, Status> {
         let request = request.into_inner();
-        self.service.logout(&request.session_id, &request.user_id).await?;
+        self.service
+            .logout(&request.session_id, user(&request.user_id)?)
+            .await?;
         Ok(Response::new(proto::LogoutResponse {}))
     }
 
@@ -94,7 +100,7 @@ impl AuthApi for GrpcAuth {
         let expires_at = (request.expires_at_ms != 0).then_some(request.expires_at_ms);
         let (record, secret) = self
             .service
-            .create_api_key(&request.user_id, &request.name, expires_at)
+            .create_api_key(user(&request.user_id)?, &request.name, expires_at)
             .await?;
         Ok(Response::new(proto::CreateApiKeyResponse {
             key: Some(api_key_message(&record)),
@@ -106,7 +112,10 @@ impl AuthApi for GrpcAuth {
         &self,
         request: Request<proto::ListApiKeysRequest>,
     ) -> Result<Response<proto::ListApiKeysResponse>, Status> {
-        let keys = self.service.list_api_keys(&request.into_inner().user_id).await?;
+        let keys = self
+            .service
+            .list_api_keys(user(&request.get_ref().user_id)?)
+            .await?;
         Ok(Response::new(proto::ListApiKeysResponse {
             keys: keys.iter().map(api_key_message).collect(),
         }))
@@ -119,7 +128,7 @@ impl AuthApi for GrpcAuth {
         let request = request.into_inner();
         let record = self
             .service
-            .revoke_api_key(&request.user_id, &request.key_id)
+            .revoke_api_key(user(&request.user_id)?, &request.key_id)
             .await?;
         Ok(Response::new(api_key_message(&record)))
     }
@@ -188,7 +197,7 @@ fn missing(field: &'static str) -> Status {
 /// Returns the message for a user; never includes the password hash.
 pub fn user_message(user: &UserRecord) -> proto::User {
     proto::User {
-        user_id: user.id.clone(),
+        user_id: user.id.to_string(),
         email: user.email.clone(),
         name: user.name.clone(),
         is_admin: user.is_admin(),
@@ -200,7 +209,7 @@ pub fn user_message(user: &UserRecord) -> proto::User {
 pub fn api_key_message(key: &ApiKeyRecord) -> proto::ApiKey {
     proto::ApiKey {
         key_id: key.id.clone(),
-        user_id: key.user_id.clone(),
+        user_id: key.user_id.to_string(),
         name: key.name.clone(),
         prefix: key.prefix.clone(),
         created_at_ms: key.created_at,

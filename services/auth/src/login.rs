@@ -1,6 +1,6 @@
 //! Logging in and out.
 
-use gpuproxy_domain::{Email, now_ms};
+use gpuproxy_domain::{Email, UserId, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::SessionRevoked;
 
@@ -54,10 +54,10 @@ impl AuthService {
 
         let now = now_ms();
         let session_id = uuid::Uuid::now_v7().to_string();
-        let (token, claims) = self.inner.tokens.issue(&user.id, &session_id, now / 1000)?;
+        let (token, claims) = self.inner.tokens.issue(user.id, &session_id, now / 1000)?;
         let session = SessionRecord {
             id: session_id.clone(),
-            user_id: user.id.clone(),
+            user_id: user.id,
             created_at: now,
             expires_at: claims.exp.saturating_mul(1000),
             revoked_at: None,
@@ -79,7 +79,7 @@ impl AuthService {
 
     /// Ends `user_id`'s session `session_id` and publishes `auth.session.revoked`, so every gateway
     /// drops the token at once. Ending an ended session is not an error.
-    pub async fn logout(&self, session_id: &str, user_id: &str) -> Result<(), Error> {
+    pub async fn logout(&self, session_id: &str, user_id: UserId) -> Result<(), Error> {
         let mut transaction = self.begin().await?;
         let revoked = self
             .inner
@@ -90,7 +90,7 @@ impl AuthService {
             vec![event(
                 names::AUTH_SESSION_REVOKED,
                 &SessionRevoked {
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.to_string(),
                     session_id: session_id.to_owned(),
                 },
             )?]
@@ -99,7 +99,7 @@ impl AuthService {
         };
         self.commit_with_events(transaction, &events).await?;
         self.inner.sessions.bury(session_id).await?;
-        tracing::info!(user_id, session_id, revoked, "logged out");
+        tracing::info!(%user_id, session_id, revoked, "logged out");
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Registering a user.
 
-use gpuproxy_domain::{Email, now_ms};
+use gpuproxy_domain::{Email, UserId, now_ms};
 use gpuproxy_events::names;
 use gpuproxy_proto::gpuproxy::events::v1::UserCreated;
 
@@ -30,7 +30,7 @@ impl AuthService {
         let name = DisplayName::parse("name", registration.name)?;
         let password_hash = self.inner.passwords.hash(password).await?;
         let user = UserRecord {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: UserId::generate(),
             email: email.as_str().to_owned(),
             name: name.as_str().to_owned(),
             password_hash,
@@ -40,7 +40,7 @@ impl AuthService {
         let created = event(
             names::AUTH_USER_CREATED,
             &UserCreated {
-                user_id: user.id.clone(),
+                user_id: user.id.to_string(),
                 email: user.email.clone(),
                 name: user.name.clone(),
             },

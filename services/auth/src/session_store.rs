@@ -6,7 +6,7 @@ mod tests;
 use std::time::Duration;
 
 use gpuproxy_db::{Any, Database, Transaction};
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 use gpuproxy_kv::KvStore;
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub struct ActiveSession {
     /// The session.
     pub session_id: String,
     /// Its user.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Unix ms.
     pub expires_at: i64,
 }
@@ -84,7 +84,7 @@ impl SessionStore {
         }
         let cached = ActiveSession {
             session_id: session.id.clone(),
-            user_id: session.user_id.clone(),
+            user_id: session.user_id,
             expires_at: session.expires_at,
         };
         match self.cache(&cached).await {
@@ -146,7 +146,7 @@ impl SessionStore {
         &self,
         transaction: &mut Transaction<'_, Any>,
         session_id: &str,
-        user_id: &str,
+        user_id: UserId,
     ) -> Result<bool, Error> {
         if self.uses_sql() {
             return Ok(sessions::revoke(&mut **transaction, session_id, user_id, now_ms()).await?);

@@ -1,5 +1,6 @@
 //! Issuing and checking JWTs.
 
+use gpuproxy_domain::UserId;
 use std::time::Duration;
 
 use gpuproxy_config::ExposeSecret;
@@ -14,7 +15,7 @@ use crate::config::JwtConfig;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
-    pub sub: String,
+    pub sub: UserId,
     /// The session id; logout ends the session and with it every copy of the token.
     pub sid: String,
     /// Issuer, checked on every token.
@@ -63,10 +64,10 @@ impl Tokens {
     }
 
     /// Returns a signed token for `user_id`'s session `session_id`, issued at `now` (Unix seconds).
-    pub fn issue(&self, user_id: &str, session_id: &str, now: i64) -> Result<(String, Claims), Error> {
+    pub fn issue(&self, user_id: UserId, session_id: &str, now: i64) -> Result<(String, Claims), Error> {
         let lifetime = i64::try_from(self.expiration.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
-            sub: user_id.to_owned(),
+            sub: user_id,
             sid: session_id.to_owned(),
             iss: self.issuer.clone(),
             iat: now,
@@ -111,7 +112,9 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_its_claims() {
         let tokens = tokens("0123456789abcdef0123456789abcdef");
-        let (token, claims) = tokens.issue("user-1", "session-1", now()).expect("signed");
+        let (token, claims) = tokens
+            .issue(UserId::from_u128(1), "session-1", now())
+            .expect("signed");
         assert_eq!(tokens.verify(&token).expect("valid"), claims);
         assert_eq!(claims.exp - claims.iat, 3600);
     }
@@ -119,14 +122,16 @@ mod tests {
     #[test]
     fn an_expired_token_is_reported_as_expired() {
         let tokens = tokens("0123456789abcdef0123456789abcdef");
-        let (token, _) = tokens.issue("user-1", "session-1", now() - 7200).expect("signed");
+        let (token, _) = tokens
+            .issue(UserId::from_u128(1), "session-1", now() - 7200)
+            .expect("signed");
         assert!(matches!(tokens.verify(&token), Err(Error::TokenExpired)));
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_invalid() {
         let (token, _) = tokens("another-secret-another-secret-xx")
-            .issue("user-1", "session-1", now())
+            .issue(UserId::from_u128(1), "session-1", now())
             .expect("signed");
         assert!(matches!(
             tokens("0123456789abcdef0123456789abcdef").verify(&token),
@@ -139,7 +144,7 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let claims = URL_SAFE_NO_PAD.encode(
             format!(
-                r#"{{"sub":"user-1","sid":"s","iss":"gpuproxy","iat":{0},"exp":{1}}}"#,
+                r#"{{"sub":"00000000-0000-0000-0000-000000000001","sid":"s","iss":"gpuproxy","iat":{0},"exp":{1}}}"#,
                 now(),
                 now() + 600
             )

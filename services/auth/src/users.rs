@@ -66,7 +66,7 @@ impl AuthService {
         let updated = event(
             names::AUTH_USER_UPDATED,
             &UserUpdated {
-                user_id: user.id.clone(),
+                user_id: user.id.to_string(),
                 is_admin,
             },
         )?;

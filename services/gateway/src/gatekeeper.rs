@@ -10,7 +10,7 @@ use http::{Extensions, HeaderMap};
 use crate::authenticator::Authenticator;
 use crate::client_address::client_address;
 use crate::rate_limit::{RateDecision, RateLimiter};
-use crate::{Credentials, Error};
+use crate::{AppState, Credentials, Error};
 
 /// A request let in: whose it is, and its rate-limit window (to show in headers).
 #[derive(Debug, Clone)]
@@ -49,6 +49,12 @@ pub struct Gatekeeper {
     /// Request windows.
     pub rate_limiter: RateLimiter,
     trust_forwarded_for: bool,
+}
+
+impl axum::extract::FromRef<AppState> for Gatekeeper {
+    fn from_ref(state: &AppState) -> Self {
+        state.gatekeeper.clone()
+    }
 }
 
 impl Gatekeeper {

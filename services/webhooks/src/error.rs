@@ -1,5 +1,6 @@
 //! The webhooks service's errors and the codes they map to.
 
+use gpuproxy_domain::UserIdError;
 use gpuproxy_errors::{ErrorCode, ServiceError};
 
 /// What can go wrong in the webhooks service, in the caller's terms.
@@ -45,6 +46,12 @@ impl Error {
             field,
             reason: reason.into(),
         }
+    }
+}
+
+impl From<UserIdError> for Error {
+    fn from(_: UserIdError) -> Self {
+        Error::invalid("user_id", "must be a user id (a UUID)")
     }
 }
 

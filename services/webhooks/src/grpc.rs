@@ -1,9 +1,11 @@
 //! The internal gRPC API: converts messages to use-case calls and back.
 
+use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::webhooks::v1 as pb;
 use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_server::WebhookService;
 use tonic::{Request, Response, Status};
 
+use crate::error::Error;
 use crate::repo::deliveries::DeliveryRow;
 use crate::repo::subscriptions::SubscriptionRow;
 use crate::service::Webhooks;
@@ -22,6 +24,10 @@ impl GrpcWebhooks {
     }
 }
 
+fn user(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse()?)
+}
+
 #[tonic::async_trait]
 impl WebhookService for GrpcWebhooks {
     async fn create_subscription(
@@ -32,7 +38,7 @@ impl WebhookService for GrpcWebhooks {
         let row = self
             .webhooks
             .create_subscription(NewSubscription {
-                user_id: request.user_id,
+                user_id: user(&request.user_id)?,
                 is_admin: request.is_admin,
                 url: request.url,
                 events: request.events,
@@ -59,7 +65,7 @@ impl WebhookService for GrpcWebhooks {
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
         let views = self
             .webhooks
-            .list_subscriptions(&request.into_inner().user_id)
+            .list_subscriptions(user(&request.get_ref().user_id)?)
             .await?;
         Ok(Response::new(pb::ListSubscriptionsResponse {
             subscriptions: views.into_iter().map(subscription_message).collect(),
@@ -71,7 +77,10 @@ impl WebhookService for GrpcWebhooks {
         request: Request<pb::GetSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
         let request = request.into_inner();
-        let view = self.webhooks.subscription(&request.user_id, &request.id).await?;
+        let view = self
+            .webhooks
+            .subscription(user(&request.user_id)?, &request.id)
+            .await?;
         Ok(Response::new(subscription_message(view)))
     }
 
@@ -81,7 +90,7 @@ impl WebhookService for GrpcWebhooks {
     ) -> Result<Response<pb::DeleteSubscriptionResponse>, Status> {
         let request = request.into_inner();
         self.webhooks
-            .delete_subscription(&request.user_id, &request.id)
+            .delete_subscription(user(&request.user_id)?, &request.id)
             .await?;
         Ok(Response::new(pb::DeleteSubscriptionResponse {}))
     }
@@ -94,7 +103,7 @@ impl WebhookService for GrpcWebhooks {
         let (rows, total) = self
             .webhooks
             .deliveries(
-                &request.user_id,
+                user(&request.user_id)?,
                 &request.subscription_id,
                 &request.status,
                 i64::from(request.limit),
@@ -114,7 +123,11 @@ impl WebhookService for GrpcWebhooks {
         let request = request.into_inner();
         let row = self
             .webhooks
-            .redeliver(&request.user_id, &request.subscription_id, &request.delivery_id)
+            .redeliver(
+                user(&request.user_id)?,
+                &request.subscription_id,
+                &request.delivery_id,
+            )
             .await?;
         Ok(Response::new(delivery_message(row)))
     }
@@ -140,7 +153,7 @@ fn subscription_message(view: SubscriptionView) -> pb::Subscription {
     } = row;
     pb::Subscription {
         id,
-        user_id,
+        user_id: user_id.to_string(),
         url,
         events,
         kind,

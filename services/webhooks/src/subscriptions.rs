@@ -1,5 +1,5 @@
 //! Creating, listing and deleting subscriptions, and reading their delivery log.
-use gpuproxy_domain::now_ms;
+use gpuproxy_domain::{UserId, now_ms};
 
 use crate::error::Error;
 use crate::repo::deliveries::{self, DeliveryRow};
@@ -15,10 +15,10 @@ const MAX_TEXT_LEN: usize = 256;
 pub const MAX_PAGE: i64 = 500;
 
 /// What a caller asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewSubscription {
     /// The owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Whether the owner is an admin.
     pub is_admin: bool,
     /// Where to POST.
@@ -79,7 +79,7 @@ impl Webhooks {
             given => given.to_owned(),
         };
         let url = crate::target::check(self.client(), &request.url).await?;
-        let held = subscriptions::count_by_user(self.database().pool(), &request.user_id).await?;
+        let held = subscriptions::count_by_user(self.database().pool(), request.user_id).await?;
         if usize::try_from(held).unwrap_or(usize::MAX) >= self.max_per_user() {
             return Err(Error::invalid(
                 "url",
@@ -103,7 +103,7 @@ impl Webhooks {
     }
 
     /// Returns the user's subscriptions.
-    pub async fn list_subscriptions(&self, user_id: &str) -> Result<Vec<SubscriptionView>, Error> {
+    pub async fn list_subscriptions(&self, user_id: UserId) -> Result<Vec<SubscriptionView>, Error> {
         let rows = subscriptions::list_by_user(self.database().pool(), user_id).await?;
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
@@ -113,13 +113,13 @@ impl Webhooks {
     }
 
     /// Returns the user's subscription `id`; another user's answers `NOT_FOUND`.
-    pub async fn subscription(&self, user_id: &str, id: &str) -> Result<SubscriptionView, Error> {
+    pub async fn subscription(&self, user_id: UserId, id: &str) -> Result<SubscriptionView, Error> {
         let row = self.owned(user_id, id).await?;
         self.view(row).await
     }
 
     /// Deletes the user's subscription `id` and its deliveries.
-    pub async fn delete_subscription(&self, user_id: &str, id: &str) -> Result<(), Error> {
+    pub async fn delete_subscription(&self, user_id: UserId, id: &str) -> Result<(), Error> {
         let mut transaction = self.database().pool().begin().await?;
         if !subscriptions::delete(&mut *transaction, user_id, id).await? {
             return Err(not_found("webhook", id));
@@ -132,7 +132,7 @@ impl Webhooks {
     /// Returns a page of the subscription's delivery log (newest first) and its size.
     pub async fn deliveries(
         &self,
-        user_id: &str,
+        user_id: UserId,
         subscription_id: &str,
         status: &str,
         limit: i64,
@@ -169,7 +169,7 @@ impl Webhooks {
     /// Queues a dead-lettered delivery again, from attempt one.
     pub async fn redeliver(
         &self,
-        user_id: &str,
+        user_id: UserId,
         subscription_id: &str,
         delivery_id: &str,
     ) -> Result<DeliveryRow, Error> {
@@ -181,7 +181,7 @@ impl Webhooks {
         Ok(row)
     }
 
-    async fn owned(&self, user_id: &str, id: &str) -> Result<SubscriptionRow, Error> {
+    async fn owned(&self, user_id: UserId, id: &str) -> Result<SubscriptionRow, Error> {
         subscriptions::get(self.database().pool(), user_id, id)
             .await?
             .ok_or_else(|| not_found("webhook", id))

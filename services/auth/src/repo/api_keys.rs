@@ -1,6 +1,7 @@
 //! The `api_keys` table.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `api_keys`.
@@ -9,7 +10,8 @@ pub struct ApiKeyRecord {
     /// UUID v7.
     pub id: String,
     /// The owner.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// The owner's label for the key.
     pub name: String,
     /// The key's first characters (indexed, unique).
@@ -43,7 +45,7 @@ pub async fn insert<'e>(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&key.id)
-    .bind(&key.user_id)
+    .bind(key.user_id.to_string())
     .bind(&key.name)
     .bind(&key.prefix)
     .bind(&key.key_hash)
@@ -72,7 +74,7 @@ pub async fn find_by_prefix<'e>(
 /// Returns `user_id`'s key `key_id`; another user's key is `None`.
 pub async fn find_owned<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     key_id: &str,
 ) -> Result<Option<ApiKeyRecord>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -81,7 +83,7 @@ pub async fn find_owned<'e>(
         " FROM api_keys WHERE id = $1 AND user_id = $2"
     ))
     .bind(key_id)
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_optional(executor)
     .await
 }
@@ -89,14 +91,14 @@ pub async fn find_owned<'e>(
 /// Returns `user_id`'s keys, newest first, revoked ones included.
 pub async fn list_for_user<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<Vec<ApiKeyRecord>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         key_columns!(),
         " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_all(executor)
     .await
 }
@@ -104,7 +106,7 @@ pub async fn list_for_user<'e>(
 /// Revokes `user_id`'s key `key_id` unless already revoked; returns whether this call revoked it.
 pub async fn revoke<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     key_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -113,7 +115,7 @@ pub async fn revoke<'e>(
     )
     .bind(now)
     .bind(key_id)
-    .bind(user_id)
+    .bind(user_id.to_string())
     .execute(executor)
     .await?;
     Ok(result.rows_affected() > 0)

@@ -1,6 +1,7 @@
 //! The `sessions` table.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `sessions`.
@@ -9,7 +10,8 @@ pub struct SessionRecord {
     /// UUID v7, also the JWT's `sid`.
     pub id: String,
     /// The user.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
@@ -32,7 +34,7 @@ pub async fn insert<'e>(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&session.id)
-    .bind(&session.user_id)
+    .bind(session.user_id.to_string())
     .bind(session.created_at)
     .bind(session.expires_at)
     .bind(&session.client_ip)
@@ -59,7 +61,7 @@ pub async fn find<'e>(
 pub async fn revoke<'e>(
     executor: impl Executor<'e, Database = Any>,
     id: &str,
-    user_id: &str,
+    user_id: UserId,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
@@ -67,7 +69,7 @@ pub async fn revoke<'e>(
     )
     .bind(now)
     .bind(id)
-    .bind(user_id)
+    .bind(user_id.to_string())
     .execute(executor)
     .await?;
     Ok(result.rows_affected() > 0)

@@ -1,13 +1,15 @@
 //! The `users` table.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `users`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRecord {
     /// UUID v7.
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: UserId,
     /// Normalised email.
     pub email: String,
     /// Full name.
@@ -43,7 +45,7 @@ pub async fn insert<'e>(
         "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
-    .bind(&user.id)
+    .bind(user.id.to_string())
     .bind(&user.email)
     .bind(&user.name)
     .bind(&user.password_hash)

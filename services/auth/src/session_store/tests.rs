@@ -15,15 +15,17 @@ async fn store(mode: SessionMode, database: &TestDatabase) -> (SessionStore, Ses
         .await
         .expect("migrate");
     let now = now_ms();
-    sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ('u1', 'a@b.co', 'A', 'x', 0, $1, $1)")
+    let user_id = UserId::from_u128(1);
+    sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ($2, 'a@b.co', 'A', 'x', 0, $1, $1)")
         .bind(now)
+        .bind(user_id.to_string())
         .execute(database.pool())
         .await
         .expect("a user");
     let store = SessionStore::new(mode, database, KvStore::memory(), Duration::from_secs(3600));
     let session = SessionRecord {
         id: "s1".to_owned(),
-        user_id: "u1".to_owned(),
+        user_id,
         created_at: now,
         expires_at: now + 3_600_000,
         revoked_at: None,
@@ -46,7 +48,7 @@ async fn a_check_racing_a_logout_cannot_bring_the_session_back() {
     let mut transaction = store.database.pool().begin().await.expect("begin");
     assert!(
         store
-            .revoke(&mut transaction, &session.id, &session.user_id)
+            .revoke(&mut transaction, &session.id, session.user_id)
             .await
             .expect("revoke")
     );
@@ -85,20 +87,20 @@ async fn in_redis_mode_logout_reports_whether_the_session_was_active() {
 
     assert!(
         !store
-            .revoke(&mut transaction, &session.id, "someone-else")
+            .revoke(&mut transaction, &session.id, UserId::from_u128(2))
             .await
             .expect("revoke")
     );
     assert!(
         store
-            .revoke(&mut transaction, &session.id, &session.user_id)
+            .revoke(&mut transaction, &session.id, session.user_id)
             .await
             .expect("revoke")
     );
     store.bury(&session.id).await.expect("bury");
     assert!(
         !store
-            .revoke(&mut transaction, &session.id, &session.user_id)
+            .revoke(&mut transaction, &session.id, session.user_id)
             .await
             .expect("revoke"),
         "already ended"

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::operations::Operations;
 use crate::rest::auth::UserDto;
 use crate::rest::envelope::ListEnvelope;
 use crate::rest::principal::AdminUser;
@@ -39,7 +40,7 @@ pub struct Page {
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
     ))]
 async fn list_users(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<ListEnvelope<UserDto>>, Error> {
@@ -48,8 +49,7 @@ async fn list_users(
         limit: i32::try_from(page.limit.unwrap_or(100).clamp(1, 500)).unwrap_or(100),
         offset: i32::try_from(page.offset.unwrap_or(0)).unwrap_or(i32::MAX),
     };
-    let users = state
-        .operations
+    let users = operations
         .auth
         .clone()
         .list_users(request)

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::{dollars, limit_micros};
+use crate::operations::Operations;
 use crate::rest::envelope::Envelope;
 use crate::rest::guardrails::{SpendingDto, spending_dto};
 use crate::rest::json_body::JsonBody;
@@ -146,18 +147,11 @@ fn limits_dto(user: &auth::User, limits: &pb::UserLimits) -> UserLimitsDto {
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
     ))]
 async fn status(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(_admin): AdminUser,
 ) -> Result<Json<Envelope<GuardrailsStatusDto>>, Error> {
-    let status = state
-        .operations
-        .call(
-            state
-                .operations
-                .guardrails
-                .clone()
-                .get_status(pb::GetStatusRequest {}),
-        )
+    let status = operations
+        .call(operations.guardrails.clone().get_status(pb::GetStatusRequest {}))
         .await?;
     Ok(Json(Envelope::new(GuardrailsStatusDto {
         enabled: status.enabled,
@@ -187,16 +181,14 @@ async fn status(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn user_spending(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(_admin): AdminUser,
     QueryParams(selector): QueryParams<UserSelector>,
 ) -> Result<Json<Envelope<UserSpendingDto>>, Error> {
-    let user = find_user(&state, selector, None).await?;
-    let info = state
-        .operations
+    let user = find_user(&operations, selector, None).await?;
+    let info = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .get_spending_info(pb::GetSpendingInfoRequest {
@@ -221,16 +213,14 @@ async fn user_spending(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn get_limits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(_admin): AdminUser,
     QueryParams(selector): QueryParams<UserSelector>,
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
-    let user = find_user(&state, selector, None).await?;
-    let limits = state
-        .operations
+    let user = find_user(&operations, selector, None).await?;
+    let limits = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .get_user_limits(pb::GetUserLimitsRequest {
@@ -252,7 +242,7 @@ async fn get_limits(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn set_limits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     JsonBody(body): JsonBody<SetLimitsRequest>,
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
@@ -270,13 +260,11 @@ async fn set_limits(
         user_id: body.user_id,
         email: body.email,
     };
-    let user = find_user(&state, selector, None).await?;
+    let user = find_user(&operations, selector, None).await?;
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, "admin overrides guard-rail limits");
-    let updated = state
-        .operations
+    let updated = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .set_user_limits(pb::SetUserLimitsRequest {
@@ -299,7 +287,7 @@ async fn set_limits(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn clear_limits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     QueryParams(query): QueryParams<ClearLimitsQuery>,
 ) -> Result<Json<Envelope<UserLimitsDto>>, Error> {
@@ -315,13 +303,11 @@ async fn clear_limits(
         user_id: query.user_id,
         email: query.email,
     };
-    let user = find_user(&state, selector, None).await?;
+    let user = find_user(&operations, selector, None).await?;
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, "admin clears guard-rail limits");
-    let updated = state
-        .operations
+    let updated = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .clear_user_limits(pb::ClearUserLimitsRequest {

@@ -12,6 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::gatekeeper::Gatekeeper;
+use crate::operations::Operations;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -84,7 +86,7 @@ impl From<proto::User> for UserDto {
         (status = 429, description = "Too many attempts from this address (RATE_LIMITED)", body = ErrorBody),
     ))]
 async fn register(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Envelope<UserDto>>), Error> {
     let request = proto::RegisterRequest {
@@ -92,13 +94,7 @@ async fn register(
         password: body.password,
         name: body.name,
     };
-    let user = state
-        .operations
-        .auth
-        .clone()
-        .register(request)
-        .await?
-        .into_inner();
+    let user = operations.auth.clone().register(request).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Envelope::new(user.into()))))
 }
 
@@ -139,12 +135,13 @@ pub struct LoginDto {
         (status = 429, description = "Too many attempts from this address (RATE_LIMITED)", body = ErrorBody),
     ))]
 async fn login(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
+    State(gatekeeper): State<Gatekeeper>,
     extensions: http::Extensions,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<Envelope<LoginDto>>, Error> {
-    let client_ip = state.gatekeeper.client_address(&headers, &extensions);
+    let client_ip = gatekeeper.client_address(&headers, &extensions);
     let request = proto::LoginRequest {
         email: body.email,
         password: body.password,
@@ -155,7 +152,7 @@ async fn login(
             .unwrap_or_default()
             .to_owned(),
     };
-    let login = state.operations.auth.clone().login(request).await?.into_inner();
+    let login = operations.auth.clone().login(request).await?.into_inner();
     let user = login.user.unwrap_or_default();
     Ok(Json(Envelope::new(LoginDto {
         token: login.token,
@@ -184,7 +181,8 @@ pub struct LogoutDto {
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 async fn logout(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
+    State(gatekeeper): State<Gatekeeper>,
     AuthUser(principal): AuthUser,
 ) -> Result<Json<Envelope<LogoutDto>>, Error> {
     let Credential::Session(session_id) = &principal.credential else {
@@ -197,8 +195,8 @@ async fn logout(
         session_id: session_id.clone(),
         user_id: principal.user_id.to_string(),
     };
-    state.operations.auth.clone().logout(request).await?;
-    state.gatekeeper.authenticator.invalidate_credential(session_id);
+    operations.auth.clone().logout(request).await?;
+    gatekeeper.authenticator.invalidate_credential(session_id);
     Ok(Json(Envelope::new(LogoutDto {
         session_id: session_id.clone(),
         logged_out: true,
@@ -243,7 +241,7 @@ pub struct CreatedApiKeyDto {
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 async fn create_api_key(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(principal): AuthUser,
     JsonBody(body): JsonBody<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<Envelope<CreatedApiKeyDto>>), Error> {
@@ -262,8 +260,7 @@ async fn create_api_key(
         name: body.name,
         expires_at_ms,
     };
-    let created = state
-        .operations
+    let created = operations
         .auth
         .clone()
         .create_api_key(request)
@@ -323,14 +320,13 @@ impl From<proto::ApiKey> for ApiKeyDto {
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 async fn list_api_keys(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(principal): AuthUser,
 ) -> Result<Json<ListEnvelope<ApiKeyDto>>, Error> {
     let request = proto::ListApiKeysRequest {
         user_id: principal.user_id.to_string(),
     };
-    let keys = state
-        .operations
+    let keys = operations
         .auth
         .clone()
         .list_api_keys(request)
@@ -351,7 +347,8 @@ async fn list_api_keys(
         (status = 404, description = "No such key among the caller's (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn revoke_api_key(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
+    State(gatekeeper): State<Gatekeeper>,
     AuthUser(principal): AuthUser,
     Path(key_id): Path<String>,
 ) -> Result<Json<Envelope<ApiKeyDto>>, Error> {
@@ -359,14 +356,13 @@ async fn revoke_api_key(
         user_id: principal.user_id.to_string(),
         key_id: key_id.clone(),
     };
-    let key = state
-        .operations
+    let key = operations
         .auth
         .clone()
         .revoke_api_key(request)
         .await?
         .into_inner();
-    state.gatekeeper.authenticator.invalidate_credential(&key_id);
+    gatekeeper.authenticator.invalidate_credential(&key_id);
     Ok(Json(Envelope::new(ApiKeyDto::from(key))))
 }
 

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::positive_micros;
+use crate::operations::Operations;
 use crate::rest::credits::{CreditsDto, set_settings};
 use crate::rest::envelope::Envelope;
 use crate::rest::json_body::JsonBody;
@@ -42,7 +43,7 @@ pub struct AutoRenewRequest {
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 async fn set_auto_renew(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<AutoRenewRequest>,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
@@ -56,5 +57,5 @@ async fn set_auto_renew(
         credits_auto_renew: Some(body.enabled),
         auto_renew_amount_micros: amount,
     };
-    Ok(Json(Envelope::new(set_settings(&state, settings).await?)))
+    Ok(Json(Envelope::new(set_settings(&operations, settings).await?)))
 }

@@ -253,7 +253,7 @@ pub struct WebhookDto {
         (status = 400, description = "A bad or stale signature (INVALID_SIGNATURE); nothing changed", body = ErrorBody),
     ))]
 async fn webhook(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -268,11 +268,9 @@ async fn webhook(
             ));
         }
     };
-    let handled = state
-        .operations
+    let handled = operations
         .call(
-            state
-                .operations
+            operations
                 .billing
                 .clone()
                 .handle_webhook(pb::HandleWebhookRequest {

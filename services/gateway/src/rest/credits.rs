@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::money::{dollars, positive_micros};
+use crate::operations::Operations;
 use crate::operations::idempotency_key;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
@@ -143,21 +144,19 @@ pub struct Selector {
 
 /// Resolves the user an admin route names.
 async fn user_named(
-    state: &AppState,
+    operations: &Operations,
     user_id: Option<String>,
     email: Option<String>,
 ) -> Result<String, Error> {
-    Ok(find_user(state, UserSelector { user_id, email }, None)
+    Ok(find_user(operations, UserSelector { user_id, email }, None)
         .await?
         .user_id)
 }
 
-async fn credits_of(state: &AppState, user_id: String) -> Result<CreditsDto, Error> {
-    let credits = state
-        .operations
+async fn credits_of(operations: &Operations, user_id: String) -> Result<CreditsDto, Error> {
+    let credits = operations
         .call(
-            state
-                .operations
+            operations
                 .billing
                 .clone()
                 .get_credits(pb::GetCreditsRequest { user_id }),
@@ -168,20 +167,22 @@ async fn credits_of(state: &AppState, user_id: String) -> Result<CreditsDto, Err
 
 /// Changes a user's credit settings (unset fields stay) and returns their credits after it.
 pub(crate) async fn set_settings(
-    state: &AppState,
+    operations: &Operations,
     settings: pb::SetCreditSettingsRequest,
 ) -> Result<CreditsDto, Error> {
-    let credits = state
-        .operations
-        .call(state.operations.billing.clone().set_credit_settings(settings))
+    let credits = operations
+        .call(operations.billing.clone().set_credit_settings(settings))
         .await?;
     Ok(credits_dto(&credits))
 }
 
-async fn usage_of(state: &AppState, user_id: String, selector: &Selector) -> Result<UsagePageDto, Error> {
-    let listed = state
-        .operations
-        .call(state.operations.billing.clone().list_usage(pb::ListUsageRequest {
+async fn usage_of(
+    operations: &Operations,
+    user_id: String,
+    selector: &Selector,
+) -> Result<UsagePageDto, Error> {
+    let listed = operations
+        .call(operations.billing.clone().list_usage(pb::ListUsageRequest {
             user_id,
             limit: selector.limit.unwrap_or(0),
             offset: selector.offset.unwrap_or(0),
@@ -201,11 +202,11 @@ async fn usage_of(state: &AppState, user_id: String, selector: &Selector) -> Res
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 async fn credits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
     Ok(Json(Envelope::new(
-        credits_of(&state, user.user_id.to_string()).await?,
+        credits_of(&operations, user.user_id.to_string()).await?,
     )))
 }
 
@@ -216,15 +217,13 @@ async fn credits(
         (status = 200, description = "Entries", body = ListEnvelope<CreditEntryDto>),
     ))]
 async fn history(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<ListEnvelope<CreditEntryDto>>, Error> {
-    let listed = state
-        .operations
+    let listed = operations
         .call(
-            state
-                .operations
+            operations
                 .billing
                 .clone()
                 .list_credit_entries(pb::ListCreditEntriesRequest {
@@ -272,12 +271,12 @@ pub(super) fn credit_entry_dto(entry: pb::CreditEntry) -> CreditEntryDto {
     security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "Usage", body = Envelope<UsagePageDto>)))]
 async fn usage(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<UsagePageDto>>, Error> {
     Ok(Json(Envelope::new(
-        usage_of(&state, user.user_id.to_string(), &selector).await?,
+        usage_of(&operations, user.user_id.to_string(), &selector).await?,
     )))
 }
 
@@ -305,29 +304,24 @@ pub struct AddCreditsRequest {
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn add_credits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     headers: HeaderMap,
     JsonBody(body): JsonBody<AddCreditsRequest>,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
     let amount_micros = positive_micros("amount", body.amount)?;
-    let user_id = user_named(&state, body.user_id, body.email).await?;
+    let user_id = user_named(&operations, body.user_id, body.email).await?;
     tracing::info!(admin = %admin.user_id, user_id, amount_micros, "admin adds credits");
-    let credits = state
-        .operations
+    let credits = operations
         .call(
-            state
-                .operations
-                .billing
-                .clone()
-                .add_credits(pb::AddCreditsRequest {
-                    user_id,
-                    amount_micros,
-                    reason: body
-                        .reason
-                        .unwrap_or_else(|| format!("added by admin {}", admin.email)),
-                    idempotency_key: idempotency_key(&headers)?,
-                }),
+            operations.billing.clone().add_credits(pb::AddCreditsRequest {
+                user_id,
+                amount_micros,
+                reason: body
+                    .reason
+                    .unwrap_or_else(|| format!("added by admin {}", admin.email)),
+                idempotency_key: idempotency_key(&headers)?,
+            }),
         )
         .await?;
     Ok(Json(Envelope::new(credits_dto(&credits))))
@@ -358,7 +352,7 @@ pub struct SettingsRequest {
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn settings(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     JsonBody(body): JsonBody<SettingsRequest>,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
@@ -371,7 +365,7 @@ async fn settings(
         .auto_renew_amount
         .map(|amount| positive_micros("auto_renew_amount", amount))
         .transpose()?;
-    let user_id = user_named(&state, body.user_id, body.email).await?;
+    let user_id = user_named(&operations, body.user_id, body.email).await?;
     tracing::info!(admin = %admin.user_id, user_id, "admin sets credit settings");
     let settings = pb::SetCreditSettingsRequest {
         user_id,
@@ -379,7 +373,7 @@ async fn settings(
         credits_auto_renew: body.credits_auto_renew,
         auto_renew_amount_micros: auto_renew_amount,
     };
-    Ok(Json(Envelope::new(set_settings(&state, settings).await?)))
+    Ok(Json(Envelope::new(set_settings(&operations, settings).await?)))
 }
 
 /// A user's credits (admins only).
@@ -391,12 +385,12 @@ async fn settings(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn user_credits(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(_admin): AdminUser,
     QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<CreditsDto>>, Error> {
-    let user_id = user_named(&state, selector.user_id, selector.email).await?;
-    Ok(Json(Envelope::new(credits_of(&state, user_id).await?)))
+    let user_id = user_named(&operations, selector.user_id, selector.email).await?;
+    Ok(Json(Envelope::new(credits_of(&operations, user_id).await?)))
 }
 
 /// A user's usage records (admins only; `aiserve-gpuproxy-admin usage EMAIL`).
@@ -408,10 +402,12 @@ async fn user_credits(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn user_usage(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(_admin): AdminUser,
     QueryParams(selector): QueryParams<Selector>,
 ) -> Result<Json<Envelope<UsagePageDto>>, Error> {
-    let user_id = user_named(&state, selector.user_id.clone(), selector.email.clone()).await?;
-    Ok(Json(Envelope::new(usage_of(&state, user_id, &selector).await?)))
+    let user_id = user_named(&operations, selector.user_id.clone(), selector.email.clone()).await?;
+    Ok(Json(Envelope::new(
+        usage_of(&operations, user_id, &selector).await?,
+    )))
 }

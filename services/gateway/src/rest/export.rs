@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::operations::Operations;
 use crate::rest::auth::{ApiKeyDto, UserDto};
 use crate::rest::billing::transaction_dto;
 use crate::rest::credits::{credit_entry_dto, credits_dto, usage_dto};
@@ -39,13 +40,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "`{exported_at, user, api_keys, quotas, credits, gpu_instances, gpu_usage, transactions, credit_history, webhooks}`", content_type = "application/json"),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
-async fn user_export(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Response, Error> {
+async fn user_export(
+    State(operations): State<Operations>,
+    AuthUser(user): AuthUser,
+) -> Result<Response, Error> {
     let user_id = user.user_id.to_string();
     // Everything small comes first and before the answer starts, so that a failing service is a
     // proper error status rather than a document cut short.
-    let head = account_head(&state, &user_id).await?;
+    let head = account_head(&operations, &user_id).await?;
     let export = Export {
-        state,
+        operations,
         user_id,
         section: Section::Usage,
         offset: 0,
@@ -60,14 +64,17 @@ async fn user_export(State(state): State<AppState>, AuthUser(user): AuthUser) ->
         (status = 200, description = "`{exported_at, users: [{user, credits, api_keys}], count}`", content_type = "application/json"),
         (status = 403, description = "Not an admin (FORBIDDEN)", body = ErrorBody),
     ))]
-async fn users_export(State(state): State<AppState>, AdminUser(admin): AdminUser) -> Result<Response, Error> {
+async fn users_export(
+    State(operations): State<Operations>,
+    AdminUser(admin): AdminUser,
+) -> Result<Response, Error> {
     tracing::info!(admin = %admin.user_id, "admin exports every user");
     let head = format!(
         r#"{{"exported_at":{},"users":["#,
         json!(chrono::Utc::now().to_rfc3339())
     );
     let export = Export {
-        state,
+        operations,
         user_id: String::new(),
         section: Section::Users,
         offset: 0,
@@ -95,30 +102,20 @@ fn stream(head: String, export: Export, filename: &str) -> Response {
 }
 
 /// `{"exported_at", "user", "api_keys", "quotas", "credits", "gpu_instances": [...], "gpu_usage": [`
-async fn account_head(state: &AppState, user_id: &str) -> Result<String, Error> {
-    let user = state
-        .operations
-        .call(state.operations.auth.clone().get_user(auth::GetUserRequest {
+async fn account_head(operations: &Operations, user_id: &str) -> Result<String, Error> {
+    let user = operations
+        .call(operations.auth.clone().get_user(auth::GetUserRequest {
             selector: Some(auth::get_user_request::Selector::UserId(user_id.to_owned())),
         }))
         .await?;
-    let keys = state
-        .operations
-        .call(
-            state
-                .operations
-                .auth
-                .clone()
-                .list_api_keys(auth::ListApiKeysRequest {
-                    user_id: user_id.to_owned(),
-                }),
-        )
+    let keys = operations
+        .call(operations.auth.clone().list_api_keys(auth::ListApiKeysRequest {
+            user_id: user_id.to_owned(),
+        }))
         .await?;
-    let credits = state
-        .operations
+    let credits = operations
         .call(
-            state
-                .operations
+            operations
                 .billing
                 .clone()
                 .get_credits(billing::GetCreditsRequest {
@@ -126,11 +123,9 @@ async fn account_head(state: &AppState, user_id: &str) -> Result<String, Error> 
                 }),
         )
         .await?;
-    let spending = state
-        .operations
+    let spending = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .get_spending_info(guardrails::GetSpendingInfoRequest {
@@ -138,11 +133,9 @@ async fn account_head(state: &AppState, user_id: &str) -> Result<String, Error> 
                 }),
         )
         .await?;
-    let instances = state
-        .operations
+    let instances = operations
         .call(
-            state
-                .operations
+            operations
                 .reservation
                 .clone()
                 .list_instances(reservation::ListInstancesRequest {
@@ -189,7 +182,7 @@ enum Section {
 }
 
 struct Export {
-    state: AppState,
+    operations: Operations,
     user_id: String,
     section: Section,
     offset: i32,
@@ -248,11 +241,9 @@ impl Export {
 
     async fn usage(&self) -> Result<Vec<Value>, Error> {
         let page = self
-            .state
             .operations
             .call(
-                self.state
-                    .operations
+                self.operations
                     .billing
                     .clone()
                     .list_usage(billing::ListUsageRequest {
@@ -270,17 +261,19 @@ impl Export {
     }
 
     async fn transactions(&self) -> Result<Vec<Value>, Error> {
-        let page =
-            self.state
-                .operations
-                .call(self.state.operations.billing.clone().get_transactions(
-                    billing::GetTransactionsRequest {
+        let page = self
+            .operations
+            .call(
+                self.operations
+                    .billing
+                    .clone()
+                    .get_transactions(billing::GetTransactionsRequest {
                         user_id: self.user_id.clone(),
                         limit: PAGE,
                         offset: self.offset,
-                    },
-                ))
-                .await?;
+                    }),
+            )
+            .await?;
         Ok(page
             .transactions
             .into_iter()
@@ -289,17 +282,16 @@ impl Export {
     }
 
     async fn credit_history(&self) -> Result<Vec<Value>, Error> {
-        let page = self
-            .state
-            .operations
-            .call(self.state.operations.billing.clone().list_credit_entries(
-                billing::ListCreditEntriesRequest {
-                    user_id: self.user_id.clone(),
-                    limit: PAGE,
-                    offset: self.offset,
-                },
-            ))
-            .await?;
+        let page =
+            self.operations
+                .call(self.operations.billing.clone().list_credit_entries(
+                    billing::ListCreditEntriesRequest {
+                        user_id: self.user_id.clone(),
+                        limit: PAGE,
+                        offset: self.offset,
+                    },
+                ))
+                .await?;
         Ok(page
             .entries
             .into_iter()
@@ -308,15 +300,14 @@ impl Export {
     }
 
     async fn webhooks(&self) -> Result<String, Error> {
-        let listed = self
-            .state
-            .operations
-            .call(self.state.operations.webhooks.clone().list_subscriptions(
-                webhooks::ListSubscriptionsRequest {
-                    user_id: self.user_id.clone(),
-                },
-            ))
-            .await?;
+        let listed =
+            self.operations
+                .call(self.operations.webhooks.clone().list_subscriptions(
+                    webhooks::ListSubscriptionsRequest {
+                        user_id: self.user_id.clone(),
+                    },
+                ))
+                .await?;
         let subscriptions: Vec<Value> = listed
             .subscriptions
             .into_iter()
@@ -330,27 +321,18 @@ impl Export {
 
     async fn users(&self) -> Result<Vec<Value>, Error> {
         let page = self
-            .state
             .operations
-            .call(
-                self.state
-                    .operations
-                    .auth
-                    .clone()
-                    .list_users(auth::ListUsersRequest {
-                        limit: PAGE,
-                        offset: self.offset,
-                    }),
-            )
+            .call(self.operations.auth.clone().list_users(auth::ListUsersRequest {
+                limit: PAGE,
+                offset: self.offset,
+            }))
             .await?;
         let mut users = Vec::with_capacity(page.users.len());
         for user in page.users {
             let credits = self
-                .state
                 .operations
                 .call(
-                    self.state
-                        .operations
+                    self.operations
                         .billing
                         .clone()
                         .get_credits(billing::GetCreditsRequest {
@@ -359,11 +341,9 @@ impl Export {
                 )
                 .await?;
             let keys = self
-                .state
                 .operations
                 .call(
-                    self.state
-                        .operations
+                    self.operations
                         .auth
                         .clone()
                         .list_api_keys(auth::ListApiKeysRequest {

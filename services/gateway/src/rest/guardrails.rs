@@ -213,7 +213,7 @@ async fn check(
         (status = 400, description = "Not a positive amount (VALIDATION_FAILED)", body = ErrorBody),
     ))]
 async fn record(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     request_headers: HeaderMap,
     JsonBody(body): JsonBody<RecordRequest>,
@@ -223,11 +223,9 @@ async fn record(
         Some(key) => checked_key(&key)?,
         None => idempotency_key(&request_headers)?,
     };
-    let info = state
-        .operations
+    let info = operations
         .call(
-            state
-                .operations
+            operations
                 .guardrails
                 .clone()
                 .record_spending(pb::RecordSpendingRequest {
@@ -252,7 +250,7 @@ async fn record(
         (status = 404, description = "No such user (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn reset(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AdminUser(admin): AdminUser,
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> Result<Json<Envelope<SpendingDto>>, Error> {
@@ -260,12 +258,11 @@ async fn reset(
         user_id: body.user_id,
         email: body.email,
     };
-    let user = find_user(&state, selector, Some(admin.user_id.to_string())).await?;
+    let user = find_user(&operations, selector, Some(admin.user_id.to_string())).await?;
     let window = body.window.unwrap_or_default();
     tracing::info!(admin = %admin.user_id, user_id = user.user_id, window, "admin resets guard-rail spending");
-    let info = state
-        .operations
-        .call(state.operations.guardrails.clone().reset(pb::ResetRequest {
+    let info = operations
+        .call(operations.guardrails.clone().reset(pb::ResetRequest {
             user_id: user.user_id,
             window,
         }))

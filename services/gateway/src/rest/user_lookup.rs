@@ -5,7 +5,8 @@ use gpuproxy_proto::gpuproxy::auth::v1 as auth;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{AppState, Error};
+use crate::Error;
+use crate::operations::Operations;
 
 /// Whose: `user_id` or `email` (the id wins when both are sent).
 #[derive(Debug, Default, Clone, Deserialize, IntoParams, ToSchema)]
@@ -21,7 +22,7 @@ pub struct UserSelector {
 /// Returns the selected user, 404 `NOT_FOUND` when there is none. Without a selector, `fallback`
 /// (the caller's own id) is used when given, else 400 `VALIDATION_FAILED`.
 pub async fn find_user(
-    state: &AppState,
+    operations: &Operations,
     selector: UserSelector,
     fallback: Option<String>,
 ) -> Result<auth::User, Error> {
@@ -33,9 +34,8 @@ pub async fn find_user(
             return Err(Error::new(ErrorCode::ValidationFailed, "send email or user_id").with_field("email"));
         }
     };
-    state
-        .operations
-        .call(state.operations.auth.clone().get_user(auth::GetUserRequest {
+    operations
+        .call(operations.auth.clone().get_user(auth::GetUserRequest {
             selector: Some(chosen),
         }))
         .await

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
+use crate::operations::Operations;
 use crate::rest::envelope::{Envelope, ListEnvelope};
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -156,16 +157,14 @@ fn delivery_dto(delivery: pb::Delivery) -> DeliveryDto {
 }
 
 async fn subscribe(
-    state: &AppState,
+    operations: &Operations,
     user: &gpuproxy_domain::Principal,
     kind: &str,
     body: CreateWebhookRequest,
 ) -> Result<WebhookDto, Error> {
-    let subscription = state
-        .operations
+    let subscription = operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .create_subscription(pb::CreateSubscriptionRequest {
@@ -192,11 +191,13 @@ async fn subscribe(
         (status = 403, description = "A private, loopback or link-local URL (TARGET_FORBIDDEN); all_users without the admin role (FORBIDDEN)", body = ErrorBody),
     ))]
 async fn create(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<CreateWebhookRequest>,
 ) -> Result<Json<Envelope<WebhookDto>>, Error> {
-    Ok(Json(Envelope::new(subscribe(&state, &user, "all", body).await?)))
+    Ok(Json(Envelope::new(
+        subscribe(&operations, &user, "all", body).await?,
+    )))
 }
 
 /// Subscribes a URL to billing events only (`payment.completed`, `payment.failed`, `credits.low`,
@@ -209,12 +210,12 @@ async fn create(
         (status = 403, description = "A non-public URL (TARGET_FORBIDDEN)", body = ErrorBody),
     ))]
 async fn create_billing(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<CreateWebhookRequest>,
 ) -> Result<Json<Envelope<WebhookDto>>, Error> {
     Ok(Json(Envelope::new(
-        subscribe(&state, &user, "billing", body).await?,
+        subscribe(&operations, &user, "billing", body).await?,
     )))
 }
 
@@ -222,14 +223,12 @@ async fn create_billing(
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "Subscriptions", body = ListEnvelope<WebhookDto>)))]
 async fn list(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<ListEnvelope<WebhookDto>>, Error> {
-    let listed = state
-        .operations
+    let listed = operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .list_subscriptions(pb::ListSubscriptionsRequest {
@@ -250,15 +249,13 @@ async fn list(
         (status = 404, description = "No such subscription of the caller (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn get(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<WebhookDto>>, Error> {
-    let subscription = state
-        .operations
+    let subscription = operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .get_subscription(pb::GetSubscriptionRequest {
@@ -287,15 +284,13 @@ pub struct DeletedDto {
         (status = 404, description = "No such subscription of the caller (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn delete(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<DeletedDto>>, Error> {
-    state
-        .operations
+    operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .delete_subscription(pb::DeleteSubscriptionRequest {
@@ -316,16 +311,14 @@ async fn delete(
         (status = 404, description = "No such subscription of the caller (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn deliveries(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     QueryParams(query): QueryParams<DeliveryQuery>,
 ) -> Result<Json<Envelope<DeliveryPageDto>>, Error> {
-    let page = state
-        .operations
+    let page = operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .list_deliveries(pb::ListDeliveriesRequest {
@@ -351,15 +344,13 @@ async fn deliveries(
         (status = 404, description = "No such dead-lettered delivery (NOT_FOUND)", body = ErrorBody),
     ))]
 async fn redeliver(
-    State(state): State<AppState>,
+    State(operations): State<Operations>,
     AuthUser(user): AuthUser,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<Json<crate::rest::envelope::DataEnvelope<DeliveryDto>>, Error> {
-    let delivery = state
-        .operations
+    let delivery = operations
         .call(
-            state
-                .operations
+            operations
                 .webhooks
                 .clone()
                 .redeliver_delivery(pb::RedeliverDeliveryRequest {

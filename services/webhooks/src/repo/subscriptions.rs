@@ -1,6 +1,7 @@
 //! `webhook_subscriptions`: who wants which events where, with the secret that signs them.
 
 use gpuproxy_db::Any;
+use gpuproxy_domain::UserId;
 use sqlx::Executor;
 
 /// A row of `webhook_subscriptions`.
@@ -9,7 +10,8 @@ pub struct SubscriptionRow {
     /// UUID v7.
     pub id: String,
     /// The owner.
-    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub user_id: UserId,
     /// Where deliveries are POSTed.
     pub url: String,
     /// JSON array of names and patterns.
@@ -50,7 +52,7 @@ pub async fn insert<'e>(
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
     .bind(&row.id)
-    .bind(&row.user_id)
+    .bind(row.user_id.to_string())
     .bind(&row.url)
     .bind(&row.events)
     .bind(&row.kind)
@@ -66,14 +68,14 @@ pub async fn insert<'e>(
 /// Returns a user's subscriptions, oldest first.
 pub async fn list_by_user<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
         " FROM webhook_subscriptions WHERE user_id = $1 ORDER BY created_at, id"
     ))
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_all(executor)
     .await
 }
@@ -81,7 +83,7 @@ pub async fn list_by_user<'e>(
 /// Returns the user's subscription `id`.
 pub async fn get<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     id: &str,
 ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -90,7 +92,7 @@ pub async fn get<'e>(
         " FROM webhook_subscriptions WHERE id = $1 AND user_id = $2"
     ))
     .bind(id)
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_optional(executor)
     .await
 }
@@ -108,7 +110,7 @@ pub async fn audience<'e>(
                 columns!(),
                 " FROM webhook_subscriptions WHERE user_id = $1 OR all_users = 1"
             ))
-            .bind(user_id)
+            .bind(user_id.to_string())
             .fetch_all(executor)
             .await
         }
@@ -134,10 +136,10 @@ pub async fn secret_and_url<'e>(
 /// Counts a user's subscriptions.
 pub async fn count_by_user<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
 ) -> Result<i64, sqlx::Error> {
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_subscriptions WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.to_string())
         .fetch_one(executor)
         .await?;
     Ok(count)
@@ -146,12 +148,12 @@ pub async fn count_by_user<'e>(
 /// Deletes the user's subscription `id`; returns whether it existed.
 pub async fn delete<'e>(
     executor: impl Executor<'e, Database = Any>,
-    user_id: &str,
+    user_id: UserId,
     id: &str,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM webhook_subscriptions WHERE id = $1 AND user_id = $2")
         .bind(id)
-        .bind(user_id)
+        .bind(user_id.to_string())
         .execute(executor)
         .await?;
     Ok(result.rows_affected() == 1)

@@ -106,6 +106,20 @@ async fn bad_subscriptions_are_refused_with_a_code(backend: Backend) {
         .await
         .expect_err("billing webhooks take billing events only");
     assert_eq!(gpuproxy_errors::code_of(&billing).as_str(), "UNKNOWN_EVENT");
+    for stranger in ["", "alice"] {
+        let refused = harness
+            .client
+            .clone()
+            .create_subscription(pb::CreateSubscriptionRequest {
+                user_id: stranger.to_owned(),
+                url: "http://localhost:9/".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("a subscription belongs to a user");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{stranger:?}");
+        assert_eq!(gpuproxy_errors::field_of(&refused).as_deref(), Some("user_id"));
+    }
     let listed = harness
         .client
         .clone()
