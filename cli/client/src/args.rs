@@ -100,6 +100,9 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Show the server's health.
     Health,
+    /// Serve MCP on standard input and output for a desktop assistant, forwarding every request to
+    /// the server's /api/v1/mcp with -key (or --token).
+    Mcp,
     /// Show your credits (remaining, total, overage, cap).
     Credits,
     /// Turn auto-renewal on or off (auto-renew on --amount 20): a debit that takes your balance

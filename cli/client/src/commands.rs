@@ -21,6 +21,7 @@ type Render = fn(&Value) -> String;
 
 /// Runs the command in `args`; returns what to print.
 pub async fn run(args: Args) -> anyhow::Result<String> {
+    let credentials = crate::mcp_bridge::Credentials::of(args.key.clone(), args.token.clone());
     let client = ApiClient::new(
         &args.server,
         args.key,
@@ -97,6 +98,13 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         ),
         Command::List(list) => (client.call(Method::GET, &list.path(), None).await?, offer_table),
         Command::Health => (client.call(Method::GET, "/health", None).await?, health),
+        Command::Mcp => {
+            let credentials = credentials.ok_or_else(|| {
+                anyhow::anyhow!("mcp needs -key (GPUPROXY_API_KEY) or --token (GPUPROXY_TOKEN)")
+            })?;
+            crate::mcp_bridge::serve(&args.server, credentials).await?;
+            return Ok(String::new());
+        }
         Command::Create(create) => instance::create(&client, &create).await?,
         Command::Destroy(destroy) => instance::destroy(&client, &destroy).await?,
         Command::Instances => instance::list(&client).await?,

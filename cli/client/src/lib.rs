@@ -9,6 +9,7 @@
 mod api;
 mod args;
 mod commands;
+mod mcp_bridge;
 
 pub use api::ApiClient;
 pub use args::{ApiKeyCommand, Args, Command};

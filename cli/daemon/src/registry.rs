@@ -13,6 +13,7 @@ pub fn registry() -> Vec<ServiceEntry> {
         ServiceEntry::of::<gpuproxy_billing::App>(),
         ServiceEntry::of::<gpuproxy_webhooks::App>(),
         ServiceEntry::of::<gpuproxy_reservation::App>(),
+        ServiceEntry::of::<gpuproxy_agents::App>(),
     ];
     SERVICES
         .into_iter()

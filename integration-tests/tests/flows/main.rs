@@ -19,6 +19,7 @@ mod guardrails;
 mod health;
 mod internal_api;
 mod load_balancing;
+mod mcp;
 mod pasted_examples;
 mod proxying;
 mod rate_limits;

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 
 /// Routes of features still being built, with the issue that builds them.
 const PENDING: &[(&str, &str)] = &[
-    ("/api/v1/mcp", "issue 20: MCP"),
     ("/api/v1/a2a", "issue 21: agent protocols"),
     ("/api/v1/acp", "issue 21: agent protocols"),
     ("/api/v1/fipa", "issue 21: agent protocols"),

@@ -89,8 +89,26 @@ pub const RESERVATION: ServiceSpec = ServiceSpec {
     url_variable: "RESERVATION_SERVICE_URL",
 };
 
+/// The action catalog that every agent front (MCP, A2A, …) runs actions through.
+pub const AGENTS: ServiceSpec = ServiceSpec {
+    name: "agents",
+    grpc_service: "gpuproxy.agents.v1.AgentsService",
+    title: "agents service",
+    port_variable: "AGENTS_GRPC_PORT",
+    default_port: 9407,
+    url_variable: "AGENTS_SERVICE_URL",
+};
+
 /// Every internal service, each after the services it calls: the order one process builds them in.
-pub const SERVICES: [&ServiceSpec; 6] = [&AUTH, &CATALOG, &GUARDRAILS, &BILLING, &WEBHOOKS, &RESERVATION];
+pub const SERVICES: [&ServiceSpec; 7] = [
+    &AUTH,
+    &CATALOG,
+    &GUARDRAILS,
+    &BILLING,
+    &WEBHOOKS,
+    &RESERVATION,
+    &AGENTS,
+];
 
 /// Returns the service called `name`.
 pub fn service_named(name: &str) -> Option<&'static ServiceSpec> {

@@ -84,11 +84,13 @@ pub enum ErrorCode {
     UnknownEvent,
     /// A WebSocket subscription names a channel that does not exist.
     UnknownChannel,
+    /// An agent asked for an action (an MCP tool, a LangChain tool, …) that the catalog does not have.
+    UnknownAction,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -124,6 +126,7 @@ impl ErrorCode {
         ErrorCode::InvalidSignature,
         ErrorCode::UnknownEvent,
         ErrorCode::UnknownChannel,
+        ErrorCode::UnknownAction,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -164,6 +167,7 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
             ErrorCode::UnknownEvent => "UNKNOWN_EVENT",
             ErrorCode::UnknownChannel => "UNKNOWN_CHANNEL",
+            ErrorCode::UnknownAction => "UNKNOWN_ACTION",
         }
     }
 
@@ -200,7 +204,8 @@ impl ErrorCode {
             ErrorCode::RawCardRejected
             | ErrorCode::InvalidSignature
             | ErrorCode::UnknownEvent
-            | ErrorCode::UnknownChannel => StatusCode::BAD_REQUEST,
+            | ErrorCode::UnknownChannel
+            | ErrorCode::UnknownAction => StatusCode::BAD_REQUEST,
             ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
         }
     }
@@ -237,7 +242,8 @@ impl ErrorCode {
             ErrorCode::RawCardRejected
             | ErrorCode::InvalidSignature
             | ErrorCode::UnknownEvent
-            | ErrorCode::UnknownChannel => Code::InvalidArgument,
+            | ErrorCode::UnknownChannel
+            | ErrorCode::UnknownAction => Code::InvalidArgument,
             ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict => Code::FailedPrecondition,
         }
     }

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use gpuproxy_config::{AUTH, BILLING, CATALOG, GUARDRAILS, RESERVATION, SERVICES, WEBHOOKS};
+use gpuproxy_config::{AGENTS, AUTH, BILLING, CATALOG, GUARDRAILS, RESERVATION, SERVICES, WEBHOOKS};
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
+use gpuproxy_proto::gpuproxy::agents::v1::agents_service_client::AgentsServiceClient;
 use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -107,6 +108,11 @@ impl App {
             data_plane,
             gatekeeper: gatekeeper.clone(),
             health,
+            mcp: crate::mcp::McpFront::new(
+                AgentsServiceClient::new(peers.channel(&AGENTS)?),
+                config.mcp_allowed_origins,
+                config.service_call_timeout,
+            ),
             hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
             ws: config.ws,
             metrics,

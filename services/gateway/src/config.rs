@@ -130,6 +130,10 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_origins: CorsOrigins,
+    /// `MCP_ALLOWED_ORIGINS`: the browser origins that may call MCP (comma-separated, exact, such as
+    /// `https://inspector.example.com`); a request with any other `Origin` is refused (DNS
+    /// rebinding). Requests without an `Origin` (every non-browser client) are not affected.
+    pub mcp_allowed_origins: Vec<String>,
     /// `MAX_REQUEST_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// `REQUEST_TIMEOUT`: the longest a request may take.
@@ -196,6 +200,23 @@ impl Config {
             }
             CorsOrigins::List(list)
         };
+        let mcp_allowed_origins: Vec<String> = reader
+            .string("MCP_ALLOWED_ORIGINS", "")
+            .split(',')
+            .map(|origin| origin.trim().trim_end_matches('/'))
+            .filter(|origin| !origin.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = mcp_allowed_origins
+            .iter()
+            .find(|origin| !origin.starts_with("http"))
+        {
+            reader.invalid(
+                "MCP_ALLOWED_ORIGINS",
+                Some(bad),
+                "expected origins such as https://app.example.com",
+            );
+        }
         Config {
             http_listen: SocketAddr::new(host, http_port),
             grpc_listen: SocketAddr::new(host, grpc_port),
@@ -209,6 +230,7 @@ impl Config {
                 anonymous_per_minute: reader.number("RATE_LIMIT_ANONYMOUS_PER_MINUTE", 30u32, 1..=1_000_000),
             },
             cors_origins,
+            mcp_allowed_origins,
             max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),

@@ -25,6 +25,7 @@ mod error;
 mod gatekeeper;
 mod health;
 mod hub;
+pub mod mcp;
 mod money;
 pub mod operations;
 mod public_grpc;

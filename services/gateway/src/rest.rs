@@ -17,7 +17,7 @@ mod guardrails;
 mod instances;
 pub mod json_body;
 mod load_balancer;
-mod middleware;
+pub(crate) mod middleware;
 mod ops;
 pub(crate) mod principal;
 mod query_params;
@@ -54,7 +54,7 @@ pub use dispatch::RestService;
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
-    paths(crate::data_plane::route::route, crate::data_plane::proxy_ws::proxy_ws, ws::events_ws),
+    paths(crate::data_plane::route::route, crate::data_plane::proxy_ws::proxy_ws, ws::events_ws, crate::mcp::mcp),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),
@@ -65,6 +65,7 @@ pub use dispatch::RestService;
         (name = "export", description = "Account and user data, streamed as one JSON document"),
         (name = "events", description = "Live events over the WebSocket /ws"),
         (name = "webhooks", description = "Signed deliveries of events to users' URLs, with retries and a dead-letter"),
+        (name = "agents", description = "MCP: the actions an AI assistant can take, as tools"),
         (name = "loadbalancer", description = "Each user's strategy and the load of their instances"),
         (name = "operations", description = "Health, metrics and this document"),
     )
@@ -135,6 +136,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
     });
 
     router
+        .merge(state.mcp.router(state.clone()))
         .fallback(|method: Method, uri: http::Uri| async move {
             Error::new(
                 ErrorCode::NotFound,

@@ -56,6 +56,8 @@ pub struct SharedState {
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.
     pub health: HealthChecker,
+    /// MCP: its sessions, allowed origins and the agents service.
+    pub mcp: crate::mcp::McpFront,
     /// The `/ws` connections of this gateway.
     pub hub: crate::hub::Hub,
     /// Their bounds.

@@ -1,0 +1,463 @@
+//! MCP at `/api/v1/mcp` through rmcp's own client: both protocol eras, the tools' schemas and
+//! hints, read tools answering what REST answers, a reservation with progress, a spending tool
+//! refused by a guard-rail limit, and what is refused before any tool runs (no credentials, a
+//! browser origin not allowed, an unknown protocol version, an unknown tool, bad arguments).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
+use http::{HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject,
+    ProgressNotificationParam, ProtocolVersion,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceError, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::in_both_modes;
+use crate::rentals::user_key;
+
+in_both_modes!(
+    clients_of_both_eras_list_and_call_the_tools,
+    requests_are_refused_before_any_tool_runs,
+    reserving_reports_progress_and_limits_refuse_spending,
+);
+
+const TOOLS: [&str; 11] = [
+    "list_gpu_instances",
+    "create_gpu_instance",
+    "destroy_gpu_instance",
+    "list_my_instances",
+    "reserve_gpus",
+    "get_spending_info",
+    "check_spending_limit",
+    "get_billing_transactions",
+    "get_credits",
+    "get_load_info",
+    "set_lb_strategy",
+];
+
+/// A client that keeps the progress notifications it receives.
+#[derive(Clone, Default)]
+struct Client {
+    version: Option<ProtocolVersion>,
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Client {
+    fn get_info(&self) -> ClientConfig {
+        let config = ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("gpuproxy-tests", "1.0"),
+        );
+        match &self.version {
+            Some(version) => config.with_protocol_version(version.clone()),
+            None => config,
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().expect("progress").push(params);
+    }
+}
+
+fn transport(fleet: &TestFleet, key: &str) -> StreamableHttpClientTransport<reqwest::Client> {
+    let mut headers = HashMap::new();
+    headers.insert(
+        HeaderName::from_static("x-api-key"),
+        HeaderValue::from_str(key).expect("a header value"),
+    );
+    StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("{}/api/v1/mcp", fleet.gateways[0].http))
+            .custom_headers(headers),
+    )
+}
+
+/// Connects with the `initialize` handshake of 2025-11-25.
+async fn handshake(fleet: &TestFleet, key: &str, client: Client) -> RunningService<RoleClient, Client> {
+    let client = Client {
+        version: Some(ProtocolVersion::V_2025_11_25),
+        ..client
+    };
+    client.serve(transport(fleet, key)).await.expect("the handshake")
+}
+
+/// Connects statelessly, with `server/discover` of 2026-07-28.
+async fn discover(fleet: &TestFleet, key: &str) -> RunningService<RoleClient, Client> {
+    Client::default()
+        .serve_with_lifecycle(
+            transport(fleet, key),
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("discovery")
+}
+
+async fn call(client: &RunningService<RoleClient, Client>, name: &str, arguments: Value) -> CallToolResult {
+    let arguments: JsonObject = serde_json::from_value(arguments).expect("an object");
+    client
+        .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|error| panic!("{name}: {error}"))
+}
+
+/// Calls a tool that must succeed and returns its structured result.
+async fn result(client: &RunningService<RoleClient, Client>, name: &str, arguments: Value) -> Value {
+    let answer = call(client, name, arguments).await;
+    assert_ne!(answer.is_error, Some(true), "{name}: {answer:?}");
+    answer
+        .structured_content
+        .unwrap_or_else(|| panic!("{name} has structured content"))
+}
+
+fn protocol_error(answer: Result<CallToolResult, ServiceError>) -> i32 {
+    match answer {
+        Err(ServiceError::McpError(error)) => error.code.0,
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
+
+async fn clients_of_both_eras_list_and_call_the_tools(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+
+    let legacy = handshake(&fleet, &key, Client::default()).await;
+    let info = legacy.peer_info().expect("the server's info");
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2025_11_25);
+    assert_eq!(
+        info.server_info.as_ref().map(|server| server.name.as_str()),
+        Some("gpuproxy")
+    );
+    assert!(info.capabilities.tools.is_some());
+
+    let tools = legacy.list_all_tools().await.expect("tools/list");
+    let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    assert_eq!(names, TOOLS);
+    for tool in &tools {
+        assert_eq!(
+            tool.input_schema.get("type"),
+            Some(&json!("object")),
+            "{}",
+            tool.name
+        );
+        let output = tool
+            .output_schema
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has an output schema", tool.name));
+        assert_eq!(output.get("type"), Some(&json!("object")), "{}", tool.name);
+        assert!(tool.description.as_ref().is_some_and(|text| !text.is_empty()));
+    }
+    let hints = |name: &str| {
+        let annotations = tools
+            .iter()
+            .find(|tool| tool.name == name)
+            .and_then(|tool| tool.annotations.clone())
+            .expect("annotations");
+        (
+            annotations.read_only_hint,
+            annotations.destructive_hint,
+            annotations.idempotent_hint,
+        )
+    };
+    assert_eq!(hints("list_gpu_instances"), (Some(true), Some(false), Some(true)));
+    assert_eq!(
+        hints("destroy_gpu_instance"),
+        (Some(false), Some(true), Some(true))
+    );
+    assert_eq!(
+        hints("create_gpu_instance"),
+        (Some(false), Some(false), Some(false))
+    );
+    assert_eq!(hints("set_lb_strategy"), (Some(false), Some(false), Some(true)));
+    let create = tools
+        .iter()
+        .find(|tool| tool.name == "create_gpu_instance")
+        .expect("create");
+    assert_eq!(
+        create.input_schema.get("required"),
+        Some(&json!(["provider", "offer_id"]))
+    );
+
+    // The read tools answer what the REST routes answer.
+    let offers = result(
+        &legacy,
+        "list_gpu_instances",
+        json!({"provider": "vast.ai", "page_size": 5}),
+    )
+    .await;
+    let listed = expect_status(
+        fleet
+            .rest
+            .get(
+                "/api/v1/gpu/instances?provider=vast.ai&page_size=5",
+                Auth::Key(&key),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(offers["offers"].as_array().map(Vec::len), Some(5));
+    assert!(
+        offers["offers"]
+            .as_array()
+            .expect("offers")
+            .iter()
+            .all(|offer| offer["provider"] == "vast.ai")
+    );
+    assert_eq!(offers["total_count"], listed["total"], "{listed}");
+    assert_eq!(offers["offers"][0]["offer_id"], listed["data"][0]["id"]);
+    let spending = result(&legacy, "get_spending_info", json!({})).await;
+    assert_eq!(spending["windows"].as_array().map(Vec::len), Some(17));
+    let check = result(&legacy, "check_spending_limit", json!({"estimated_cost": 1.0})).await;
+    assert_eq!(check["allowed"], true);
+    let credits = result(&legacy, "get_credits", json!({})).await;
+    assert_eq!(credits["credits_remaining"], 0.0);
+    let transactions = result(&legacy, "get_billing_transactions", json!({"limit": 10})).await;
+    assert_eq!(transactions["transactions"], json!([]));
+    let mine = result(&legacy, "list_my_instances", json!({})).await;
+    assert_eq!(mine["instances"], json!([]));
+
+    // A setting made over MCP is the one REST reads.
+    let set = result(
+        &legacy,
+        "set_lb_strategy",
+        json!({"strategy": "least_connections"}),
+    )
+    .await;
+    assert_eq!(set["strategy"], "least_connections");
+    let strategy = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/loadbalancer/strategy", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(strategy["strategy"], "least_connections", "{strategy}");
+    let load = result(&legacy, "get_load_info", json!({})).await;
+    assert_eq!(load["current_strategy"], "least_connections");
+
+    // What the owning service refuses is a tool error the model can read.
+    let refused = call(&legacy, "set_lb_strategy", json!({"strategy": "fastest"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    let text = format!("{:?}", refused.content);
+    assert!(text.contains("VALIDATION_FAILED"), "{text}");
+    let unknown = legacy.call_tool(CallToolRequestParams::new("mine_bitcoin")).await;
+    assert_eq!(protocol_error(unknown), -32602);
+    let bad = legacy
+        .call_tool(
+            CallToolRequestParams::new("list_gpu_instances")
+                .with_arguments(serde_json::from_value(json!({"colour": "red"})).expect("object")),
+        )
+        .await;
+    assert_eq!(protocol_error(bad), -32602);
+    legacy.cancel().await.expect("closed");
+
+    let modern = discover(&fleet, &key).await;
+    assert_eq!(
+        modern.peer_info().expect("info").protocol_version,
+        ProtocolVersion::V_2026_07_28
+    );
+    let tools = modern.list_all_tools().await.expect("tools/list");
+    assert_eq!(tools.len(), TOOLS.len());
+    let offers = result(
+        &modern,
+        "list_gpu_instances",
+        json!({"provider": "io.net", "page_size": 3}),
+    )
+    .await;
+    assert_eq!(offers["offers"].as_array().map(Vec::len), Some(3));
+    let load = result(&modern, "get_load_info", json!({})).await;
+    assert_eq!(load["current_strategy"], "least_connections");
+    modern.cancel().await.expect("closed");
+}
+
+async fn requests_are_refused_before_any_tool_runs(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+    let url = format!("{}/api/v1/mcp", fleet.gateways[0].http);
+    let http = reqwest::Client::new();
+    let discover = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "server/discover",
+        "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "curl", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }},
+    });
+    let post = |body: &Value, version: &str| {
+        http.post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", version)
+            .header("mcp-method", "server/discover")
+            .json(body)
+    };
+
+    let anonymous = post(&discover, "2026-07-28").send().await.expect("answered");
+    let refused = expect_status(anonymous, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(refused["code"], "UNAUTHENTICATED");
+
+    let rebinding = post(&discover, "2026-07-28")
+        .header("x-api-key", &key)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("answered");
+    let refused = expect_status(rebinding, StatusCode::FORBIDDEN).await;
+    assert_eq!(refused["code"], "FORBIDDEN");
+
+    let discovered = post(&discover, "2026-07-28")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("answered");
+    let discovered = expect_status(discovered, StatusCode::OK).await;
+    let versions = discovered["result"]["supportedVersions"].clone();
+    assert!(
+        versions.as_array().is_some_and(
+            |versions| versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25"))
+        ),
+        "{discovered}"
+    );
+
+    let mut future = discover.clone();
+    future["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2099-01-01");
+    let unsupported = post(&future, "2099-01-01")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("answered");
+    let unsupported = expect_status(unsupported, StatusCode::BAD_REQUEST).await;
+    assert_eq!(unsupported["error"]["code"], -32022, "{unsupported}");
+    assert!(
+        unsupported["error"]["data"].to_string().contains("2026-07-28"),
+        "names the supported versions: {unsupported}"
+    );
+}
+
+async fn reserving_reports_progress_and_limits_refuse_spending(mode: Mode) {
+    let fleet = TestFleet::start_with(
+        mode,
+        &[
+            ("CREDITS_ENFORCED", "true"),
+            ("GUARDRAILS_ENABLED", "true"),
+            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
+        ],
+    )
+    .await;
+    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
+    let (email, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    let credited = fleet
+        .rest
+        .request(Method::POST, "/api/v1/admin/credits/add", Auth::Bearer(&admin))
+        .json(&json!({"email": email, "amount": 500.0}))
+        .send()
+        .await
+        .expect("answered");
+    expect_status(credited, StatusCode::OK).await;
+
+    let client = Client::default();
+    let progress = client.progress.clone();
+    let mcp = handshake(&fleet, &key, client).await;
+    let reserved = result(
+        &mcp,
+        "reserve_gpus",
+        json!({"count": 2, "provider": "io.net", "config": {"image": "vllm/vllm-openai:latest", "ports": [8000]}}),
+    )
+    .await;
+    assert_eq!(reserved["requested"], 2);
+    assert_eq!(reserved["all_started"], true, "{reserved}");
+    let instances = reserved["instances"].as_array().expect("instances").clone();
+    assert_eq!(instances.len(), 2);
+    assert!(
+        instances.iter().all(|instance| instance["status"] == "running"),
+        "{reserved}"
+    );
+    let reports = progress.lock().expect("progress").clone();
+    assert!(reports.len() >= 2, "progress while reserving: {reports:?}");
+    assert!(reports.iter().all(|report| report.total == Some(2.0)));
+    assert_eq!(
+        reports.last().map(|report| report.progress),
+        Some(2.0),
+        "{reports:?}"
+    );
+
+    // The same instances REST shows, and the same money: an hour of each held from the credits.
+    let mine = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/gpu/instances/mine", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["data"].as_array().map(Vec::len), Some(2), "{mine}");
+    let credits = result(&mcp, "get_credits", json!({})).await;
+    assert!(
+        credits["held"].as_f64().is_some_and(|held| held > 0.0),
+        "{credits}"
+    );
+
+    let first = &instances[0];
+    let destroyed = result(
+        &mcp,
+        "destroy_gpu_instance",
+        json!({"provider": first["provider"], "instance_id": first["instance_id"]}),
+    )
+    .await;
+    assert_eq!(destroyed["terminated"], true);
+    let mine = result(&mcp, "list_my_instances", json!({})).await;
+    assert_eq!(mine["instances"].as_array().map(Vec::len), Some(1), "{mine}");
+
+    let limited = fleet
+        .rest
+        .request(
+            Method::PUT,
+            "/api/v1/admin/guardrails/limits",
+            Auth::Bearer(&admin),
+        )
+        .json(&json!({"email": email, "limits": {"60min": 0.01}}))
+        .send()
+        .await
+        .expect("answered");
+    expect_status(limited, StatusCode::OK).await;
+    let offers = result(
+        &mcp,
+        "list_gpu_instances",
+        json!({"provider": "vast.ai", "page_size": 1}),
+    )
+    .await;
+    let offer = &offers["offers"][0];
+    let refused = call(
+        &mcp,
+        "create_gpu_instance",
+        json!({"provider": offer["provider"], "offer_id": offer["offer_id"]}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true));
+    let text = format!("{:?}", refused.content);
+    assert!(
+        text.contains("SPENDING_LIMIT_EXCEEDED") && text.contains("60min"),
+        "names the window: {text}"
+    );
+    let mine = result(&mcp, "list_my_instances", json!({})).await;
+    assert_eq!(
+        mine["instances"].as_array().map(Vec::len),
+        Some(1),
+        "nothing rented: {mine}"
+    );
+    mcp.cancel().await.expect("closed");
+}
