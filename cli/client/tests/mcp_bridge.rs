@@ -113,7 +113,7 @@ async fn a_desktop_assistant_reaches_the_gateway_through_the_stdio_bridge() {
     let assistant = assistant.serve(bridge).await.expect("the handshake over stdio");
 
     let tools = assistant.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     assert!(tools.iter().all(|tool| tool.output_schema.is_some()));
     let offers = call(
         &assistant,

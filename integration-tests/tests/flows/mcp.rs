@@ -28,7 +28,7 @@ in_both_modes!(
     reserving_reports_progress_and_limits_refuse_spending,
 );
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 12] = [
     "list_gpu_instances",
     "create_gpu_instance",
     "destroy_gpu_instance",
@@ -40,6 +40,7 @@ const TOOLS: [&str; 11] = [
     "get_credits",
     "get_load_info",
     "set_lb_strategy",
+    "proxy_inference_request",
 ];
 
 /// A client that keeps the progress notifications it receives.
@@ -180,6 +181,34 @@ async fn clients_of_both_eras_list_and_call_the_tools(mode: Mode) {
         (Some(false), Some(false), Some(false))
     );
     assert_eq!(hints("set_lb_strategy"), (Some(false), Some(false), Some(true)));
+    assert_eq!(
+        hints("proxy_inference_request"),
+        (Some(false), Some(false), Some(false))
+    );
+    // The data plane reads the proxy tool's arguments as the body of POST /api/v1/gpu/proxy.
+    let openapi = expect_status(fleet.rest.get("/openapi.json", Auth::None).await, StatusCode::OK).await;
+    let fields = |schema: &Value| {
+        let mut names: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|properties| properties.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let proxy = tools
+        .iter()
+        .find(|tool| tool.name == "proxy_inference_request")
+        .expect("proxy");
+    assert_eq!(
+        fields(&Value::Object((*proxy.input_schema).clone())),
+        fields(&openapi["components"]["schemas"]["ProxyRequestDto"])
+    );
+    assert_eq!(
+        fields(&Value::Object(
+            proxy.output_schema.as_deref().cloned().unwrap_or_default()
+        )),
+        fields(&openapi["components"]["schemas"]["ProxyResponseDto"])
+    );
     let create = tools
         .iter()
         .find(|tool| tool.name == "create_gpu_instance")

@@ -4,6 +4,7 @@ mod billing;
 mod instances;
 mod load;
 mod offers;
+mod proxy;
 mod reservations;
 mod spending;
 
@@ -31,6 +32,7 @@ pub use instances::{
 };
 pub use load::{LoadInput, LoadOutput, StrategyInput, StrategyOutput};
 pub use offers::{OffersInput, OffersOutput};
+pub use proxy::{ProxyInput, ProxyOutput};
 pub use reservations::{ReserveInput, ReservedOutput};
 pub use spending::{CheckSpendingInput, CheckSpendingOutput, SpendingOutput};
 
@@ -109,6 +111,10 @@ impl Actions {
             "get_credits" => run(arguments, |_: NoInput| self.credits(caller)).await,
             "get_load_info" => run(arguments, |input| self.load_info(caller, input)).await,
             "set_lb_strategy" => run(arguments, |input| self.set_strategy(caller, input)).await,
+            "proxy_inference_request" => {
+                read::<ProxyInput>(arguments)?;
+                Err(CallError::RunsInGateway(name.to_owned()))
+            }
             _ => Err(CallError::UnknownAction(name.to_owned())),
         }
     }
@@ -157,16 +163,20 @@ where
     O: Serialize,
     F: Future<Output = Result<O, ActionError>>,
 {
-    let arguments = match arguments {
-        Value::Null => Value::Object(serde_json::Map::new()),
-        arguments => arguments,
-    };
-    let input: I =
-        serde_json::from_value(arguments).map_err(|error| CallError::InvalidArguments(error.to_string()))?;
+    let input: I = read(arguments)?;
     Ok(action(input).await.and_then(|output| {
         serde_json::to_value(output)
             .map_err(|error| ActionError::new(ErrorCode::Internal, format!("answering failed: {error}")))
     }))
+}
+
+/// Reads `arguments` as an action's input; absent arguments read as `{}`.
+fn read<I: DeserializeOwned>(arguments: Value) -> Result<I, CallError> {
+    let arguments = match arguments {
+        Value::Null => Value::Object(serde_json::Map::new()),
+        arguments => arguments,
+    };
+    serde_json::from_value(arguments).map_err(|error| CallError::InvalidArguments(error.to_string()))
 }
 
 /// Converts micro-dollars to dollars, as every public answer shows money.

@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::actions::{
     CheckSpendingInput, CheckSpendingOutput, CreateInstanceInput, CreditsOutput, DestroyInstanceInput,
     DestroyedOutput, InstanceOutput, InstancesOutput, LoadInput, LoadOutput, MyInstancesInput, NoInput,
-    OffersInput, OffersOutput, ReserveInput, ReservedOutput, SpendingOutput, StrategyInput, StrategyOutput,
-    TransactionsInput, TransactionsOutput,
+    OffersInput, OffersOutput, ProxyInput, ProxyOutput, ReserveInput, ReservedOutput, SpendingOutput,
+    StrategyInput, StrategyOutput, TransactionsInput, TransactionsOutput,
 };
 
 /// What an action does to the caller's world.
@@ -24,6 +24,9 @@ pub enum Effect {
     Spends,
     /// Destroys something that cannot be had back.
     Destroys,
+    /// Carries a request to the caller's instances (and may cost `PROXY_REQUEST_COST`): the
+    /// gateway's data plane runs it, as it runs `POST /api/v1/gpu/proxy`.
+    Proxies,
 }
 
 /// One action.
@@ -61,9 +64,14 @@ impl ActionSpec {
         self.effect == Effect::Reads
     }
 
-    /// Whether it spends the caller's money.
+    /// Whether it spends (or may spend) the caller's money.
     pub fn spends_money(&self) -> bool {
-        self.effect == Effect::Spends
+        matches!(self.effect, Effect::Spends | Effect::Proxies)
+    }
+
+    /// Whether the gateway's data plane runs it rather than this service.
+    pub fn runs_in_gateway(&self) -> bool {
+        self.effect == Effect::Proxies
     }
 
     /// Whether it destroys something.
@@ -86,12 +94,15 @@ pub enum CallError {
     /// The arguments do not match the action's input schema.
     #[error("the arguments do not match the input schema: {0}")]
     InvalidArguments(String),
+    /// The gateway's data plane runs this action, not this service.
+    #[error("{0} carries traffic to your instances: the gateway runs it")]
+    RunsInGateway(String),
 }
 
 /// Every action, in the order agents are shown them.
 pub fn actions() -> &'static [ActionSpec] {
     static ACTIONS: LazyLock<Vec<ActionSpec>> = LazyLock::new(|| {
-        use Effect::{Destroys, Reads, Sets, Spends};
+        use Effect::{Destroys, Proxies, Reads, Sets, Spends};
         vec![
             ActionSpec::new::<OffersInput, OffersOutput>(
                 "list_gpu_instances",
@@ -147,6 +158,11 @@ pub fn actions() -> &'static [ActionSpec] {
                 "set_lb_strategy",
                 Sets,
                 "Choose how your requests are spread over your instances.",
+            ),
+            ActionSpec::new::<ProxyInput, ProxyOutput>(
+                "proxy_inference_request",
+                Proxies,
+                "Send one inference request to your running instances (the load balancer picks one) or to a public URL, and get the upstream's status, headers and body.",
             ),
         ]
     });

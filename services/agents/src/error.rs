@@ -38,6 +38,7 @@ impl ServiceError for Error {
                 ErrorCode::ValidationFailed
             }
             Error::Call(CallError::UnknownAction(_)) => ErrorCode::UnknownAction,
+            Error::Call(CallError::RunsInGateway(_)) => ErrorCode::NotImplemented,
         }
     }
 
@@ -45,7 +46,7 @@ impl ServiceError for Error {
         match self {
             Error::InvalidField { field, .. } => Some(field),
             Error::Call(CallError::InvalidArguments(_)) => Some("arguments"),
-            Error::Call(CallError::UnknownAction(_)) => Some("name"),
+            Error::Call(CallError::UnknownAction(_) | CallError::RunsInGateway(_)) => Some("name"),
         }
     }
 }

@@ -51,6 +51,7 @@ impl AgentsService for GrpcAgents {
                 destructive: action.destructive(),
                 read_only: action.read_only(),
                 idempotent: action.idempotent(),
+                runs_in_gateway: action.runs_in_gateway(),
             })
             .collect();
         Ok(Response::new(pb::ListActionsResponse { actions }))

@@ -103,16 +103,17 @@ impl App {
             spending,
             operations.clone(),
         );
+        let agent_actions = crate::agent_actions::AgentActions::new(
+            AgentsServiceClient::new(peers.channel(&AGENTS)?),
+            data_plane.clone(),
+            config.service_call_timeout,
+        );
         let state = AppState::new(SharedState {
             operations,
             data_plane,
             gatekeeper: gatekeeper.clone(),
             health,
-            mcp: crate::mcp::McpFront::new(
-                AgentsServiceClient::new(peers.channel(&AGENTS)?),
-                config.mcp_allowed_origins,
-                config.service_call_timeout,
-            ),
+            mcp: crate::mcp::McpFront::new(agent_actions, config.mcp_allowed_origins),
             hub: crate::hub::Hub::new(config.ws.buffer, config.ws.max_connections),
             ws: config.ws,
             metrics,

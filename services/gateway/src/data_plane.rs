@@ -45,6 +45,7 @@ pub use forward::{ProxyCall, ProxyReply};
 pub use instance_connections::{InstanceBody, InstanceConnections, InstanceError};
 pub use protocol::{Protocol, shape};
 pub use proxy::{Proxy, TIMELIMIT_HEADER};
+pub use proxy_route::{ProxyRequestDto, ProxyResponseDto};
 pub use reporter::{ResultFlusher, ResultReporter, result_reporter};
 pub use target::{Ticket, join};
 pub use withheld::{WITHHELD_REQUEST, WITHHELD_RESPONSE, withhold};

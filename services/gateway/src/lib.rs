@@ -15,6 +15,7 @@
 //! and extractors); `public_grpc/` is the public gRPC API with the steps around each call
 //! (authentication, metrics); `error.rs` maps the shared error codes to HTTP and gRPC.
 
+pub mod agent_actions;
 mod app;
 mod authenticator;
 mod client_address;

@@ -3,8 +3,8 @@
 //! rmcp speaks the protocol: the handshake era (`initialize`, `Mcp-Session-Id`) and the stateless
 //! 2026-07-28 revision (`server/discover`, per-request `_meta`, the `MCP-Protocol-Version`,
 //! `Mcp-Method` and `Mcp-Name` headers, -32022 for a version it does not speak) on the same
-//! endpoint. This front only turns tools into actions and back ([`handler`]); the agents service
-//! runs them. Before rmcp sees a request the gateway refuses a browser origin that is not allowed
+//! endpoint. This front only turns tools into actions and back ([`handler`]) over
+//! [`AgentActions`], which every agent front shares. Before rmcp sees a request the gateway refuses a browser origin that is not allowed
 //! (DNS rebinding) and a request without credentials, with its own error bodies.
 //!
 //! Sessions of the handshake era live in this process, shared by its REST workers; with several
@@ -16,12 +16,11 @@ mod origin;
 use std::sync::Arc;
 
 use axum::Router;
-use gpuproxy_proto::gpuproxy::agents::v1::agents_service_client::AgentsServiceClient;
-use gpuproxy_server::GrpcChannel;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::AppState;
+use crate::agent_actions::AgentActions;
 use crate::rest::middleware::authenticate;
 
 pub use handler::McpHandler;
@@ -30,7 +29,7 @@ pub use handler::McpHandler;
 pub const MCP_PATH: &str = "/api/v1/mcp";
 
 /// What every REST worker's MCP route shares: the sessions of the handshake era, the allowed
-/// browser origins and the client of the agents service.
+/// browser origins and the actions.
 #[derive(Debug, Clone)]
 pub struct McpFront {
     sessions: Arc<LocalSessionManager>,
@@ -39,17 +38,13 @@ pub struct McpFront {
 }
 
 impl McpFront {
-    /// Returns the front over `agents`; `allowed_origins` are the browser origins that may call it
-    /// (`MCP_ALLOWED_ORIGINS`).
-    pub fn new(
-        agents: AgentsServiceClient<GrpcChannel>,
-        allowed_origins: Vec<String>,
-        call_timeout: std::time::Duration,
-    ) -> Self {
+    /// Returns the front over `actions`; `allowed_origins` are the browser origins that may call
+    /// it (`MCP_ALLOWED_ORIGINS`).
+    pub fn new(actions: AgentActions, allowed_origins: Vec<String>) -> Self {
         McpFront {
             sessions: Arc::new(LocalSessionManager::default()),
             allowed_origins: allowed_origins.into(),
-            handler: McpHandler::new(agents, call_timeout),
+            handler: McpHandler::new(actions),
         }
     }
 

@@ -56,7 +56,16 @@ fn names_are_unique_and_schemas_are_closed_objects() {
         .filter(|action| action.spends_money())
         .map(|action| action.name)
         .collect();
-    assert_eq!(spending, ["create_gpu_instance", "reserve_gpus"]);
+    assert_eq!(
+        spending,
+        ["create_gpu_instance", "reserve_gpus", "proxy_inference_request"]
+    );
+    let in_gateway: Vec<&str> = actions()
+        .iter()
+        .filter(|action| action.runs_in_gateway())
+        .map(|action| action.name)
+        .collect();
+    assert_eq!(in_gateway, ["proxy_inference_request"]);
     assert!(action("destroy_gpu_instance").is_some_and(ActionSpec::destructive));
     assert!(action("list_gpu_instances").is_some_and(|action| action.read_only() && action.idempotent()));
 }

@@ -1,14 +1,10 @@
-//! Tools are the agents service's actions: listed from its catalog, called as the authenticated
-//! caller, with its progress reports passed on as MCP progress notifications.
+//! Tools are the agents' actions ([`AgentActions`]): listed from the catalog, called as the
+//! authenticated caller, with progress passed on as MCP progress notifications.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gpuproxy_domain::Principal;
-use gpuproxy_errors::{ErrorCode, code_of};
 use gpuproxy_proto::gpuproxy::agents::v1 as pb;
-use gpuproxy_proto::gpuproxy::agents::v1::agents_service_client::AgentsServiceClient;
-use gpuproxy_server::GrpcChannel;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
     ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig,
@@ -16,49 +12,49 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use tokio::sync::OnceCell;
+use serde_json::Value;
+use tokio::sync::{OnceCell, mpsc};
 
+use crate::agent_actions::{AgentActions, Outcome, Progress, Refused};
 use crate::operations::idempotency_key;
 
 /// What the server tells a client about itself.
 const INSTRUCTIONS: &str = "GPU Proxy rents GPUs from vast.ai and io.net for you. List offers with \
 list_gpu_instances, rent one with create_gpu_instance or several with reserve_gpus, see them with \
-list_my_instances and destroy them with destroy_gpu_instance. Renting spends your credits and is \
-checked against your spending limits first (get_spending_info, check_spending_limit).";
+list_my_instances, send them requests with proxy_inference_request and destroy them with \
+destroy_gpu_instance. Renting spends your credits and is checked against your spending limits \
+first (get_spending_info, check_spending_limit).";
+
+/// Progress reports that may wait for a slow client before the action waits for it.
+const PROGRESS_BUFFER: usize = 16;
 
 /// The MCP server of one session (or one stateless request): cheap to clone, everything shared.
 #[derive(Debug, Clone)]
 pub struct McpHandler {
-    agents: AgentsServiceClient<GrpcChannel>,
+    actions: AgentActions,
     tools: Arc<OnceCell<Arc<[Tool]>>>,
-    call_timeout: Duration,
 }
 
 impl McpHandler {
-    /// Returns a handler calling `agents`, whose calls must answer within `call_timeout`.
-    pub fn new(agents: AgentsServiceClient<GrpcChannel>, call_timeout: Duration) -> Self {
+    /// Returns a handler over `actions`.
+    pub fn new(actions: AgentActions) -> Self {
         McpHandler {
-            agents,
+            actions,
             tools: Arc::new(OnceCell::new()),
-            call_timeout,
         }
     }
 
-    /// The catalog as tools, asked for once: it changes only with a release.
+    /// The catalog as tools, converted once.
     async fn tools(&self) -> Result<Arc<[Tool]>, ErrorData> {
         self.tools
             .get_or_try_init(|| async {
-                let listed = tokio::time::timeout(
-                    self.call_timeout,
-                    self.agents.clone().list_actions(pb::ListActionsRequest {}),
-                )
-                .await
-                .map_err(|_| ErrorData::internal_error("the agents service did not answer", None))?
-                .map_err(|status| ErrorData::internal_error(status.message().to_owned(), None))?;
-                listed
-                    .into_inner()
+                let catalog = self
                     .actions
-                    .into_iter()
+                    .catalog()
+                    .await
+                    .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+                catalog
+                    .iter()
                     .map(tool)
                     .collect::<Result<Arc<[Tool]>, ErrorData>>()
             })
@@ -68,7 +64,7 @@ impl McpHandler {
 }
 
 /// Converts an action to a tool: its schemas and what it does, as the annotations' hints.
-fn tool(action: pb::Action) -> Result<Tool, ErrorData> {
+fn tool(action: &pb::Action) -> Result<Tool, ErrorData> {
     let object = |text: &str| {
         serde_json::from_str::<JsonObject>(text)
             .map(Arc::new)
@@ -79,11 +75,13 @@ fn tool(action: pb::Action) -> Result<Tool, ErrorData> {
         .destructive(action.destructive)
         .idempotent(action.idempotent)
         .open_world(!action.read_only);
-    Ok(
-        Tool::new(action.name, action.description, object(&action.input_schema)?)
-            .with_raw_output_schema(object(&action.output_schema)?)
-            .with_annotations(annotations),
+    Ok(Tool::new(
+        action.name.clone(),
+        action.description.clone(),
+        object(&action.input_schema)?,
     )
+    .with_raw_output_schema(object(&action.output_schema)?)
+    .with_annotations(annotations))
 }
 
 impl ServerHandler for McpHandler {
@@ -120,85 +118,48 @@ impl ServerHandler for McpHandler {
             .ok_or_else(|| ErrorData::internal_error("the request reached MCP unauthenticated", None))?;
         let idempotency_key = idempotency_key(&parts.headers)
             .map_err(|error| ErrorData::invalid_params(error.to_string(), None))?;
-        let call = pb::CallActionRequest {
-            user_id: principal.user_id.to_string(),
-            admin: principal.is_admin,
-            name: request.name.to_string(),
-            arguments: request
-                .arguments
-                .map(|arguments| serde_json::Value::Object(arguments).to_string())
-                .unwrap_or_default(),
-            idempotency_key,
-        };
-        let started = tokio::time::timeout(self.call_timeout, self.agents.clone().call_action(call)).await;
-        let mut events = match started {
-            Ok(Ok(events)) => events.into_inner(),
-            Ok(Err(status)) => return refused(&request.name, &status),
-            Err(_) => {
-                return Ok(tool_error(
-                    ErrorCode::Timeout,
-                    "the agents service did not answer",
-                ));
-            }
-        };
+        let arguments = request.arguments.map_or(Value::Null, Value::Object);
+        let (progress, mut reports) = mpsc::channel::<Progress>(PROGRESS_BUFFER);
         let token = context.meta.get_progress_token();
-        loop {
-            let event = match events.message().await {
-                Ok(Some(event)) => event,
-                Ok(None) => {
-                    return Ok(tool_error(
-                        ErrorCode::Unavailable,
-                        "the agents service ended the call without an answer",
-                    ));
-                }
-                Err(status) => return refused(&request.name, &status),
-            };
-            match event.event {
-                Some(pb::call_action_event::Event::Progress(report)) => {
-                    if let Some(token) = &token {
-                        let mut notification = ProgressNotificationParam::new(token.clone(), report.progress)
-                            .with_message(report.message);
-                        if report.total > 0.0 {
-                            notification = notification.with_total(report.total);
-                        }
-                        // A client that went away misses its progress; the action goes on.
-                        let _ = context.peer.notify_progress(notification).await;
+        let notify = |report: Progress| {
+            let peer = context.peer.clone();
+            let token = token.clone();
+            async move {
+                if let Some(token) = token {
+                    let mut notification =
+                        ProgressNotificationParam::new(token, report.progress).with_message(report.message);
+                    if report.total > 0.0 {
+                        notification = notification.with_total(report.total);
                     }
+                    // A client that went away misses its progress; the action goes on.
+                    let _ = peer.notify_progress(notification).await;
                 }
-                Some(pb::call_action_event::Event::Outcome(outcome)) => return Ok(answer(outcome)),
-                None => {}
             }
+        };
+        let calling = self
+            .actions
+            .call(principal, &request.name, arguments, idempotency_key, &progress);
+        tokio::pin!(calling);
+        let answer = loop {
+            tokio::select! {
+                answer = &mut calling => break answer,
+                Some(report) = reports.recv() => notify(report).await,
+            }
+        };
+        // What the action reported just before it answered comes before the answer.
+        while let Ok(report) = reports.try_recv() {
+            notify(report).await;
+        }
+        match answer {
+            Ok(Outcome::Done(result)) => Ok(CallToolResult::structured(result).into()),
+            Ok(Outcome::Failed { code, message }) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(format!("{code}: {message}"))]).into())
+            }
+            Err(Refused::UnknownAction(_)) => Err(ErrorData::invalid_params(
+                format!("unknown tool: {}", request.name),
+                None,
+            )),
+            Err(Refused::InvalidArguments(message)) => Err(ErrorData::invalid_params(message, None)),
         }
     }
-}
-
-/// A call the agents service refused before running anything: an unknown tool or bad arguments
-/// are the caller's protocol error; anything else (a service down) is a tool error to read.
-fn refused(name: &str, status: &tonic::Status) -> Result<CallToolResponse, ErrorData> {
-    match code_of(status) {
-        ErrorCode::UnknownAction => Err(ErrorData::invalid_params(format!("unknown tool: {name}"), None)),
-        ErrorCode::ValidationFailed => Err(ErrorData::invalid_params(status.message().to_owned(), None)),
-        code => Ok(tool_error(code, status.message())),
-    }
-}
-
-fn answer(outcome: pb::ActionOutcome) -> CallToolResponse {
-    match outcome.outcome {
-        Some(pb::action_outcome::Outcome::Result(text)) => match serde_json::from_str(&text) {
-            Ok(value) => CallToolResult::structured(value).into(),
-            Err(_) => tool_error(
-                ErrorCode::Internal,
-                "the action answered something that is not JSON",
-            ),
-        },
-        Some(pb::action_outcome::Outcome::Error(error)) => CallToolResult::error(vec![ContentBlock::text(
-            format!("{}: {}", error.code, error.message),
-        )])
-        .into(),
-        None => tool_error(ErrorCode::Internal, "the action answered nothing"),
-    }
-}
-
-fn tool_error(code: ErrorCode, message: &str) -> CallToolResponse {
-    CallToolResult::error(vec![ContentBlock::text(format!("{code}: {message}"))]).into()
 }
