@@ -309,6 +309,18 @@ async fn clients_of_both_eras_list_and_call_the_tools(mode: Mode) {
     assert_eq!(offers["offers"].as_array().map(Vec::len), Some(3));
     let load = result(&modern, "get_load_info", json!({})).await;
     assert_eq!(load["current_strategy"], "least_connections");
+    let spending = result(&modern, "get_spending_info", json!({})).await;
+    assert_eq!(spending["windows"].as_array().map(Vec::len), Some(17));
+    let check = result(&modern, "check_spending_limit", json!({"estimated_cost": 1.0})).await;
+    assert_eq!(check["allowed"], true);
+    let credits = result(&modern, "get_credits", json!({})).await;
+    assert_eq!(credits["credits_remaining"], 0.0);
+    let transactions = result(&modern, "get_billing_transactions", json!({})).await;
+    assert_eq!(transactions["total_count"], 0);
+    let mine = result(&modern, "list_my_instances", json!({"include_ended": true})).await;
+    assert_eq!(mine["instances"], json!([]));
+    let unknown = modern.call_tool(CallToolRequestParams::new("mine_bitcoin")).await;
+    assert_eq!(protocol_error(unknown), -32602);
     modern.cancel().await.expect("closed");
 }
 

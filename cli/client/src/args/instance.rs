@@ -4,15 +4,12 @@ use serde_json::{Map, Value};
 
 use crate::args::{pairs::parse_env_pair, present_fields, rest_path};
 
-/// The image an instance runs when `--image` is not given: CUDA without a workload.
-pub const DEFAULT_IMAGE: &str = "nvidia/cuda:12.0.0-base-ubuntu22.04";
-
 /// What a rented instance runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InstanceConfigArgs {
-    /// The container image.
-    #[arg(long, default_value = DEFAULT_IMAGE)]
-    pub image: String,
+    /// The container image (default: the reservation service's, `nvidia/cuda:12.0.0-base-ubuntu22.04`).
+    #[arg(long)]
+    pub image: Option<String>,
     /// An environment variable of the container (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
@@ -36,7 +33,7 @@ impl InstanceConfigArgs {
             .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
             .collect();
         present_fields([
-            ("image", Some(Value::from(self.image.as_str()))),
+            ("image", self.image.as_deref().map(Value::from)),
             ("env", (!env.is_empty()).then_some(Value::Object(env))),
             (
                 "ports",
@@ -112,15 +109,12 @@ mod tests {
     }
 
     #[test]
-    fn create_sends_only_the_options_given_and_the_default_image() {
+    fn create_sends_only_the_options_given_and_leaves_the_image_to_the_server() {
         let Command::Create(create) = parse(&["create", "vast.ai", "12345"]) else {
             panic!("a create command");
         };
         assert_eq!(create.path(), "/api/v1/gpu/instances/vast.ai/12345");
-        assert_eq!(
-            create.body(),
-            json!({"image": "nvidia/cuda:12.0.0-base-ubuntu22.04"})
-        );
+        assert_eq!(create.body(), json!({}));
         assert!(create.headers().is_empty());
     }
 

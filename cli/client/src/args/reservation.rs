@@ -100,7 +100,7 @@ mod tests {
             json!({
                 "count": 16,
                 "filters": {},
-                "config": {"image": "nvidia/cuda:12.0.0-base-ubuntu22.04"},
+                "config": {},
             })
         );
         assert!(!reserve.no_wait);
