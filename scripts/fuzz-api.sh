@@ -3,7 +3,8 @@
 # so that admin routes are reached too: no 5xx, and
 # every answer's status, content type and body as documented. Routes that reach out of the machine
 # (the proxy, the route, payments and the processors' webhooks, webhook subscriptions) are left out,
-# and so is MCP, whose contract is JSON-RPC's (tests/flows/mcp.rs drives it with rmcp's client).
+# and so are MCP and the agent protocols' message routes, whose actions reach out too (a proxied
+# request) and whose contracts are the protocols' (tests/flows/mcp.rs and agent_protocols.rs).
 #
 # Uses the daemon built in CARGO_TARGET_DIR (building it when missing) and a virtualenv under
 # ~/.cache/gpuproxy (FUZZ_VENV), installed on first use. FUZZ_EXAMPLES sets the cases per operation,
@@ -69,7 +70,7 @@ cd "$work"
 "$venv/bin/st" run "$base/openapi.json" \
   --header "X-API-Key: $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --exclude-path-regex '^/api/v1/gpu/(proxy|route)|^/api/v1/billing/(payment|webhooks)|^/api/v1/webhooks(/billing)?$|^/ws|^/api/v1/mcp$' \
+  --exclude-path-regex '^/api/v1/gpu/(proxy|route)|^/api/v1/billing/(payment|webhooks)|^/api/v1/webhooks(/billing)?$|^/ws|^/api/v1/(mcp|a2a|acp|fipa|kqml|langchain|agent)$' \
   --phases examples,coverage,fuzzing \
   --max-examples "${FUZZ_EXAMPLES:-25}" \
   --seed "${FUZZ_SEED:-20261207}" \

@@ -100,6 +100,12 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Show the server's health.
     Health,
+    /// Agent protocols and actions.
+    Agent {
+        /// What to show.
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Serve MCP on standard input and output for a desktop assistant, forwarding every request to
     /// the server's /api/v1/mcp with -key (or --token).
     Mcp,
@@ -180,6 +186,13 @@ impl ListArgs {
             .unwrap_or_default();
         format!("/api/v1/gpu/instances?{query}")
     }
+}
+
+/// What to ask about agents.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// The protocols agents may speak to the server, where, and the actions they may take.
+    Discover,
 }
 
 /// What to do with API keys.

@@ -4,6 +4,7 @@
 //! `instances`), `reservation.rs` (`reserve`), `load_balancer.rs` (`lb-strategy`, `load`) and
 //! `proxy.rs` and `billing.rs` (`credits`, `usage`, `transactions`) hold the others. Each returns the answer and how to render it for a human.
 
+mod agents;
 mod billing;
 mod instance;
 mod load_balancer;
@@ -98,6 +99,9 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         ),
         Command::List(list) => (client.call(Method::GET, &list.path(), None).await?, offer_table),
         Command::Health => (client.call(Method::GET, "/health", None).await?, health),
+        Command::Agent {
+            command: crate::AgentCommand::Discover,
+        } => agents::discover(&client).await?,
         Command::Mcp => {
             let credentials = credentials.ok_or_else(|| {
                 anyhow::anyhow!("mcp needs -key (GPUPROXY_API_KEY) or --token (GPUPROXY_TOKEN)")

@@ -12,5 +12,5 @@ mod commands;
 mod mcp_bridge;
 
 pub use api::ApiClient;
-pub use args::{ApiKeyCommand, Args, Command};
+pub use args::{AgentCommand, ApiKeyCommand, Args, Command};
 pub use commands::run;

@@ -73,6 +73,15 @@ async fn a_user_registers_logs_in_and_manages_keys_from_the_terminal() {
         assert!(String::from_utf8_lossy(&refused.stderr).contains("INVALID_TOKEN"));
         let health = json(&client(server, &["--json", "health"]));
         assert_eq!(health["status"], "ok");
+        let discovered = json(&client(server, &["--json", "agent", "discover"]));
+        assert_eq!(discovered["agent"], "aiserve-gpuproxy");
+        assert_eq!(discovered["actions"].as_array().map(Vec::len), Some(12));
+        let table = client(server, &["agent", "discover"]);
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("/api/v1/fipa") && table.contains("gpu.list"),
+            "{table}"
+        );
 
         let credits = json(&client(server, &["--json", "-key", &key, "credits"]));
         assert_eq!(

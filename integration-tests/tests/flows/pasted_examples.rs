@@ -12,13 +12,6 @@ use serde_json::{Value, json};
 
 /// Routes of features still being built, with the issue that builds them.
 const PENDING: &[(&str, &str)] = &[
-    ("/api/v1/a2a", "issue 21: agent protocols"),
-    ("/api/v1/acp", "issue 21: agent protocols"),
-    ("/api/v1/fipa", "issue 21: agent protocols"),
-    ("/api/v1/kqml", "issue 21: agent protocols"),
-    ("/api/v1/langchain", "issue 21: agent protocols"),
-    ("/api/v1/agent", "issue 21: agent protocols"),
-    ("/agent/", "issue 21: agent protocols"),
     ("/api/v1/models", "issue 22: model serving"),
     ("/v2/", "issue 22: model serving"),
 ];

@@ -38,6 +38,8 @@ pub struct ActionSpec {
     pub description: &'static str,
     /// What it does to the caller's world.
     pub effect: Effect,
+    /// Other names agents use for it: the seeds' dotted names and FIPA/KQML query terms.
+    pub aliases: &'static [&'static str],
     /// The JSON Schema of its arguments object.
     pub input_schema: Value,
     /// The JSON Schema of its result object.
@@ -47,6 +49,7 @@ pub struct ActionSpec {
 impl ActionSpec {
     fn new<I: JsonSchema, O: JsonSchema>(
         name: &'static str,
+        aliases: &'static [&'static str],
         effect: Effect,
         description: &'static str,
     ) -> Self {
@@ -54,6 +57,7 @@ impl ActionSpec {
             name,
             description,
             effect,
+            aliases,
             input_schema: schema::<I>(),
             output_schema: schema::<O>(),
         }
@@ -106,61 +110,73 @@ pub fn actions() -> &'static [ActionSpec] {
         vec![
             ActionSpec::new::<OffersInput, OffersOutput>(
                 "list_gpu_instances",
+                &["gpu.list", "gpu-instances", "gpus", "offers"],
                 Reads,
                 "List GPU offers of vast.ai and io.net that can be rented now, with filters, sorting and pages.",
             ),
             ActionSpec::new::<CreateInstanceInput, InstanceOutput>(
                 "create_gpu_instance",
+                &["gpu.create", "gpu.rent", "create-instance"],
                 Spends,
                 "Rent one offer from list_gpu_instances; the instance starts pending and runs shortly after. Spends money: the guard rails and credits are checked first.",
             ),
             ActionSpec::new::<DestroyInstanceInput, DestroyedOutput>(
                 "destroy_gpu_instance",
+                &["gpu.destroy", "destroy-instance"],
                 Destroys,
                 "Destroy one of your rented instances; billing stops.",
             ),
             ActionSpec::new::<MyInstancesInput, InstancesOutput>(
                 "list_my_instances",
+                &["gpu.mine", "instances.list", "my-instances", "instances"],
                 Reads,
                 "List your rented instances with their state, endpoint and price.",
             ),
             ActionSpec::new::<ReserveInput, ReservedOutput>(
                 "reserve_gpus",
+                &["gpu.reserve", "reserve", "reservation"],
                 Spends,
                 "Reserve 1 to 16 GPUs at once, picked by price and rented in parallel, and wait (reporting progress) until they run. Spends money: the guard rails and credits are checked first.",
             ),
             ActionSpec::new::<NoInput, SpendingOutput>(
                 "get_spending_info",
+                &["spending.info", "spending"],
                 Reads,
                 "Show your spending in the guard rails' 17 time windows against their limits.",
             ),
             ActionSpec::new::<CheckSpendingInput, CheckSpendingOutput>(
                 "check_spending_limit",
+                &["spending.check", "spending-check"],
                 Reads,
                 "Check whether spending an estimated cost now would pass any spending limit.",
             ),
             ActionSpec::new::<TransactionsInput, TransactionsOutput>(
                 "get_billing_transactions",
+                &["billing.transactions", "transactions"],
                 Reads,
                 "List your payments, newest first.",
             ),
             ActionSpec::new::<NoInput, CreditsOutput>(
                 "get_credits",
+                &["billing.credits", "credits"],
                 Reads,
                 "Show your credit balance, overage and cap.",
             ),
             ActionSpec::new::<LoadInput, LoadOutput>(
                 "get_load_info",
+                &["lb.load", "load"],
                 Reads,
                 "Show the load balancer's strategy and the load of each of your instances.",
             ),
             ActionSpec::new::<StrategyInput, StrategyOutput>(
                 "set_lb_strategy",
+                &["lb.strategy", "lb-strategy"],
                 Sets,
                 "Choose how your requests are spread over your instances.",
             ),
             ActionSpec::new::<ProxyInput, ProxyOutput>(
                 "proxy_inference_request",
+                &["inference.proxy", "proxy", "inference"],
                 Proxies,
                 "Send one inference request to your running instances (the load balancer picks one) or to a public URL, and get the upstream's status, headers and body.",
             ),
@@ -172,6 +188,11 @@ pub fn actions() -> &'static [ActionSpec] {
 /// Returns the action called `name`.
 pub fn action(name: &str) -> Option<&'static ActionSpec> {
     actions().iter().find(|action| action.name == name)
+}
+
+/// Returns the action called `name` or known by it as an alias.
+pub fn action_named(name: &str) -> Option<&'static ActionSpec> {
+    action(name).or_else(|| actions().iter().find(|action| action.aliases.contains(&name)))
 }
 
 /// The schema of `T` as a JSON object, without the draft's `$schema` line (MCP and the agent

@@ -52,6 +52,7 @@ impl AgentsService for GrpcAgents {
                 read_only: action.read_only(),
                 idempotent: action.idempotent(),
                 runs_in_gateway: action.runs_in_gateway(),
+                aliases: action.aliases.iter().map(|alias| (*alias).to_owned()).collect(),
             })
             .collect();
         Ok(Response::new(pb::ListActionsResponse { actions }))
@@ -72,9 +73,9 @@ impl AgentsService for GrpcAgents {
             user_id: request.user_id.parse::<UserId>().map_err(Error::from)?,
             admin: request.admin,
         };
-        if catalog::action(&request.name).is_none() {
+        let Some(action) = catalog::action_named(&request.name) else {
             return Err(Error::from(CallError::UnknownAction(request.name)).into());
-        }
+        };
         let arguments = arguments(&request.arguments)?;
         let (events, receiver) = mpsc::channel(PROGRESS_BUFFER);
         let actions = self.actions.clone();
@@ -82,7 +83,7 @@ impl AgentsService for GrpcAgents {
             let (progress, mut reports) = mpsc::channel::<Progress>(PROGRESS_BUFFER);
             let running = actions.call(
                 caller,
-                &request.name,
+                action.name,
                 arguments,
                 &request.idempotency_key,
                 &progress,

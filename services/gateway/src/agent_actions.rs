@@ -15,8 +15,8 @@ use gpuproxy_server::GrpcChannel;
 use serde_json::Value;
 use tokio::sync::{OnceCell, mpsc};
 
-use crate::Error;
 use crate::data_plane::{DataPlane, ProxyRequestDto, ProxyResponseDto};
+use crate::{AppState, Error};
 
 /// How far a long action has come.
 pub type Progress = pb::Progress;
@@ -64,6 +64,12 @@ pub struct AgentActions {
     call_timeout: Duration,
 }
 
+impl axum::extract::FromRef<AppState> for AgentActions {
+    fn from_ref(state: &AppState) -> Self {
+        state.agents.clone()
+    }
+}
+
 impl AgentActions {
     /// Returns the actions of `agents` (each call must start within `call_timeout`), with traffic
     /// carried by `plane`.
@@ -106,7 +112,7 @@ impl AgentActions {
             Ok(catalog) => catalog,
             Err(error) => return Ok(Outcome::failed(&error)),
         };
-        let Some(action) = catalog.iter().find(|action| action.name == name) else {
+        let Some(action) = find(&catalog, name) else {
             return Err(Refused::UnknownAction(name.to_owned()));
         };
         if action.runs_in_gateway {
@@ -115,7 +121,7 @@ impl AgentActions {
         let call = pb::CallActionRequest {
             user_id: caller.user_id.to_string(),
             admin: caller.is_admin,
-            name: name.to_owned(),
+            name: action.name.clone(),
             arguments: if arguments.is_null() {
                 String::new()
             } else {
@@ -176,6 +182,15 @@ impl AgentActions {
             Err(error) => Outcome::failed(&error),
         })
     }
+}
+
+/// Returns the action called `name` or known by it as an alias.
+pub fn find<'a>(catalog: &'a [pb::Action], name: &str) -> Option<&'a pb::Action> {
+    catalog.iter().find(|action| action.name == name).or_else(|| {
+        catalog
+            .iter()
+            .find(|action| action.aliases.iter().any(|alias| alias == name))
+    })
 }
 
 /// A call the agents service answered with an error status: an unknown action or bad arguments

@@ -16,6 +16,7 @@
 //! (authentication, metrics); `error.rs` maps the shared error codes to HTTP and gRPC.
 
 pub mod agent_actions;
+mod agent_protocols;
 mod app;
 mod authenticator;
 mod client_address;

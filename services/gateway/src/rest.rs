@@ -105,6 +105,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
     let max_body_bytes = state.max_body_bytes;
     let anonymous = OpenApiRouter::new()
         .nest("/api/v1/auth", auth::anonymous_router())
+        .merge(crate::agent_protocols::discovery_router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::limit_anonymous,
@@ -121,6 +122,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
         .merge(auto_renew::router())
         .merge(webhooks::router())
         .merge(export::router())
+        .merge(crate::agent_protocols::router())
         .route_layer(middleware::authenticate(state.clone()));
     let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())

@@ -56,7 +56,9 @@ pub struct SharedState {
     pub gatekeeper: Gatekeeper,
     /// Dependency probes.
     pub health: HealthChecker,
-    /// MCP: its sessions, allowed origins and the agents service.
+    /// The agents' actions, as every agent front calls them.
+    pub agents: crate::agent_actions::AgentActions,
+    /// MCP: its sessions, allowed origins and the actions.
     pub mcp: crate::mcp::McpFront,
     /// The `/ws` connections of this gateway.
     pub hub: crate::hub::Hub,

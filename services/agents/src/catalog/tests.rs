@@ -70,6 +70,25 @@ fn names_are_unique_and_schemas_are_closed_objects() {
     assert!(action("list_gpu_instances").is_some_and(|action| action.read_only() && action.idempotent()));
 }
 
+#[test]
+fn aliases_name_one_action_each() {
+    let mut seen = BTreeSet::new();
+    for spec in actions() {
+        seen.insert(spec.name);
+    }
+    for spec in actions() {
+        for alias in spec.aliases {
+            assert!(seen.insert(alias), "{alias} names two actions");
+            assert_eq!(action_named(alias).map(|found| found.name), Some(spec.name));
+        }
+    }
+    assert_eq!(
+        action_named("gpu.list").map(|found| found.name),
+        Some("list_gpu_instances")
+    );
+    assert!(action_named("gpu.mine.all").is_none());
+}
+
 #[tokio::test]
 async fn every_listed_action_is_dispatched_and_nothing_else() {
     let actions = unconnected();

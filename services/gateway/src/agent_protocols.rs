@@ -1,0 +1,108 @@
+//! The agent protocols of seed 003 over the one action catalog: LangChain's tools, ACP, FIPA ACL
+//! and KQML messages, the seed's simple A2A body, the unified endpoint that tells them apart, and
+//! agent discovery. Each file turns its protocol's envelope into an action (by name or by one of
+//! its aliases, e.g. `gpu.list` or `gpu-instances`) and the outcome back into the protocol's own
+//! terms; [`AgentActions`] runs it. A message that is JSON is always answered in its protocol,
+//! failures included (FIPA `failure`/`refuse`/`not-understood`, KQML `sorry`/`error`, …), so the
+//! HTTP status is 200 unless the body is not JSON at all or the caller is not authenticated.
+
+mod a2a_simple;
+mod acp;
+mod detect;
+mod discover;
+mod fipa;
+mod kqml;
+mod langchain;
+
+use gpuproxy_domain::Principal;
+use gpuproxy_errors::ErrorCode;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::agent_actions::{AgentActions, Outcome, Refused};
+
+/// What this agent calls itself in its replies.
+pub const AGENT_NAME: &str = "aiserve-gpuproxy";
+
+/// The routes that need a caller.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(a2a_simple::a2a))
+        .routes(routes!(acp::acp))
+        .routes(routes!(fipa::fipa))
+        .routes(routes!(kqml::kqml))
+        .routes(routes!(langchain::tools))
+        .routes(routes!(langchain::execute))
+        .routes(routes!(detect::agent))
+}
+
+/// `GET /agent/discover`, open to anyone.
+pub fn discovery_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(discover::discover))
+}
+
+/// Runs the action `name` (or alias) with `arguments` as `caller`. Nobody listens to progress
+/// here: each of these protocols answers once.
+async fn run(
+    actions: &AgentActions,
+    caller: &Principal,
+    name: &str,
+    arguments: Value,
+) -> Result<Outcome, Refused> {
+    let (progress, _) = mpsc::channel(1);
+    actions
+        .call(caller, name, arguments, String::new(), &progress)
+        .await
+}
+
+/// Whether a failure is the caller's limit or right saying no (FIPA `refuse`), rather than the
+/// action failing (FIPA `failure`).
+fn is_refusal(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::SpendingLimitExceeded | ErrorCode::CreditsExhausted | ErrorCode::Forbidden
+    )
+}
+
+/// The `{"code", "message"}` object every protocol carries a failure in.
+fn error_object(code: ErrorCode, message: &str) -> Value {
+    serde_json::json!({"code": code.as_str(), "message": message})
+}
+
+/// The error of a call that named no action or whose arguments its schema refuses.
+fn refused_object(refused: &Refused) -> Value {
+    let code = match refused {
+        Refused::UnknownAction(_) => ErrorCode::UnknownAction,
+        Refused::InvalidArguments(_) => ErrorCode::ValidationFailed,
+    };
+    error_object(code, &refused.to_string())
+}
+
+/// Splits a FIPA or KQML `content` object into the action it names (under `key`) and its
+/// arguments: a `parameters` object when there is one, else every other field.
+fn action_and_arguments(content: &Value, key: &str) -> Option<(String, Value)> {
+    let object = content.as_object()?;
+    let name = object.get(key)?.as_str()?.trim().to_owned();
+    let arguments = match object.get("parameters") {
+        Some(Value::Object(parameters)) => Value::Object(parameters.clone()),
+        _ => Value::Object(
+            object
+                .iter()
+                .filter(|(field, _)| field.as_str() != key)
+                .map(|(field, value)| (field.clone(), value.clone()))
+                .collect::<Map<String, Value>>(),
+        ),
+    };
+    Some((name, arguments))
+}
+
+/// Arguments that may be absent: `null` and absent read as none.
+fn arguments_of(value: Option<&Value>) -> Value {
+    match value {
+        Some(Value::Object(arguments)) => Value::Object(arguments.clone()),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,155 @@
+//! `POST /api/v1/agent`: one endpoint for every protocol, told apart by the message's shape and
+//! answered in the protocol it was asked in (named in `X-Agent-Protocol`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use gpuproxy_errors::ErrorCode;
+use http::HeaderValue;
+use serde_json::Value;
+
+use crate::Error;
+use crate::agent_actions::AgentActions;
+use crate::agent_protocols::{a2a_simple, acp, fipa, kqml, langchain};
+use crate::error::ErrorBody;
+use crate::rest::json_body::JsonBody;
+use crate::rest::principal::AuthUser;
+
+/// The protocols this endpoint tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `{"action", "from_agent", "parameters"}`.
+    A2a,
+    /// `{"header", "payload"}`.
+    Acp,
+    /// A FIPA performative (`query-ref`, `request`, …).
+    Fipa,
+    /// A KQML performative (`ask`, `ask-one`, `achieve`, …).
+    Kqml,
+    /// `{"input": {"tool", …}}`.
+    LangChain,
+}
+
+impl Protocol {
+    /// Its name, as `X-Agent-Protocol` and `/agent/discover` give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::A2a => "a2a",
+            Protocol::Acp => "acp",
+            Protocol::Fipa => "fipa",
+            Protocol::Kqml => "kqml",
+            Protocol::LangChain => "langchain",
+        }
+    }
+
+    /// Tells the protocol of `message` from its shape.
+    pub fn of(message: &Value) -> Option<Self> {
+        let object = message.as_object()?;
+        if let Some(performative) = object.get("performative").and_then(Value::as_str) {
+            let performative = performative.trim().to_ascii_lowercase();
+            if fipa::PERFORMATIVES.contains(&performative.as_str()) {
+                return Some(Protocol::Fipa);
+            }
+            if kqml::PERFORMATIVES.contains(&performative.as_str()) {
+                return Some(Protocol::Kqml);
+            }
+            // An unknown performative: FIPA's sender is an object, KQML's a name.
+            return Some(if object.get("sender").is_some_and(Value::is_object) {
+                Protocol::Fipa
+            } else {
+                Protocol::Kqml
+            });
+        }
+        if object.contains_key("header") && object.contains_key("payload") {
+            return Some(Protocol::Acp);
+        }
+        if object
+            .get("input")
+            .is_some_and(|input| input.get("tool").is_some())
+        {
+            return Some(Protocol::LangChain);
+        }
+        if object.contains_key("action") {
+            return Some(Protocol::A2a);
+        }
+        None
+    }
+}
+
+/// Answers a message of any of the protocols in its own terms.
+#[utoipa::path(post, path = "/api/v1/agent", tag = "agents",
+    security(("bearer" = []), ("api_key" = [])),
+    request_body(content = Value, description = "A message of A2A (simple), ACP, FIPA ACL, KQML or LangChain"),
+    responses(
+        (status = 200, description = "The reply in the message's protocol, named in `X-Agent-Protocol`", body = Value,
+            headers(("X-Agent-Protocol" = String, description = "a2a, acp, fipa, kqml or langchain"))),
+        (status = 400, description = "A message of no protocol this agent speaks (MALFORMED_REQUEST), or a LangChain message naming an unknown tool (UNKNOWN_ACTION) or with a bad tool_input (VALIDATION_FAILED)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ))]
+pub async fn agent(
+    State(actions): State<AgentActions>,
+    AuthUser(caller): AuthUser,
+    JsonBody(message): JsonBody<Value>,
+) -> Result<Response, Error> {
+    let protocol = Protocol::of(&message).ok_or_else(|| {
+        Error::new(
+            ErrorCode::MalformedRequest,
+            "the message is of no protocol this agent speaks: send A2A ({\"action\"}), ACP ({\"header\", \"payload\"}), FIPA ACL or KQML ({\"performative\"}) or LangChain ({\"input\": {\"tool\"}})",
+        )
+    })?;
+    let reply = match protocol {
+        Protocol::A2a => a2a_simple::answer(&actions, &caller, &message).await,
+        Protocol::Acp => acp::answer(&actions, &caller, &message).await,
+        Protocol::Fipa => fipa::answer(&actions, &caller, &message).await,
+        Protocol::Kqml => kqml::answer(&actions, &caller, &message).await,
+        Protocol::LangChain => langchain::answer(&actions, &caller, &message).await?,
+    };
+    let mut response = Json(reply).into_response();
+    response
+        .headers_mut()
+        .insert("x-agent-protocol", HeaderValue::from_static(protocol.name()));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn each_seed_sample_is_told_apart() {
+        let samples = [
+            (
+                json!({"action": "gpu.list", "from_agent": "my-agent", "parameters": {"provider": "vast.ai"}}),
+                Protocol::A2a,
+            ),
+            (
+                json!({"header": {"sender": "my-agent", "message_type": "command"}, "payload": {"command": "gpu.list"}}),
+                Protocol::Acp,
+            ),
+            (
+                json!({"performative": "query-ref", "sender": {"name": "my-agent"}, "content": {"query": "gpu-instances"}}),
+                Protocol::Fipa,
+            ),
+            (
+                json!({"performative": "ask", "sender": "my-agent", "content": {"query": "gpu-instances"}}),
+                Protocol::Kqml,
+            ),
+            (
+                json!({"input": {"action": "execute", "tool": "list_gpu_instances", "tool_input": {}}}),
+                Protocol::LangChain,
+            ),
+            (
+                json!({"performative": "shrug", "sender": {"name": "a"}}),
+                Protocol::Fipa,
+            ),
+            (json!({"performative": "shrug", "sender": "a"}), Protocol::Kqml),
+        ];
+        for (message, protocol) in samples {
+            assert_eq!(Protocol::of(&message), Some(protocol), "{message}");
+        }
+        assert_eq!(Protocol::of(&json!({"hello": "world"})), None);
+        assert_eq!(Protocol::of(&json!([1, 2])), None);
+    }
+}
