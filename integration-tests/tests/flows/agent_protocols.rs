@@ -156,6 +156,64 @@ async fn each_protocol_answers_in_its_own_terms(mode: Mode) {
     .await;
     assert_eq!(sorry["performative"], "sorry", "{sorry}");
 
+    // FIPA and KQML in their native syntax, answered in it.
+    let native = |path: &'static str, text: &'static str| {
+        let request = fleet.rest.request(Method::POST, path, Auth::Key(&key)).body(text);
+        async move {
+            let response = request.send().await.expect("answered");
+            assert_eq!(response.status(), StatusCode::OK);
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .expect("text")
+                .to_owned();
+            (content_type, response.text().await.expect("a body"))
+        }
+    };
+    let (content_type, told) = native(
+        "/api/v1/kqml",
+        "(ask-one :sender my-agent :content (gpu-instances :provider vast.ai :page_size 2) :reply-with q1)",
+    )
+    .await;
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    assert!(
+        told.starts_with("(tell") && told.contains(":receiver my-agent") && told.contains(":in-reply-to q1"),
+        "{told}"
+    );
+    assert!(
+        told.contains(":language json") && told.contains("\\\"offers\\\""),
+        "{told}"
+    );
+    let (_, informed) = native(
+        "/api/v1/fipa",
+        r#"(query-ref :sender (agent-identifier :name my-agent) :receiver (set (agent-identifier :name aiserve-gpuproxy))
+             :content "(gpu-instances :provider io.net)" :conversation-id c-9 :reply-with r9)"#,
+    )
+    .await;
+    assert!(
+        informed.starts_with("(inform")
+            && informed.contains(":conversation-id c-9")
+            && informed.contains(":in-reply-to r9"),
+        "{informed}"
+    );
+    assert!(
+        informed.contains(":receiver (set (agent-identifier :name my-agent))"),
+        "{informed}"
+    );
+    let (_, broken) = native("/api/v1/kqml", "(ask-one :sender").await;
+    assert!(broken.contains("\"error\""), "{broken}");
+    let (_, broken) = native("/api/v1/fipa", "(query-ref :content (gpu-instances)").await;
+    assert!(broken.contains("not-understood"), "{broken}");
+    let detected = fleet
+        .rest
+        .request(Method::POST, "/api/v1/agent", Auth::Key(&key))
+        .body("(ask-all :sender my-agent :content (my-instances))")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(detected.headers()["x-agent-protocol"], "kqml");
+    assert!(detected.text().await.expect("a body").starts_with("(tell"));
+    expect_status(fleet.rest.get("/health/live", Auth::None).await, StatusCode::OK).await;
+
     let tools = expect_status(
         fleet.rest.get("/api/v1/langchain/tools", Auth::Key(&key)).await,
         StatusCode::OK,

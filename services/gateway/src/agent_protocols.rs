@@ -13,9 +13,14 @@ mod discover;
 mod fipa;
 mod kqml;
 mod langchain;
+mod sexpr;
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
+use http::HeaderMap;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
@@ -97,6 +102,56 @@ fn action_and_arguments(content: &Value, key: &str) -> Option<(String, Value)> {
         ),
     };
     Some((name, arguments))
+}
+
+/// A FIPA or KQML message as it came: JSON, the native syntax, or neither.
+enum Message {
+    /// `{"performative": …}`.
+    Json(Value),
+    /// `(performative :key value …)`, read into the JSON form.
+    Native(Value),
+    /// Why it could not be read.
+    Unreadable(String),
+}
+
+impl Message {
+    fn read(headers: &HeaderMap, body: &Bytes, dialect: sexpr::Dialect) -> Self {
+        if sexpr::is_sexpr(body) {
+            let read = std::str::from_utf8(body)
+                .map_err(|_| "the message is not UTF-8".to_owned())
+                .and_then(sexpr::parse)
+                .and_then(|expression| sexpr::message(&expression, dialect));
+            return match read {
+                Ok(message) => Message::Native(message),
+                Err(reason) => Message::Unreadable(reason),
+            };
+        }
+        match crate::rest::json_body::parse::<Value>(headers, body) {
+            Ok(message) => Message::Json(message),
+            Err(error) => Message::Unreadable(error.to_string()),
+        }
+    }
+
+    /// Answers with `answer`'s reply, in the syntax the message came in (JSON for one that could
+    /// not be read); `unreadable` makes the reply to a message that could not be read.
+    async fn answer<F>(
+        self,
+        dialect: sexpr::Dialect,
+        unreadable: fn(&str) -> Value,
+        answer: impl FnOnce(Value) -> F,
+    ) -> Response
+    where
+        F: std::future::Future<Output = Value>,
+    {
+        match self {
+            Message::Json(message) => Json(answer(message).await).into_response(),
+            Message::Native(message) => {
+                let reply = sexpr::reply(&answer(message).await, dialect);
+                ([(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], reply).into_response()
+            }
+            Message::Unreadable(reason) => Json(unreadable(&reason)).into_response(),
+        }
+    }
 }
 
 /// Arguments that may be absent: `null` and absent read as none.

@@ -4,15 +4,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use gpuproxy_errors::ErrorCode;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use crate::Error;
 use crate::agent_actions::AgentActions;
-use crate::agent_protocols::{a2a_simple, acp, fipa, kqml, langchain};
+use crate::agent_protocols::sexpr::{self, Dialect, Sexpr};
+use crate::agent_protocols::{Message, a2a_simple, acp, fipa, kqml, langchain};
 use crate::error::ErrorBody;
-use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
 
 /// The protocols this endpoint tells apart.
@@ -79,7 +80,7 @@ impl Protocol {
 /// Answers a message of any of the protocols in its own terms.
 #[utoipa::path(post, path = "/api/v1/agent", tag = "agents",
     security(("bearer" = []), ("api_key" = [])),
-    request_body(content = Value, description = "A message of A2A (simple), ACP, FIPA ACL, KQML or LangChain"),
+    request_body(content = Value, description = "A message of A2A (simple), ACP, FIPA ACL, KQML or LangChain; FIPA ACL and KQML also as s-expressions"),
     responses(
         (status = 200, description = "The reply in the message's protocol, named in `X-Agent-Protocol`", body = Value,
             headers(("X-Agent-Protocol" = String, description = "a2a, acp, fipa, kqml or langchain"))),
@@ -89,8 +90,36 @@ impl Protocol {
 pub async fn agent(
     State(actions): State<AgentActions>,
     AuthUser(caller): AuthUser,
-    JsonBody(message): JsonBody<Value>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, Error> {
+    if sexpr::is_sexpr(&body) {
+        let dialect = native_dialect(&body)?;
+        let message = Message::read(&headers, &body, dialect);
+        let (protocol, mut response) = match dialect {
+            Dialect::Fipa => (
+                Protocol::Fipa,
+                message
+                    .answer(dialect, fipa::unreadable, |message| async move {
+                        fipa::answer(&actions, &caller, &message).await
+                    })
+                    .await,
+            ),
+            Dialect::Kqml => (
+                Protocol::Kqml,
+                message
+                    .answer(dialect, kqml::unreadable, |message| async move {
+                        kqml::answer(&actions, &caller, &message).await
+                    })
+                    .await,
+            ),
+        };
+        response
+            .headers_mut()
+            .insert("x-agent-protocol", HeaderValue::from_static(protocol.name()));
+        return Ok(response);
+    }
+    let message: Value = crate::rest::json_body::parse(&headers, &body)?;
     let protocol = Protocol::of(&message).ok_or_else(|| {
         Error::new(
             ErrorCode::MalformedRequest,
@@ -109,6 +138,36 @@ pub async fn agent(
         .headers_mut()
         .insert("x-agent-protocol", HeaderValue::from_static(protocol.name()));
     Ok(response)
+}
+
+/// Tells FIPA from KQML in the native syntax: by the performative, else by FIPA's
+/// `agent-identifier`s.
+fn native_dialect(body: &[u8]) -> Result<Dialect, Error> {
+    let expression = std::str::from_utf8(body)
+        .map_err(|_| "the message is not UTF-8".to_owned())
+        .and_then(sexpr::parse)
+        .map_err(|reason| {
+            Error::new(
+                ErrorCode::MalformedRequest,
+                format!("the s-expression does not parse: {reason}"),
+            )
+        })?;
+    let performative = match &expression {
+        Sexpr::List(items) => match items.first() {
+            Some(Sexpr::Atom(performative)) => performative.to_ascii_lowercase(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    Ok(if fipa::PERFORMATIVES.contains(&performative.as_str()) {
+        Dialect::Fipa
+    } else if kqml::PERFORMATIVES.contains(&performative.as_str()) {
+        Dialect::Kqml
+    } else if String::from_utf8_lossy(body).contains("agent-identifier") {
+        Dialect::Fipa
+    } else {
+        Dialect::Kqml
+    })
 }
 
 #[cfg(test)]
@@ -150,6 +209,20 @@ mod tests {
             assert_eq!(Protocol::of(&message), Some(protocol), "{message}");
         }
         assert_eq!(Protocol::of(&json!({"hello": "world"})), None);
+        let native = |text: &str| native_dialect(text.as_bytes()).expect("parses");
+        assert_eq!(
+            native("(ask-one :sender a :content (gpu-instances))"),
+            Dialect::Kqml
+        );
+        assert_eq!(
+            native("(query-ref :sender (agent-identifier :name a) :content (gpu-instances))"),
+            Dialect::Fipa
+        );
+        assert_eq!(
+            native("(shrug :sender (agent-identifier :name a))"),
+            Dialect::Fipa
+        );
+        assert!(native_dialect(b"(ask-one").is_err());
         assert_eq!(Protocol::of(&json!([1, 2])), None);
     }
 }

@@ -1,36 +1,59 @@
-//! `POST /api/v1/fipa`: FIPA ACL messages in JSON. `query-ref`/`query-if` with `content.query` and
+//! `POST /api/v1/fipa`: FIPA ACL messages, in JSON or in their native syntax. `query-ref`/`query-if` with `content.query` and
 //! `request` with `content.action` run the action they name (by alias, e.g. `gpu-instances`, or by
 //! name); the reply is `inform` with the result, `refuse` when a limit or a right says no,
 //! `failure` when the action failed, and `not-understood` for a message this agent cannot read.
 //! `conversation-id` is kept and `reply-with` comes back as `in-reply-to`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
+use bytes::Bytes;
 use gpuproxy_domain::Principal;
+use http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome, Refused};
+use crate::agent_protocols::sexpr::Dialect;
 use crate::agent_protocols::{
-    AGENT_NAME, action_and_arguments, error_object, is_refusal, refused_object, run,
+    AGENT_NAME, Message, action_and_arguments, error_object, is_refusal, refused_object, run,
 };
 use crate::error::ErrorBody;
-use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
 
-/// Answers a FIPA ACL message in its own terms.
+/// Answers a FIPA ACL message in its own terms and syntax: JSON, or the native
+/// `(query-ref :sender (agent-identifier :name my-agent) :content (gpu-instances) :reply-with q1)`,
+/// answered as an s-expression whose `:content` is JSON (`:language json`).
 #[utoipa::path(post, path = "/api/v1/fipa", tag = "agents",
     security(("bearer" = []), ("api_key" = [])),
-    request_body(content = Value, description = "`{\"performative\": \"query-ref\", \"sender\": {\"name\": \"my-agent\"}, \"receiver\": [{\"name\": \"aiserve-gpuproxy\"}], \"content\": {\"query\": \"gpu-instances\"}}`"),
+    request_body(content = Value, description = "`{\"performative\": \"query-ref\", \"sender\": {\"name\": \"my-agent\"}, \"receiver\": [{\"name\": \"aiserve-gpuproxy\"}], \"content\": {\"query\": \"gpu-instances\"}}`, or the same as an s-expression"),
     responses(
-        (status = 200, description = "The reply: `{performative: inform|refuse|failure|not-understood, sender, receiver, content, conversation-id, in-reply-to}`", body = Value),
+        (status = 200, description = "The reply: `{performative: inform|refuse|failure|not-understood, sender, receiver, content, conversation-id, in-reply-to}`, or an s-expression (text/plain) for one", body = Value),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 pub async fn fipa(
     State(actions): State<AgentActions>,
     AuthUser(caller): AuthUser,
-    JsonBody(message): JsonBody<Value>,
-) -> Json<Value> {
-    Json(answer(&actions, &caller, &message).await)
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    Message::read(&headers, &body, Dialect::Fipa)
+        .answer(Dialect::Fipa, unreadable, |message| async move {
+            answer(&actions, &caller, &message).await
+        })
+        .await
+}
+
+/// The reply to a message that could not be read.
+pub fn unreadable(reason: &str) -> Value {
+    json!({
+        "performative": "not-understood",
+        "sender": {"name": AGENT_NAME},
+        "receiver": [],
+        "content": {"reason": format!("the message could not be read: {reason}")},
+        "language": "json",
+        "ontology": "gpuproxy",
+        "conversation-id": null,
+        "in-reply-to": null,
+    })
 }
 
 /// The performatives whose first word tells a FIPA message from a KQML one.

@@ -1,33 +1,55 @@
-//! `POST /api/v1/kqml`: KQML messages in JSON. `ask`, `ask-one`, `ask-all` and `ask-if` with
+//! `POST /api/v1/kqml`: KQML messages, in JSON or in their native syntax. `ask`, `ask-one`, `ask-all` and `ask-if` with
 //! `content.query`, and `achieve` with `content.action`, run the action they name (by alias or by
 //! name); the reply is `tell` with the result, `sorry` when it could not be done (with why), and
 //! `error` for a message this agent cannot read. `reply-with` comes back as `in-reply-to`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
+use bytes::Bytes;
 use gpuproxy_domain::Principal;
+use http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
-use crate::agent_protocols::{AGENT_NAME, action_and_arguments, error_object, refused_object, run};
+use crate::agent_protocols::sexpr::Dialect;
+use crate::agent_protocols::{AGENT_NAME, Message, action_and_arguments, error_object, refused_object, run};
 use crate::error::ErrorBody;
-use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
 
-/// Answers a KQML message in its own terms.
+/// Answers a KQML message in its own terms and syntax: JSON, or the native
+/// `(ask-one :sender my-agent :content (gpu-instances) :reply-with q1)`, answered as an
+/// s-expression whose `:content` is JSON (`:language json`).
 #[utoipa::path(post, path = "/api/v1/kqml", tag = "agents",
     security(("bearer" = []), ("api_key" = [])),
-    request_body(content = Value, description = "`{\"performative\": \"ask\", \"sender\": \"my-agent\", \"content\": {\"query\": \"gpu-instances\"}}`"),
+    request_body(content = Value, description = "`{\"performative\": \"ask\", \"sender\": \"my-agent\", \"content\": {\"query\": \"gpu-instances\"}}`, or the same as an s-expression"),
     responses(
-        (status = 200, description = "The reply: `{performative: tell|sorry|error, sender, receiver, content, in-reply-to}`", body = Value),
+        (status = 200, description = "The reply: `{performative: tell|sorry|error, sender, receiver, content, in-reply-to}`, or an s-expression (text/plain) for one", body = Value),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 pub async fn kqml(
     State(actions): State<AgentActions>,
     AuthUser(caller): AuthUser,
-    JsonBody(message): JsonBody<Value>,
-) -> Json<Value> {
-    Json(answer(&actions, &caller, &message).await)
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    Message::read(&headers, &body, Dialect::Kqml)
+        .answer(Dialect::Kqml, unreadable, |message| async move {
+            answer(&actions, &caller, &message).await
+        })
+        .await
+}
+
+/// The reply to a message that could not be read.
+pub fn unreadable(reason: &str) -> Value {
+    json!({
+        "performative": "error",
+        "sender": AGENT_NAME,
+        "receiver": null,
+        "content": {"comment": format!("the message could not be read: {reason}")},
+        "language": "json",
+        "ontology": "gpuproxy",
+        "in-reply-to": null,
+    })
 }
 
 /// The performatives this agent answers.
