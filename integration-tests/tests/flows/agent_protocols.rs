@@ -13,6 +13,7 @@ use crate::rentals::user_key;
 in_both_modes!(
     each_protocol_answers_in_its_own_terms,
     spending_refusals_are_refuse_sorry_and_failed,
+    the_contract_net_rents_exactly_the_accepted_proposal,
 );
 
 /// Sends `message` as curl's `-d` would: the form content type, the body JSON.
@@ -409,4 +410,82 @@ async fn spending_refusals_are_refuse_sorry_and_failed(mode: Mode) {
     )
     .await;
     assert_eq!(mine["data"], json!([]), "nothing rented: {mine}");
+}
+
+async fn the_contract_net_rents_exactly_the_accepted_proposal(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+    let proposed = reply(
+        &fleet,
+        "/api/v1/fipa",
+        &key,
+        &json!({"performative": "cfp", "sender": {"name": "buyer"}, "conversation-id": "deal-1",
+                "content": {"action": "gpu-instances", "provider": "io.net", "count": 3}}),
+    )
+    .await;
+    assert_eq!(proposed["performative"], "propose", "{proposed}");
+    assert_eq!(proposed["conversation-id"], "deal-1");
+    let proposals = proposed["content"]["proposals"]
+        .as_array()
+        .expect("proposals")
+        .clone();
+    assert_eq!(proposals.len(), 3);
+    assert!(proposals.iter().all(|proposal| {
+        proposal["price_per_hour"]
+            .as_f64()
+            .is_some_and(|price| price > 0.0)
+    }));
+    let chosen = &proposals[1];
+
+    let rejected = reply(
+        &fleet,
+        "/api/v1/fipa",
+        &key,
+        &json!({"performative": "reject-proposal", "sender": {"name": "buyer"}, "conversation-id": "deal-1",
+                "content": {"proposal-id": proposals[0]["proposal-id"]}}),
+    )
+    .await;
+    assert_eq!(rejected["performative"], "inform");
+    let accepted = reply(
+        &fleet,
+        "/api/v1/fipa",
+        &key,
+        &json!({"performative": "accept-proposal", "sender": {"name": "buyer"}, "conversation-id": "deal-1",
+                "content": {"proposal-id": chosen["proposal-id"], "config": {"ports": [8000]}}}),
+    )
+    .await;
+    assert_eq!(accepted["performative"], "inform", "{accepted}");
+    assert_eq!(accepted["content"]["result"]["offer_id"], chosen["offer_id"]);
+    let mine = expect_status(
+        fleet
+            .rest
+            .get("/api/v1/gpu/instances/mine", Auth::Key(&key))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let rented = mine["data"].as_array().expect("instances");
+    assert_eq!(rented.len(), 1, "exactly the accepted proposal: {mine}");
+    assert_eq!(rented[0]["offer_id"], chosen["offer_id"], "{mine}");
+
+    let native = fleet
+        .rest
+        .request(Method::POST, "/api/v1/fipa", Auth::Key(&key))
+        .body("(cfp :sender (agent-identifier :name buyer) :content (gpu-instances :provider vast.ai :count 2) :reply-with cfp-2)")
+        .send()
+        .await
+        .expect("answered");
+    let native = native.text().await.expect("a body");
+    assert!(
+        native.starts_with("(propose") && native.contains(":in-reply-to cfp-2"),
+        "{native}"
+    );
+    let unreadable = reply(
+        &fleet,
+        "/api/v1/fipa",
+        &key,
+        &json!({"performative": "accept-proposal", "sender": {"name": "buyer"}, "content": {}}),
+    )
+    .await;
+    assert_eq!(unreadable["performative"], "not-understood");
 }

@@ -8,6 +8,7 @@
 
 mod a2a_simple;
 mod acp;
+mod contract_net;
 mod detect;
 mod discover;
 mod fipa;

@@ -2,7 +2,8 @@
 //! `request` with `content.action` run the action they name (by alias, e.g. `gpu-instances`, or by
 //! name); the reply is `inform` with the result, `refuse` when a limit or a right says no,
 //! `failure` when the action failed, and `not-understood` for a message this agent cannot read.
-//! `conversation-id` is kept and `reply-with` comes back as `in-reply-to`.
+//! `conversation-id` is kept and `reply-with` comes back as `in-reply-to`. `cfp`,
+//! `accept-proposal` and `reject-proposal` are the contract net for renting ([`contract_net`]).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -12,6 +13,7 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome, Refused};
+use crate::agent_protocols::contract_net;
 use crate::agent_protocols::sexpr::Dialect;
 use crate::agent_protocols::{
     AGENT_NAME, Message, action_and_arguments, error_object, is_refusal, refused_object, run,
@@ -57,13 +59,14 @@ pub fn unreadable(reason: &str) -> Value {
 }
 
 /// The performatives whose first word tells a FIPA message from a KQML one.
-pub const PERFORMATIVES: [&str; 8] = [
+pub const PERFORMATIVES: [&str; 9] = [
     "query-ref",
     "query-if",
     "request",
     "cfp",
     "propose",
     "accept-proposal",
+    "reject-proposal",
     "inform",
     "subscribe",
 ];
@@ -86,13 +89,22 @@ pub async fn answer(actions: &AgentActions, caller: &Principal, message: &Value)
         .get("performative")
         .and_then(Value::as_str)
         .map(|text| text.trim().to_ascii_lowercase());
+    let contract_net = match performative.as_deref() {
+        Some("cfp") => Some(contract_net::call_for_proposals(actions, caller, &message["content"]).await),
+        Some("accept-proposal") => Some(contract_net::accept(actions, caller, &message["content"]).await),
+        Some("reject-proposal") => Some(contract_net::reject(&message["content"])),
+        _ => None,
+    };
+    if let Some((performative, content)) = contract_net {
+        return reply(performative, content);
+    }
     let key = match performative.as_deref() {
         Some("query-ref" | "query-if") => "query",
         Some("request") => "action",
         Some(other) => {
             return reply(
                 "not-understood",
-                json!({"reason": format!("this agent answers query-ref, query-if and request, not {other}")}),
+                json!({"reason": format!("this agent answers query-ref, query-if, request, cfp, accept-proposal and reject-proposal, not {other}")}),
             );
         }
         None => {
