@@ -85,3 +85,53 @@ async fn the_auth_service_will_not_open_its_port_to_the_network_without_a_token(
 
     assert!(format!("{error:#}").contains("INTERNAL_API_TOKEN"), "{error:#}");
 }
+
+#[tokio::test]
+async fn a_user_made_admin_is_admitted_as_admin_by_every_gateway_at_once() {
+    let fleet = TestFleet::start_with(Mode::Fleet, &[("INTERNAL_API_TOKEN", TOKEN)]).await;
+    let (email, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    // Each gateway caches the principal (AUTH_CACHE_TTL is a minute) as a user.
+    for gateway in 0..fleet.gateways.len() {
+        let refused = fleet
+            .rest_of(gateway)
+            .get("/api/v1/admin/users", Auth::Key(&key))
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    let endpoint = format!("http://{}", fleet.auth_grpc_addr.expect("auth listens"));
+    let channel = tonic::transport::Endpoint::from_shared(endpoint)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connects");
+    let mut promote = tonic::Request::new(auth::SetAdminRequest {
+        email,
+        is_admin: true,
+    });
+    promote
+        .metadata_mut()
+        .insert("x-internal-token", TOKEN.parse().expect("value"));
+    AuthServiceClient::new(channel)
+        .set_admin(promote)
+        .await
+        .expect("made admin");
+    // The user.updated event drops the cached principals long before their minute is up.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    for gateway in 0..fleet.gateways.len() {
+        loop {
+            let answer = fleet
+                .rest_of(gateway)
+                .get("/api/v1/admin/users", Auth::Key(&key))
+                .await;
+            if answer.status() == StatusCode::OK {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gateway {gateway} still treats the user as no admin"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

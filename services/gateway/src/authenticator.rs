@@ -127,9 +127,8 @@ impl Authenticator {
     }
 
     /// Drops every cached principal of `user_id` (after a role change).
-    pub fn invalidate_user(&self, user_id: &str) {
-        let user_id = user_id.to_owned();
-        self.invalidate_where(move |principal| principal.user_id.to_string() == user_id);
+    pub fn invalidate_user(&self, user_id: UserId) {
+        self.invalidate_where(move |principal| principal.user_id == user_id);
     }
 
     /// Drops everything: after missing events (a bus reconnection), nothing cached can be trusted.
@@ -172,13 +171,19 @@ impl Authenticator {
             let read = match event.event.as_str() {
                 names::AUTH_APIKEY_REVOKED => event
                     .data_as::<events::ApiKeyRevoked>()
-                    .map(|revoked| self.invalidate_credential(&revoked.key_id)),
+                    .map(|revoked| self.invalidate_credential(&revoked.key_id))
+                    .map_err(anyhow::Error::from),
                 names::AUTH_SESSION_REVOKED => event
                     .data_as::<events::SessionRevoked>()
-                    .map(|revoked| self.invalidate_credential(&revoked.session_id)),
+                    .map(|revoked| self.invalidate_credential(&revoked.session_id))
+                    .map_err(anyhow::Error::from),
                 names::AUTH_USER_UPDATED => event
                     .data_as::<events::UserUpdated>()
-                    .map(|updated| self.invalidate_user(&updated.user_id)),
+                    .map_err(anyhow::Error::from)
+                    .and_then(|updated| {
+                        self.invalidate_user(updated.user_id.parse::<UserId>()?);
+                        Ok(())
+                    }),
                 _ => continue,
             };
             if let Err(error) = read {
