@@ -83,6 +83,34 @@ pub async fn serve(server: &str, credentials: Credentials) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A call's entry in the progress routes, for as long as the call runs.
+struct ProgressRoute {
+    routes: ProgressRoutes,
+    token: ProgressToken,
+}
+
+impl ProgressRoute {
+    fn open(routes: &ProgressRoutes, token: ProgressToken, to: (Peer<RoleServer>, ProgressToken)) -> Self {
+        routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token.clone(), to);
+        ProgressRoute {
+            routes: routes.clone(),
+            token,
+        }
+    }
+}
+
+impl Drop for ProgressRoute {
+    fn drop(&mut self) {
+        self.routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.token);
+    }
+}
+
 /// The gateway side: passes progress on to whoever asked for it.
 #[derive(Clone)]
 struct Upstream {
@@ -157,18 +185,15 @@ impl ServerHandler for Bridge {
             )
             .await
             .map_err(upstream_error)?;
-        let upstream_token = handle.progress_token.clone();
-        if let Some(token) = context.meta.get_progress_token() {
-            self.routes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(upstream_token.clone(), (context.peer.clone(), token));
-        }
+        // Removed when the call ends, however it ends (an assistant that cancels drops this future).
+        let _route = context.meta.get_progress_token().map(|token| {
+            ProgressRoute::open(
+                &self.routes,
+                handle.progress_token.clone(),
+                (context.peer.clone(), token),
+            )
+        });
         let answer = handle.await_response().await;
-        self.routes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&upstream_token);
         match answer.map_err(upstream_error)? {
             ServerResult::CallToolResult(result) => Ok(result.into()),
             _ => Err(ErrorData::internal_error(

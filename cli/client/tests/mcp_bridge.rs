@@ -134,7 +134,7 @@ async fn a_desktop_assistant_reaches_the_gateway_through_the_stdio_bridge() {
     assert!(
         reports
             .last()
-            .is_some_and(|report| report.progress == 1.0 && report.total == Some(1.0)),
+            .is_some_and(|report| report.progress == 2.0 && report.total == Some(2.0)),
         "progress through the bridge: {reports:?}"
     );
     let mine = call(&assistant, "list_my_instances", json!({})).await;

@@ -194,7 +194,7 @@ fn micros(field: &str, dollars: f64, max: f64, zero_allowed: bool) -> Result<i64
             format!("{field} must be an amount in USD above 0 and at most {max}"),
         ));
     }
-    #[allow(
+    #[expect(
         clippy::cast_possible_truncation,
         reason = "bounded by `max`, far below i64::MAX micro-dollars"
     )]

@@ -93,12 +93,12 @@ impl AgentsService for GrpcAgents {
                 tokio::select! {
                     outcome = &mut running => break outcome,
                     Some(report) = reports.recv() => {
-                        let _ = events.send(Ok(progress_event(report))).await;
+                        let _ = events.try_send(Ok(progress_event(report)));
                     }
                 }
             };
             while let Ok(report) = reports.try_recv() {
-                let _ = events.send(Ok(progress_event(report))).await;
+                let _ = events.try_send(Ok(progress_event(report)));
             }
             let event = match outcome {
                 Ok(outcome) => Ok(outcome_event(outcome)),

@@ -5,7 +5,7 @@
 //! and whether it reads, changes, spends or destroys. Each runs as the calling user through the
 //! owning services' internal APIs, the same ones the REST routes reach, so ownership, defaults,
 //! validation, guard rails, credits and events apply unchanged. The agent fronts (MCP in the gateway,
-//! the agent protocols next) adapt their envelopes to [`grpc`]; none runs an action itself.
+//! the agent protocols) adapt their envelopes to [`grpc`]; none runs an action itself.
 //!
 //! Layout: `catalog.rs` lists the actions; `actions/` runs them, one file per owning service;
 //! `caller.rs` is who runs them; `outcome.rs` is what an action answers when it fails; `grpc.rs`

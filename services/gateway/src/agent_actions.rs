@@ -1,5 +1,5 @@
-//! The agents' actions as every agent front of the gateway calls them (MCP now, the agent
-//! protocols next): the catalog comes from the agents service, and each call runs there as the
+//! The agents' actions as every agent front of the gateway calls them (MCP and the agent
+//! protocols): the catalog comes from the agents service, and each call runs there as the
 //! caller, with its progress; the one action that carries traffic (`proxy_inference_request`) is
 //! run by the data plane, exactly as `POST /api/v1/gpu/proxy` runs it. A front only translates its
 //! envelope to [`AgentActions::call`] and the [`Outcome`] back.
@@ -99,8 +99,42 @@ impl AgentActions {
             .cloned()
     }
 
-    /// Runs the action `name` as `caller`, sending its progress to `progress`.
+    /// Runs the action `name` (or one of its aliases) as `caller`, sending its progress to
+    /// `progress`. An internal failure is logged here and reaches the agent as an opaque message.
     pub async fn call(
+        &self,
+        caller: &Principal,
+        name: &str,
+        arguments: Value,
+        idempotency_key: String,
+        progress: &mpsc::Sender<Progress>,
+    ) -> Result<Outcome, Refused> {
+        let answer = self
+            .call_action(caller, name, arguments, idempotency_key, progress)
+            .await;
+        match answer {
+            Ok(Outcome::Failed {
+                code: ErrorCode::Internal,
+                message,
+            }) => {
+                tracing::error!(action = name, user = %caller.user_id, %message, "an agent action failed");
+                Ok(Outcome::Failed {
+                    code: ErrorCode::Internal,
+                    message: "internal error".to_owned(),
+                })
+            }
+            Ok(Outcome::Failed {
+                code: code @ (ErrorCode::Unavailable | ErrorCode::Timeout),
+                message,
+            }) => {
+                tracing::warn!(action = name, %code, %message, "an agent action could not run");
+                Ok(Outcome::Failed { code, message })
+            }
+            answer => answer,
+        }
+    }
+
+    async fn call_action(
         &self,
         caller: &Principal,
         name: &str,
@@ -145,8 +179,8 @@ impl AgentActions {
                 Ok(Some(pb::CallActionEvent {
                     event: Some(pb::call_action_event::Event::Progress(report)),
                 })) => {
-                    // Nobody listening any more is no reason to stop.
-                    let _ = progress.send(report).await;
+                    // A listener that is gone or slow misses reports; the call goes on.
+                    let _ = progress.try_send(report);
                 }
                 Ok(Some(pb::CallActionEvent {
                     event: Some(pb::call_action_event::Event::Outcome(outcome)),

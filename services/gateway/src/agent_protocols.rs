@@ -16,19 +16,25 @@ mod kqml;
 mod langchain;
 mod sexpr;
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use http::HeaderMap;
+use http::request::Parts;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::agent_actions::{AgentActions, Outcome, Refused};
+use crate::operations::idempotency_key;
+use crate::rest::principal::AuthUser;
+use crate::{AppState, Error};
 
 /// What this agent calls itself in its replies.
 pub const AGENT_NAME: &str = "aiserve-gpuproxy";
@@ -50,18 +56,88 @@ pub fn discovery_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(discover::discover))
 }
 
+/// Who sent a message: the authenticated user, and the request's `Idempotency-Key`, so that a
+/// retried message that rents rents once.
+pub struct Caller {
+    principal: Arc<Principal>,
+    idempotency_key: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let AuthUser(principal) = AuthUser::of(&parts.extensions)?;
+        Ok(Caller {
+            principal,
+            idempotency_key: idempotency_key(&parts.headers)?,
+        })
+    }
+}
+
 /// Runs the action `name` (or alias) with `arguments` as `caller`. Nobody listens to progress
 /// here: each of these protocols answers once.
 async fn run(
     actions: &AgentActions,
-    caller: &Principal,
+    caller: &Caller,
     name: &str,
     arguments: Value,
 ) -> Result<Outcome, Refused> {
+    let arguments = typed_arguments(actions, name, arguments).await;
     let (progress, _) = mpsc::channel(1);
     actions
-        .call(caller, name, arguments, String::new(), &progress)
+        .call(
+            &caller.principal,
+            name,
+            arguments,
+            caller.idempotency_key.clone(),
+            &progress,
+        )
         .await
+}
+
+/// Gives text arguments the type the action's input schema asks for: the native FIPA and KQML
+/// syntax (and agents that quote every value) send `2.5` or `true` as text. Text that does not
+/// read as that type is left for the schema to refuse.
+async fn typed_arguments(actions: &AgentActions, name: &str, arguments: Value) -> Value {
+    let Value::Object(mut arguments) = arguments else {
+        return arguments;
+    };
+    let Ok(catalog) = actions.catalog().await else {
+        return Value::Object(arguments);
+    };
+    let Some(schema) = crate::agent_actions::find(&catalog, name)
+        .and_then(|action| serde_json::from_str::<Value>(&action.input_schema).ok())
+    else {
+        return Value::Object(arguments);
+    };
+    for (field, value) in &mut arguments {
+        let Value::String(text) = value else { continue };
+        let wanted = &schema["properties"][field.as_str()]["type"];
+        let wants = |kind: &str| {
+            wanted == kind
+                || wanted
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k == kind))
+        };
+        let typed = if wants("integer") {
+            text.trim().parse::<i64>().ok().map(Value::from)
+        } else if wants("number") {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite())
+                .map(Value::from)
+        } else if wants("boolean") {
+            text.trim().parse::<bool>().ok().map(Value::from)
+        } else {
+            None
+        };
+        if let Some(typed) = typed {
+            *value = typed;
+        }
+    }
+    Value::Object(arguments)
 }
 
 /// Whether a failure is the caller's limit or right saying no (FIPA `refuse`), rather than the

@@ -59,7 +59,8 @@ impl McpFront {
         let config = StreamableHttpServerConfig::default()
             .disable_allowed_hosts()
             .disable_allowed_origins()
-            .with_json_response(true);
+            .with_json_response(true)
+            .with_max_request_body_bytes(state.max_body_bytes);
         let service = StreamableHttpService::new(move || Ok(handler.clone()), self.sessions.clone(), config);
         Router::new()
             .route_service(MCP_PATH, service)
@@ -90,5 +91,5 @@ impl McpFront {
         (status = 404, description = "An unknown or ended session"),
         (status = 406, description = "Accept does not name both application/json and text/event-stream"),
     ))]
-#[allow(dead_code, reason = "documents the route rmcp serves; never called")]
+#[expect(dead_code, reason = "documents the route rmcp serves; never called")]
 pub(crate) async fn mcp() {}

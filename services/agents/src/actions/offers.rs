@@ -18,10 +18,10 @@ pub struct OffersInput {
     #[serde(default)]
     pub gpu_model: Option<String>,
     /// Least VRAM per GPU, GB.
-    #[serde(default)]
+    #[serde(default, alias = "min_vram")]
     pub min_vram_gb: Option<f64>,
     /// Highest price, USD per hour.
-    #[serde(default)]
+    #[serde(default, alias = "max_price")]
     pub max_price_per_hour: Option<f64>,
     /// A two-letter country code, or part of the location.
     #[serde(default)]

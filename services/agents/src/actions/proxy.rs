@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// One request to send.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[allow(
+#[expect(
     dead_code,
     reason = "the gateway's data plane reads these; here they only check the arguments"
 )]

@@ -24,10 +24,10 @@ pub struct ReserveInput {
     #[serde(default)]
     pub gpu_model: Option<String>,
     /// Least VRAM per GPU, GB.
-    #[serde(default)]
+    #[serde(default, alias = "min_vram")]
     pub min_vram_gb: Option<f64>,
     /// Highest price per instance, USD per hour.
-    #[serde(default)]
+    #[serde(default, alias = "max_price")]
     pub max_price_per_hour: Option<f64>,
     /// A two-letter country code, or part of the location.
     #[serde(default)]
@@ -70,8 +70,9 @@ impl Actions {
         idempotency_key: &str,
         progress: &ProgressSender,
     ) -> Result<ReservedOutput, ActionError> {
-        let total = f64::from(input.count.max(0));
-        report(progress, 0.0, total, format!("reserving {} GPUs", input.count)).await;
+        // Each GPU counts twice, rented then started, so that every report moves forward.
+        let total = 2.0 * f64::from(input.count.max(0));
+        report(progress, 0.0, total, format!("reserving {} GPUs", input.count));
         let request = reservation::ReserveRequest {
             user_id: caller.user_id.to_string(),
             count: input.count,
@@ -97,24 +98,32 @@ impl Actions {
             .into_iter()
             .map(|instance| (instance.instance_id.clone(), instance))
             .collect();
+        let rented = len_f64(&instances);
         let started = count_started(&instances);
-        report(
-            progress,
-            started,
-            total,
-            format!("{} instances rented", instances.len()),
-        )
-        .await;
+        if rented > 0.0 {
+            report(
+                progress,
+                rented + started,
+                total,
+                format!("{rented} instances rented, {started} started"),
+            );
+        }
+        let mut errors = reserved.errors;
         if input.wait_until_running {
-            self.wait_until_started(caller, &mut instances, started, total, progress)
-                .await?;
+            // The GPUs are rented and paid for: a failed look at them must not hide the reservation.
+            if let Err(error) = self
+                .wait_until_started(caller, &mut instances, started, total, progress)
+                .await
+            {
+                errors.push(format!("stopped waiting for the instances to start: {error}"));
+            }
         }
         Ok(ReservedOutput {
             reservation_id: reserved.reservation_id,
             requested: reserved.requested,
-            all_started: count_started(&instances) >= len_f64(&instances),
+            all_started: !instances.is_empty() && count_started(&instances) >= len_f64(&instances),
             instances: instances.into_values().map(InstanceOutput::from).collect(),
-            errors: reserved.errors,
+            errors,
         })
     }
 
@@ -149,13 +158,13 @@ impl Actions {
             let now = count_started(instances);
             if now > started {
                 started = now;
+                let rented = len_f64(instances);
                 report(
                     progress,
-                    started,
+                    rented + started,
                     total,
-                    format!("{started} of {total} instances started"),
-                )
-                .await;
+                    format!("{started} of {rented} instances started"),
+                );
             }
         }
         Ok(())
@@ -175,13 +184,12 @@ fn len_f64(instances: &BTreeMap<String, reservation::Instance>) -> f64 {
     f64::from(u32::try_from(instances.len()).unwrap_or(u32::MAX))
 }
 
-async fn report(progress: &ProgressSender, done: f64, total: f64, message: String) {
-    // Nobody listening any more is no reason to stop reserving.
-    let _ = progress
-        .send(Progress {
-            progress: done,
-            total,
-            message,
-        })
-        .await;
+/// Reports progress without waiting: a listener that is gone or slow misses reports, and the
+/// reservation goes on at its own pace.
+fn report(progress: &ProgressSender, done: f64, total: f64, message: String) {
+    let _ = progress.try_send(Progress {
+        progress: done,
+        total,
+        message,
+    });
 }

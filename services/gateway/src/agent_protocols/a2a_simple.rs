@@ -7,10 +7,9 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
-use crate::agent_protocols::{AGENT_NAME, arguments_of, error_object, refused_object, run};
+use crate::agent_protocols::{AGENT_NAME, Caller, arguments_of, error_object, refused_object, run};
 use crate::error::ErrorBody;
 use crate::rest::json_body::JsonBody;
-use crate::rest::principal::AuthUser;
 
 /// Runs the action a simple A2A message names and answers `status` `completed` with its `result`,
 /// or `failed` with its `error` (`{code, message}`); `message_id` comes back as `in_reply_to`.
@@ -23,14 +22,14 @@ use crate::rest::principal::AuthUser;
     ))]
 pub async fn a2a(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     JsonBody(message): JsonBody<Value>,
 ) -> Json<Value> {
     Json(answer(&actions, &caller, &message).await)
 }
 
 /// Answers one simple A2A message.
-pub async fn answer(actions: &AgentActions, caller: &gpuproxy_domain::Principal, message: &Value) -> Value {
+pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Value {
     let action = message.get("action").and_then(Value::as_str).unwrap_or_default();
     let mut reply = json!({
         "protocol": "a2a",

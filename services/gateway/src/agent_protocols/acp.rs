@@ -3,14 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use gpuproxy_domain::Principal;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
-use crate::agent_protocols::{AGENT_NAME, arguments_of, error_object, refused_object, run};
+use crate::agent_protocols::{AGENT_NAME, Caller, arguments_of, error_object, refused_object, run};
 use crate::error::ErrorBody;
 use crate::rest::json_body::JsonBody;
-use crate::rest::principal::AuthUser;
 
 /// Runs the command an ACP message carries.
 #[utoipa::path(post, path = "/api/v1/acp", tag = "agents",
@@ -22,14 +20,14 @@ use crate::rest::principal::AuthUser;
     ))]
 pub async fn acp(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     JsonBody(message): JsonBody<Value>,
 ) -> Json<Value> {
     Json(answer(&actions, &caller, &message).await)
 }
 
 /// Answers one ACP message.
-pub async fn answer(actions: &AgentActions, caller: &Principal, message: &Value) -> Value {
+pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Value {
     let header = &message["header"];
     let payload = &message["payload"];
     let command = payload.get("command").and_then(Value::as_str).unwrap_or_default();

@@ -4,11 +4,10 @@
 //! is acknowledged. Proposals are the offers themselves (`proposal-id` = `provider:offer_id`), so
 //! nothing is held between the messages.
 
-use gpuproxy_domain::Principal;
 use serde_json::{Map, Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
-use crate::agent_protocols::{error_object, is_refusal, refused_object, run};
+use crate::agent_protocols::{Caller, error_object, refused_object, run};
 
 /// Proposals offered when the call names no `count`.
 const DEFAULT_PROPOSALS: u64 = 5;
@@ -20,7 +19,7 @@ pub type Reply = (&'static str, Value);
 
 /// Answers a call for proposals: the offers matching the content's filters (every field but
 /// `action`, `query` and `count`), cheapest first, at most `count`.
-pub async fn call_for_proposals(actions: &AgentActions, caller: &Principal, content: &Value) -> Reply {
+pub async fn call_for_proposals(actions: &AgentActions, caller: &Caller, content: &Value) -> Reply {
     let mut filters: Map<String, Value> = content
         .as_object()
         .map(|object| {
@@ -72,7 +71,7 @@ pub async fn call_for_proposals(actions: &AgentActions, caller: &Principal, cont
 
 /// Rents the accepted proposal: `proposal-id` (`provider:offer_id`) or `provider` and `offer_id`,
 /// with an optional launch `config`.
-pub async fn accept(actions: &AgentActions, caller: &Principal, content: &Value) -> Reply {
+pub async fn accept(actions: &AgentActions, caller: &Caller, content: &Value) -> Reply {
     let named = content
         .get("proposal-id")
         .and_then(Value::as_str)
@@ -95,10 +94,9 @@ pub async fn accept(actions: &AgentActions, caller: &Principal, content: &Value)
     }
     match run(actions, caller, "create_gpu_instance", arguments).await {
         Ok(Outcome::Done(instance)) => ("inform", json!({"done": "accept-proposal", "result": instance})),
-        Ok(Outcome::Failed { code, message }) => {
-            let performative = if is_refusal(code) { "refuse" } else { "failure" };
-            (performative, json!({"reason": error_object(code, &message)}))
-        }
+        // The contract net answers an accepted proposal with `inform` or `failure` only: a spending
+        // limit is a failure here, with its reason.
+        Ok(Outcome::Failed { code, message }) => ("failure", json!({"reason": error_object(code, &message)})),
         Err(refused) => ("not-understood", json!({"reason": refused_object(&refused)})),
     }
 }

@@ -12,9 +12,8 @@ use serde_json::Value;
 use crate::Error;
 use crate::agent_actions::AgentActions;
 use crate::agent_protocols::sexpr::{self, Dialect, Sexpr};
-use crate::agent_protocols::{Message, a2a_simple, acp, fipa, kqml, langchain};
+use crate::agent_protocols::{Caller, Message, a2a_simple, acp, fipa, kqml, langchain};
 use crate::error::ErrorBody;
-use crate::rest::principal::AuthUser;
 
 /// The protocols this endpoint tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +88,7 @@ impl Protocol {
     ))]
 pub async fn agent(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {

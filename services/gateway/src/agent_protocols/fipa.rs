@@ -8,7 +8,6 @@
 use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
-use gpuproxy_domain::Principal;
 use http::HeaderMap;
 use serde_json::{Value, json};
 
@@ -16,10 +15,9 @@ use crate::agent_actions::{AgentActions, Outcome, Refused};
 use crate::agent_protocols::contract_net;
 use crate::agent_protocols::sexpr::Dialect;
 use crate::agent_protocols::{
-    AGENT_NAME, Message, action_and_arguments, error_object, is_refusal, refused_object, run,
+    AGENT_NAME, Caller, Message, action_and_arguments, error_object, is_refusal, refused_object, run,
 };
 use crate::error::ErrorBody;
-use crate::rest::principal::AuthUser;
 
 /// Answers a FIPA ACL message in its own terms and syntax: JSON, or the native
 /// `(query-ref :sender (agent-identifier :name my-agent) :content (gpu-instances) :reply-with q1)`,
@@ -33,7 +31,7 @@ use crate::rest::principal::AuthUser;
     ))]
 pub async fn fipa(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -72,7 +70,7 @@ pub const PERFORMATIVES: [&str; 9] = [
 ];
 
 /// Answers one FIPA ACL message.
-pub async fn answer(actions: &AgentActions, caller: &Principal, message: &Value) -> Value {
+pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Value {
     let reply = |performative: &str, content: Value| {
         json!({
             "performative": performative,

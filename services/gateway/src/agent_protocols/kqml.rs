@@ -6,15 +6,15 @@
 use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
-use gpuproxy_domain::Principal;
 use http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
 use crate::agent_protocols::sexpr::Dialect;
-use crate::agent_protocols::{AGENT_NAME, Message, action_and_arguments, error_object, refused_object, run};
+use crate::agent_protocols::{
+    AGENT_NAME, Caller, Message, action_and_arguments, error_object, refused_object, run,
+};
 use crate::error::ErrorBody;
-use crate::rest::principal::AuthUser;
 
 /// Answers a KQML message in its own terms and syntax: JSON, or the native
 /// `(ask-one :sender my-agent :content (gpu-instances) :reply-with q1)`, answered as an
@@ -28,7 +28,7 @@ use crate::rest::principal::AuthUser;
     ))]
 pub async fn kqml(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -56,7 +56,7 @@ pub fn unreadable(reason: &str) -> Value {
 pub const PERFORMATIVES: [&str; 5] = ["ask", "ask-one", "ask-all", "ask-if", "achieve"];
 
 /// Answers one KQML message.
-pub async fn answer(actions: &AgentActions, caller: &Principal, message: &Value) -> Value {
+pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Value {
     let reply = |performative: &str, content: Value| {
         json!({
             "performative": performative,

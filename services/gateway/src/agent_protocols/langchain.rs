@@ -4,13 +4,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::agent_actions::{AgentActions, Outcome, Refused};
-use crate::agent_protocols::{arguments_of, error_object, run};
+use crate::agent_protocols::{Caller, arguments_of, error_object, run};
 use crate::error::ErrorBody;
 use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
@@ -54,14 +53,14 @@ pub async fn tools(
     ))]
 pub async fn execute(
     State(actions): State<AgentActions>,
-    AuthUser(caller): AuthUser,
+    caller: Caller,
     JsonBody(message): JsonBody<Value>,
 ) -> Result<Json<Value>, Error> {
     Ok(Json(answer(&actions, &caller, &message).await?))
 }
 
 /// Answers one LangChain message.
-pub async fn answer(actions: &AgentActions, caller: &Principal, message: &Value) -> Result<Value, Error> {
+pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Result<Value, Error> {
     let input = &message["input"];
     match input.get("action").and_then(Value::as_str).unwrap_or("execute") {
         "execute" => {}

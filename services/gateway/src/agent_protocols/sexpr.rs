@@ -6,6 +6,9 @@ use serde_json::{Map, Value, json};
 
 /// How deep lists may nest: far beyond any real message, short of any stack.
 const MAX_DEPTH: usize = 32;
+/// How many atoms, strings and lists one message may hold: far beyond any real message, and a
+/// bound on the memory a hostile one costs (each takes tens of bytes).
+const MAX_NODES: usize = 10_000;
 
 /// One expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +40,7 @@ pub fn is_sexpr(body: &[u8]) -> bool {
 pub fn parse(text: &str) -> Result<Sexpr, String> {
     let mut parser = Parser {
         chars: text.chars().peekable(),
+        nodes: 0,
     };
     let expression = parser.expression(0)?;
     parser.skip_space();
@@ -48,6 +52,7 @@ pub fn parse(text: &str) -> Result<Sexpr, String> {
 
 struct Parser<'a> {
     chars: std::iter::Peekable<std::str::Chars<'a>>,
+    nodes: usize,
 }
 
 impl Parser<'_> {
@@ -58,6 +63,10 @@ impl Parser<'_> {
     fn expression(&mut self, depth: usize) -> Result<Sexpr, String> {
         if depth > MAX_DEPTH {
             return Err(format!("lists nest deeper than {MAX_DEPTH}"));
+        }
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(format!("the message holds more than {MAX_NODES} items"));
         }
         self.skip_space();
         match self.chars.next() {
@@ -193,19 +202,11 @@ fn content(expression: &Sexpr, head_key: &str) -> Result<Value, String> {
     }
 }
 
-/// A value: numbers and `true`/`false` as such, lists as arrays, anything else as text.
+/// A value: atoms and strings as text (`4090` may be a GPU model, `12345` an offer id; the
+/// action's schema decides what is a number, see `typed_arguments`), lists as arrays.
 fn plain(expression: &Sexpr) -> Value {
     match expression {
-        Sexpr::Text(text) => json!(text),
-        Sexpr::Atom(atom) => match atom.as_str() {
-            "true" => json!(true),
-            "false" => json!(false),
-            _ => atom
-                .parse::<i64>()
-                .map(Value::from)
-                .or_else(|_| atom.parse::<f64>().map(Value::from))
-                .unwrap_or_else(|_| json!(atom)),
-        },
+        Sexpr::Text(text) | Sexpr::Atom(text) => json!(text),
         Sexpr::List(items) => Value::Array(items.iter().map(plain).collect()),
     }
 }
@@ -232,8 +233,10 @@ pub fn reply(reply: &Value, dialect: Dialect) -> String {
         _ => {}
     }
     for key in ["conversation-id", "in-reply-to", "language", "ontology"] {
-        if let Some(value) = reply[key].as_str() {
-            field(key, atom_or_text(value));
+        match &reply[key] {
+            Value::String(value) => field(key, atom_or_text(value)),
+            Value::Null => {}
+            other => field(key, atom_or_text(&other.to_string())),
         }
     }
     field("content", quoted(&reply["content"].to_string()));
@@ -281,7 +284,7 @@ mod tests {
         assert_eq!(
             message(&expression, Dialect::Kqml).expect("a message"),
             json!({"performative": "ask-one", "sender": "a", "reply-with": "q1",
-                   "content": {"query": "gpu-instances", "provider": "vast.ai", "page_size": 2}})
+                   "content": {"query": "gpu-instances", "provider": "vast.ai", "page_size": "2"}})
         );
     }
 
@@ -293,8 +296,14 @@ mod tests {
             message(&parse(text).expect("parses"), Dialect::Fipa).expect("a message"),
             json!({"performative": "request", "sender": {"name": "buyer"},
                    "receiver": [{"name": "aiserve-gpuproxy"}], "conversation-id": "c-1",
-                   "content": {"action": "spending.check", "estimated_cost": 2.5}})
+                   "content": {"action": "spending.check", "estimated_cost": "2.5"}})
         );
+    }
+
+    #[test]
+    fn a_message_too_large_to_be_real_is_refused() {
+        let wide = format!("(ask :content ({}))", "a ".repeat(MAX_NODES));
+        assert!(parse(&wide).is_err());
     }
 
     #[test]

@@ -101,9 +101,9 @@ impl ServerHandler for McpHandler {
         Ok(ListToolsResult::with_all_items(self.tools().await?.to_vec()))
     }
 
-    /// Runs the action as the caller the gateway authenticated. An action that fails is a tool
-    /// error the model can read (`CODE: message`); a tool that does not exist or arguments its
-    /// schema refuses are protocol errors (-32602).
+    /// Runs the action as the caller the gateway authenticated. An action that fails, and
+    /// arguments its schema refuses, are tool errors the model can read (`CODE: message`); a tool
+    /// that does not exist is a protocol error (-32602).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -159,7 +159,11 @@ impl ServerHandler for McpHandler {
                 format!("unknown tool: {}", request.name),
                 None,
             )),
-            Err(Refused::InvalidArguments(message)) => Err(ErrorData::invalid_params(message, None)),
+            // A tool error, not a protocol error, so that the model reads why and corrects its call.
+            Err(Refused::InvalidArguments(message)) => Ok(CallToolResult::error(vec![ContentBlock::text(
+                format!("VALIDATION_FAILED: {message}"),
+            )])
+            .into()),
         }
     }
 }

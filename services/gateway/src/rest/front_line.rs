@@ -122,9 +122,21 @@ impl Arrival {
     }
 }
 
-/// Routes in the router whose requests carry their own time limit (`timeout`, `X-Timelimit`, up to
-/// `PROXY_MAX_TIMEOUT`), which `REQUEST_TIMEOUT` must not cut short.
-const PROXYING_ROUTES: [&str; 1] = ["/api/v1/gpu/proxy"];
+/// Routes in the router whose requests carry their own time limit, which `REQUEST_TIMEOUT` must
+/// not cut short: the proxy (`timeout`, `X-Timelimit`, up to `PROXY_MAX_TIMEOUT`), and the agent
+/// fronts, whose actions are bounded by the agents service (a reservation waits for its instances
+/// to start) and whose proxied requests by the proxy's limits. Cutting them would tell an agent that
+/// a rent failed while it goes on.
+const PROXYING_ROUTES: [&str; 8] = [
+    "/api/v1/gpu/proxy",
+    "/api/v1/mcp",
+    "/api/v1/a2a",
+    "/api/v1/acp",
+    "/api/v1/fipa",
+    "/api/v1/kqml",
+    "/api/v1/langchain",
+    "/api/v1/agent",
+];
 
 /// Where a request is counted: under a route template's labels, or into a route's series
 /// resolved beforehand.
