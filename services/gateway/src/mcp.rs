@@ -93,3 +93,28 @@ impl McpFront {
     ))]
 #[expect(dead_code, reason = "documents the route rmcp serves; never called")]
 pub(crate) async fn mcp() {}
+
+/// Opens the event stream of a handshake-era session (`Mcp-Session-Id`), on which the server may
+/// send notifications outside any request.
+#[utoipa::path(get, path = "/api/v1/mcp", tag = "agents",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("Mcp-Session-Id" = String, Header, description = "The session `initialize` opened")),
+    responses(
+        (status = 200, description = "An event stream (text/event-stream)"),
+        (status = 401, description = "Missing or invalid credentials", body = crate::error::ErrorBody),
+        (status = 404, description = "An unknown or ended session"),
+    ))]
+#[expect(dead_code, reason = "documents the route rmcp serves; never called")]
+pub(crate) async fn mcp_stream() {}
+
+/// Ends a handshake-era session.
+#[utoipa::path(delete, path = "/api/v1/mcp", tag = "agents",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("Mcp-Session-Id" = String, Header, description = "The session to end")),
+    responses(
+        (status = 202, description = "The session is ended"),
+        (status = 401, description = "Missing or invalid credentials", body = crate::error::ErrorBody),
+        (status = 404, description = "An unknown or ended session"),
+    ))]
+#[expect(dead_code, reason = "documents the route rmcp serves; never called")]
+pub(crate) async fn mcp_end() {}

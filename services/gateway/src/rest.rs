@@ -54,7 +54,7 @@ pub use dispatch::RestService;
                        `Authorization: Bearer <jwt>`. Success bodies are `{\"data\", \"status\": \"success\"}` \
                        (lists add `count`); errors are `{\"error\", \"code\"}` with the HTTP status of the code."
     ),
-    paths(crate::data_plane::route::route, crate::data_plane::proxy_ws::proxy_ws, ws::events_ws, crate::mcp::mcp),
+    paths(crate::data_plane::route::route, crate::data_plane::proxy_ws::proxy_ws, ws::events_ws, crate::mcp::mcp, crate::mcp::mcp_stream, crate::mcp::mcp_end),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, logins and API keys"),

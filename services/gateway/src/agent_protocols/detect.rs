@@ -81,7 +81,8 @@ impl Protocol {
     security(("bearer" = []), ("api_key" = [])),
     request_body(content = Value, description = "A message of A2A (simple), ACP, FIPA ACL, KQML or LangChain; FIPA ACL and KQML also as s-expressions"),
     responses(
-        (status = 200, description = "The reply in the message's protocol, named in `X-Agent-Protocol`", body = Value,
+        (status = 200, description = "The reply in the message's protocol (an s-expression, text/plain, for a FIPA or KQML one), named in `X-Agent-Protocol`",
+            content((Value = "application/json"), (String = "text/plain")),
             headers(("X-Agent-Protocol" = String, description = "a2a, acp, fipa, kqml or langchain"))),
         (status = 400, description = "A message of no protocol this agent speaks (MALFORMED_REQUEST), or a LangChain message naming an unknown tool (UNKNOWN_ACTION) or with a bad tool_input (VALIDATION_FAILED)", body = ErrorBody),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),

@@ -26,7 +26,7 @@ use crate::error::ErrorBody;
     security(("bearer" = []), ("api_key" = [])),
     request_body(content = Value, description = "`{\"performative\": \"query-ref\", \"sender\": {\"name\": \"my-agent\"}, \"receiver\": [{\"name\": \"aiserve-gpuproxy\"}], \"content\": {\"query\": \"gpu-instances\"}}`, or the same as an s-expression"),
     responses(
-        (status = 200, description = "The reply: `{performative: inform|refuse|failure|not-understood, sender, receiver, content, conversation-id, in-reply-to}`, or an s-expression (text/plain) for one", body = Value),
+        (status = 200, description = "The reply: `{performative: inform|refuse|failure|not-understood, sender, receiver, content, conversation-id, in-reply-to}`, or an s-expression (text/plain) for one", content((Value = "application/json"), (String = "text/plain"))),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 pub async fn fipa(

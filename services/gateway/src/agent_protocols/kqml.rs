@@ -23,7 +23,7 @@ use crate::error::ErrorBody;
     security(("bearer" = []), ("api_key" = [])),
     request_body(content = Value, description = "`{\"performative\": \"ask\", \"sender\": \"my-agent\", \"content\": {\"query\": \"gpu-instances\"}}`, or the same as an s-expression"),
     responses(
-        (status = 200, description = "The reply: `{performative: tell|sorry|error, sender, receiver, content, in-reply-to}`, or an s-expression (text/plain) for one", body = Value),
+        (status = 200, description = "The reply: `{performative: tell|sorry|error, sender, receiver, content, in-reply-to}`, or an s-expression (text/plain) for one", content((Value = "application/json"), (String = "text/plain"))),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
     ))]
 pub async fn kqml(
