@@ -386,6 +386,54 @@ async fn requests_are_refused_before_any_tool_runs(mode: Mode) {
         unsupported["error"]["data"].to_string().contains("2026-07-28"),
         "names the supported versions: {unsupported}"
     );
+    // A handshake-era session is its opener's alone.
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "curl", "version": "1"}}});
+    let opened = http
+        .post(&url)
+        .header("x-api-key", &key)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(opened.status(), StatusCode::OK);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("an id")
+        .to_owned();
+    let in_session = |key: &str, body: Value| {
+        http.post(&url)
+            .header("x-api-key", key)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&body)
+            .send()
+    };
+    let acknowledged = in_session(
+        &key,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(acknowledged.status(), StatusCode::ACCEPTED);
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let someone_else = user_key(&fleet).await;
+    let stolen = in_session(&someone_else, list.clone()).await.expect("answered");
+    assert_eq!(
+        expect_status(stolen, StatusCode::NOT_FOUND).await["code"],
+        "NOT_FOUND"
+    );
+    let own = in_session(&key, list).await.expect("answered");
+    assert_eq!(own.status(), StatusCode::OK);
+    assert!(
+        own.text()
+            .await
+            .expect("an event stream")
+            .contains("list_gpu_instances")
+    );
 }
 
 async fn reserving_reports_progress_and_limits_refuse_spending(mode: Mode) {

@@ -12,6 +12,7 @@
 
 mod handler;
 mod origin;
+mod session_owners;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub const MCP_PATH: &str = "/api/v1/mcp";
 #[derive(Debug, Clone)]
 pub struct McpFront {
     sessions: Arc<LocalSessionManager>,
+    owners: session_owners::SessionOwners,
     allowed_origins: Arc<[String]>,
     handler: McpHandler,
 }
@@ -43,12 +45,14 @@ impl McpFront {
     pub fn new(actions: AgentActions, allowed_origins: Vec<String>) -> Self {
         McpFront {
             sessions: Arc::new(LocalSessionManager::default()),
+            owners: session_owners::SessionOwners::default(),
             allowed_origins: allowed_origins.into(),
             handler: McpHandler::new(actions),
         }
     }
 
-    /// Returns the MCP route: origin check, then authentication and rate limits, then rmcp.
+    /// Returns the MCP route: origin check, then authentication and rate limits, then the session's
+    /// owner, then rmcp.
     pub fn router(&self, state: AppState) -> Router<AppState> {
         let handler = self.handler.clone();
         // The Host check is rmcp's answer to rebinding for servers without credentials; here every
@@ -64,6 +68,10 @@ impl McpFront {
         let service = StreamableHttpService::new(move || Ok(handler.clone()), self.sessions.clone(), config);
         Router::new()
             .route_service(MCP_PATH, service)
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.owners.clone(),
+                session_owners::bind_sessions,
+            ))
             .route_layer(authenticate(state))
             .route_layer(axum::middleware::from_fn_with_state(
                 self.allowed_origins.clone(),
