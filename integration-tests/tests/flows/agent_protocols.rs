@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::in_both_modes;
-use crate::rentals::user_key;
+use crate::rentals::{credit, limit_hour, user_key};
 
 in_both_modes!(
     each_protocol_answers_in_its_own_terms,
@@ -327,31 +327,8 @@ async fn spending_refusals_are_refuse_sorry_and_failed(mode: Mode) {
     let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
     let (email, token) = fleet.rest.new_user().await;
     let (_, key) = fleet.rest.create_key(&token).await;
-    for (path, body) in [(
-        "/api/v1/admin/credits/add",
-        json!({"email": email, "amount": 500.0}),
-    )] {
-        let response = fleet
-            .rest
-            .request(Method::POST, path, Auth::Bearer(&admin))
-            .json(&body)
-            .send()
-            .await
-            .expect("answered");
-        expect_status(response, StatusCode::OK).await;
-    }
-    let limited = fleet
-        .rest
-        .request(
-            Method::PUT,
-            "/api/v1/admin/guardrails/limits",
-            Auth::Bearer(&admin),
-        )
-        .json(&json!({"email": email, "limits": {"60min": 0.01}}))
-        .send()
-        .await
-        .expect("answered");
-    expect_status(limited, StatusCode::OK).await;
+    credit(&fleet, &admin, &email, 500.0).await;
+    limit_hour(&fleet, &admin, &email, 0.01).await;
     let listed = reply(
         &fleet,
         "/api/v1/a2a",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
 use http::{HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject,
     ProgressNotificationParam, ProtocolVersion,
@@ -20,7 +20,7 @@ use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, Ser
 use serde_json::{Value, json};
 
 use crate::in_both_modes;
-use crate::rentals::user_key;
+use crate::rentals::{credit, limit_hour, user_key};
 
 in_both_modes!(
     clients_of_both_eras_list_and_call_the_tools,
@@ -450,14 +450,7 @@ async fn reserving_reports_progress_and_limits_refuse_spending(mode: Mode) {
     let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
     let (email, token) = fleet.rest.new_user().await;
     let (_, key) = fleet.rest.create_key(&token).await;
-    let credited = fleet
-        .rest
-        .request(Method::POST, "/api/v1/admin/credits/add", Auth::Bearer(&admin))
-        .json(&json!({"email": email, "amount": 500.0}))
-        .send()
-        .await
-        .expect("answered");
-    expect_status(credited, StatusCode::OK).await;
+    credit(&fleet, &admin, &email, 500.0).await;
 
     let client = Client::default();
     let progress = client.progress.clone();
@@ -517,18 +510,7 @@ async fn reserving_reports_progress_and_limits_refuse_spending(mode: Mode) {
     let mine = result(&mcp, "list_my_instances", json!({})).await;
     assert_eq!(mine["instances"].as_array().map(Vec::len), Some(1), "{mine}");
 
-    let limited = fleet
-        .rest
-        .request(
-            Method::PUT,
-            "/api/v1/admin/guardrails/limits",
-            Auth::Bearer(&admin),
-        )
-        .json(&json!({"email": email, "limits": {"60min": 0.01}}))
-        .send()
-        .await
-        .expect("answered");
-    expect_status(limited, StatusCode::OK).await;
+    limit_hour(&fleet, &admin, &email, 0.01).await;
     let offers = result(
         &mcp,
         "list_gpu_instances",

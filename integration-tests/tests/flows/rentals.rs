@@ -50,6 +50,34 @@ pub async fn running(fleet: &TestFleet, key: &str, count: usize) -> Vec<Value> {
     }
 }
 
+/// Credits `email` with `usd` as the admin whose token is `admin`.
+pub async fn credit(fleet: &TestFleet, admin: &str, email: &str, usd: f64) {
+    let credited = fleet
+        .rest
+        .request(Method::POST, "/api/v1/admin/credits/add", Auth::Bearer(admin))
+        .json(&json!({"email": email, "amount": usd}))
+        .send()
+        .await
+        .expect("answered");
+    expect_status(credited, StatusCode::OK).await;
+}
+
+/// Sets `email`'s 60-minute spending limit to `usd` as the admin whose token is `admin`.
+pub async fn limit_hour(fleet: &TestFleet, admin: &str, email: &str, usd: f64) {
+    let limited = fleet
+        .rest
+        .request(
+            Method::PUT,
+            "/api/v1/admin/guardrails/limits",
+            Auth::Bearer(admin),
+        )
+        .json(&json!({"email": email, "limits": {"60min": usd}}))
+        .send()
+        .await
+        .expect("answered");
+    expect_status(limited, StatusCode::OK).await;
+}
+
 /// Destroys every instance of the caller.
 pub async fn destroy_all(fleet: &TestFleet, key: &str) {
     let mine = expect_status(

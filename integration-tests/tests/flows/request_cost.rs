@@ -2,11 +2,11 @@
 //! credit cap and the guard rails.
 
 use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::in_both_modes;
-use crate::rentals::{destroy_all, reserve, running};
+use crate::rentals::{credit, destroy_all, reserve, running};
 
 in_both_modes!(proxied_requests_are_paid_for_before_they_are_sent);
 
@@ -36,14 +36,7 @@ async fn proxied_requests_are_paid_for_before_they_are_sent(mode: Mode) {
         refused["code"], "CREDITS_EXHAUSTED",
         "no credits, no cap: {refused}"
     );
-    let credited = fleet
-        .rest
-        .request(Method::POST, "/api/v1/admin/credits/add", Auth::Bearer(&admin))
-        .json(&json!({"email": email, "amount": 10.0}))
-        .send()
-        .await
-        .expect("answered");
-    expect_status(credited, StatusCode::OK).await;
+    credit(&fleet, &admin, &email, 10.0).await;
 
     // The refusal gave its guard-rail reservation back: the whole $1.50 hour is there, three requests.
     for _ in 0..3 {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
+use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
@@ -177,6 +178,32 @@ fn read<I: DeserializeOwned>(arguments: Value) -> Result<I, CallError> {
         arguments => arguments,
     };
     serde_json::from_value(arguments).map_err(|error| CallError::InvalidArguments(error.to_string()))
+}
+
+/// The offer filters `list_gpu_instances` and `reserve_gpus` both take, as their inputs carry them.
+pub(crate) struct OfferFilterFields {
+    pub provider: Option<String>,
+    pub gpu_model: Option<String>,
+    pub min_vram_gb: Option<f64>,
+    pub max_price_per_hour: Option<f64>,
+    pub location: Option<String>,
+    pub num_gpus: Option<i32>,
+}
+
+/// Converts the filters to the catalog's (unset fields do not filter), refusing a price that is not
+/// one; the catalog judges the rest.
+fn offer_filters(fields: OfferFilterFields) -> Result<catalog::OfferFilters, ActionError> {
+    Ok(catalog::OfferFilters {
+        provider: fields.provider.unwrap_or_default(),
+        min_vram_gb: fields.min_vram_gb.unwrap_or(0.0),
+        max_price_micros_per_hour: match fields.max_price_per_hour {
+            Some(price) => micros("max_price_per_hour", price, 1_000_000.0, true)?,
+            None => 0,
+        },
+        gpu_model: fields.gpu_model.unwrap_or_default(),
+        location: fields.location.unwrap_or_default(),
+        num_gpus: fields.num_gpus.unwrap_or(0),
+    })
 }
 
 /// Converts micro-dollars to dollars, as every public answer shows money.

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ActionError;
-use crate::actions::{Actions, dollars, micros};
+use crate::actions::{Actions, OfferFilterFields, dollars, offer_filters};
 
 /// Which offers to list; unset fields do not filter.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -82,17 +82,14 @@ pub struct OffersOutput {
 impl Actions {
     pub(super) async fn list_offers(&self, input: OffersInput) -> Result<OffersOutput, ActionError> {
         let request = catalog::ListOffersRequest {
-            filters: Some(catalog::OfferFilters {
-                provider: input.provider.unwrap_or_default(),
-                min_vram_gb: input.min_vram_gb.unwrap_or(0.0),
-                max_price_micros_per_hour: match input.max_price_per_hour {
-                    Some(price) => micros("max_price_per_hour", price, 1_000_000.0, true)?,
-                    None => 0,
-                },
-                gpu_model: input.gpu_model.unwrap_or_default(),
-                location: input.location.unwrap_or_default(),
-                num_gpus: input.num_gpus.unwrap_or(0),
-            }),
+            filters: Some(offer_filters(OfferFilterFields {
+                provider: input.provider,
+                gpu_model: input.gpu_model,
+                min_vram_gb: input.min_vram_gb,
+                max_price_per_hour: input.max_price_per_hour,
+                location: input.location,
+                num_gpus: input.num_gpus,
+            })?),
             limit: input.page_size.unwrap_or(0),
             offset: 0,
             sort: input.sort.unwrap_or_default().trim().to_ascii_lowercase(),

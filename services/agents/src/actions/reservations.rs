@@ -2,13 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use gpuproxy_proto::gpuproxy::catalog::v1 as catalog;
 use gpuproxy_proto::gpuproxy::reservation::v1 as reservation;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::instances::LaunchInput;
-use crate::actions::{Actions, InstanceOutput, ProgressSender, micros};
+use crate::actions::{Actions, InstanceOutput, OfferFilterFields, ProgressSender, offer_filters};
 use crate::{ActionError, Caller, Progress};
 
 /// A reservation to make.
@@ -76,17 +75,14 @@ impl Actions {
         let request = reservation::ReserveRequest {
             user_id: caller.user_id.to_string(),
             count: input.count,
-            filters: Some(catalog::OfferFilters {
-                provider: input.provider.unwrap_or_default(),
-                min_vram_gb: input.min_vram_gb.unwrap_or(0.0),
-                max_price_micros_per_hour: match input.max_price_per_hour {
-                    Some(price) => micros("max_price_per_hour", price, 1_000_000.0, true)?,
-                    None => 0,
-                },
-                gpu_model: input.gpu_model.unwrap_or_default(),
-                location: input.location.unwrap_or_default(),
-                num_gpus: input.num_gpus.unwrap_or(0),
-            }),
+            filters: Some(offer_filters(OfferFilterFields {
+                provider: input.provider,
+                gpu_model: input.gpu_model,
+                min_vram_gb: input.min_vram_gb,
+                max_price_per_hour: input.max_price_per_hour,
+                location: input.location,
+                num_gpus: input.num_gpus,
+            })?),
             config: Some(input.config.into_proto()),
             idempotency_key: idempotency_key.to_owned(),
         };
