@@ -86,6 +86,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "removing what interrupted runs left behind (test databases and streams)"
 cargo run --quiet --locked -p gpuproxy-testkit --bin gpuproxy-test-janitor
 
+say "the official A2A SDK, which the A2A tests drive"
+./scripts/a2a-sdk-venv.sh
+
 say "tests, embedded and fleet"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -6,6 +6,7 @@
     reason = "a test fails loudly at the step that broke"
 )]
 
+mod a2a;
 mod agent_protocols;
 mod bad_input;
 mod billing;

@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::in_both_modes;
 use crate::rentals::{destroy_all, reserve, user_key};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 in_both_modes!(
     a_user_receives_their_instance_events_until_they_unsubscribe,
@@ -24,7 +25,7 @@ fn ws_url(fleet: &TestFleet) -> String {
     format!("{}/ws", fleet.gateways[0].http.replacen("http", "ws", 1))
 }
 
-async fn connect(fleet: &TestFleet, key: Option<&str>) -> Socket {
+pub async fn connect(fleet: &TestFleet, key: Option<&str>) -> Socket {
     let mut request = ws_url(fleet).into_client_request().expect("a request");
     if let Some(key) = key {
         request
@@ -37,7 +38,7 @@ async fn connect(fleet: &TestFleet, key: Option<&str>) -> Socket {
         .0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::text(message.to_string()))
         .await
@@ -45,7 +46,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next text message as JSON, skipping pings.
-async fn next(socket: &mut Socket) -> Value {
+pub async fn next(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -110,7 +111,7 @@ async fn a_user_receives_their_instance_events_until_they_unsubscribe(mode: Mode
         next(&mut bob_socket).await["payload"]["channels"]
             .as_array()
             .map(Vec::len),
-        Some(6)
+        Some(7)
     );
 
     let reserved = reserve(&fleet, &alice, 1, "").await;
@@ -158,7 +159,8 @@ async fn the_seed_examples_work_as_written(mode: Mode) {
             "guardrails",
             "billing_events",
             "reservation_events",
-            "gpu_updates"
+            "gpu_updates",
+            "agent_tasks"
         ])
     );
     assert_eq!(subscribed["payload"]["authenticated"], false);

@@ -86,11 +86,13 @@ pub enum ErrorCode {
     UnknownChannel,
     /// An agent asked for an action (an MCP tool, a LangChain tool, …) that the catalog does not have.
     UnknownAction,
+    /// An agent's task has already ended (completed, failed or canceled): it cannot be canceled.
+    TaskEnded,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -127,6 +129,7 @@ impl ErrorCode {
         ErrorCode::UnknownEvent,
         ErrorCode::UnknownChannel,
         ErrorCode::UnknownAction,
+        ErrorCode::TaskEnded,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -168,6 +171,7 @@ impl ErrorCode {
             ErrorCode::UnknownEvent => "UNKNOWN_EVENT",
             ErrorCode::UnknownChannel => "UNKNOWN_CHANNEL",
             ErrorCode::UnknownAction => "UNKNOWN_ACTION",
+            ErrorCode::TaskEnded => "TASK_ENDED",
         }
     }
 
@@ -206,7 +210,7 @@ impl ErrorCode {
             | ErrorCode::UnknownEvent
             | ErrorCode::UnknownChannel
             | ErrorCode::UnknownAction => StatusCode::BAD_REQUEST,
-            ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
+            ErrorCode::IdempotencyConflict | ErrorCode::TaskEnded => StatusCode::CONFLICT,
         }
     }
 
@@ -244,7 +248,9 @@ impl ErrorCode {
             | ErrorCode::UnknownEvent
             | ErrorCode::UnknownChannel
             | ErrorCode::UnknownAction => Code::InvalidArgument,
-            ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict => Code::FailedPrecondition,
+            ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict | ErrorCode::TaskEnded => {
+                Code::FailedPrecondition
+            }
         }
     }
 

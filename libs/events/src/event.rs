@@ -41,9 +41,17 @@ pub mod names {
     pub const CREDITS_LOW: &str = "credits.low";
     /// Auto-renewal charged the user's saved payment method and credited it (`SubscriptionRenewed`).
     pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
+    /// An agent's task started or reported progress (`AgentTaskUpdated`).
+    pub const AGENT_TASK_WORKING: &str = "agent.task.working";
+    /// An agent's task ended with its action's result (`AgentTaskUpdated`).
+    pub const AGENT_TASK_COMPLETED: &str = "agent.task.completed";
+    /// An agent's task ended with its action's error (`AgentTaskUpdated`).
+    pub const AGENT_TASK_FAILED: &str = "agent.task.failed";
+    /// An agent's task was canceled by its user (`AgentTaskUpdated`).
+    pub const AGENT_TASK_CANCELED: &str = "agent.task.canceled";
 
     /// Every event name, for validating what subscribers ask for.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 21] = [
         AUTH_USER_CREATED,
         AUTH_USER_UPDATED,
         AUTH_APIKEY_CREATED,
@@ -61,6 +69,10 @@ pub mod names {
         PAYMENT_FAILED,
         CREDITS_LOW,
         SUBSCRIPTION_RENEWED,
+        AGENT_TASK_WORKING,
+        AGENT_TASK_COMPLETED,
+        AGENT_TASK_FAILED,
+        AGENT_TASK_CANCELED,
     ];
 }
 

@@ -15,6 +15,9 @@ pub struct TestServers {
     pub nats_url: String,
     /// `TEST_LOG`: show logs of the code under test.
     pub log: bool,
+    /// `A2A_SDK_PYTHON`: a Python with the official `a2a-sdk` installed, which the A2A tests drive
+    /// (default: the virtualenv `scripts/a2a-sdk-venv.sh` makes under `~/.cache/gpuproxy`).
+    pub a2a_sdk_python: String,
 }
 
 impl TestServers {
@@ -29,6 +32,13 @@ impl TestServers {
             redis_port: reader.number("TEST_REDIS_PORT", 6379u16, 1..=u16::MAX),
             nats_url: reader.string("TEST_NATS_URL", "nats://127.0.0.1:4222"),
             log: reader.bool("TEST_LOG", false),
+            a2a_sdk_python: {
+                let home = reader.string("HOME", "/root");
+                reader.string(
+                    "A2A_SDK_PYTHON",
+                    &format!("{home}/.cache/gpuproxy/venv-a2a/bin/python"),
+                )
+            },
         }
     }
 }

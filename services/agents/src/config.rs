@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_config::{AGENTS, InternalServerConfig, Reader};
+use gpuproxy_config::{AGENTS, DatabaseConfig, InternalServerConfig, Reader};
 
 /// Everything the agents service reads from the environment.
 #[derive(Debug, Clone)]
@@ -13,6 +13,10 @@ pub struct Config {
     pub renting_timeout: Duration,
     /// `AGENT_PROGRESS_INTERVAL`: how often a long action (a reservation) reports its progress.
     pub progress_interval: Duration,
+    /// Where tasks are kept.
+    pub database: DatabaseConfig,
+    /// `OUTBOX_POLL_INTERVAL`: how often the outbox is checked for events other processes wrote.
+    pub outbox_poll_interval: Duration,
     /// Where the internal API listens (`INTERNAL_HOST`, `AGENTS_GRPC_PORT`, `INTERNAL_API_TOKEN`).
     pub server: InternalServerConfig,
 }
@@ -24,6 +28,8 @@ impl Config {
             call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             renting_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             progress_interval: reader.duration("AGENT_PROGRESS_INTERVAL", Duration::from_secs(1)),
+            database: DatabaseConfig::read(reader),
+            outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
             server: InternalServerConfig::read(reader, &AGENTS, developer_mode),
         }
     }

@@ -1,4 +1,5 @@
-//! The internal gRPC API: the catalog listed, and actions run as the caller with their progress.
+//! The internal gRPC API: the catalog listed, actions run as the caller with their progress, and
+//! actions run as durable tasks.
 
 use std::pin::Pin;
 
@@ -14,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 use crate::catalog::{self, CallError};
 use crate::error::Error;
+use crate::tasks::{AgentTasks, StartTask, TaskFilter, TaskRow, TaskState, unmilli};
 use crate::{ActionError, Actions, Caller, Progress};
 
 /// Progress reports that may wait for a slow reader before the action waits for it.
@@ -23,14 +25,19 @@ const PROGRESS_BUFFER: usize = 16;
 #[derive(Debug, Clone)]
 pub struct GrpcAgents {
     actions: Actions,
+    tasks: AgentTasks,
     running: TaskTracker,
 }
 
 impl GrpcAgents {
     /// Wraps `actions`; calls run under `running`, which shutdown waits for (a rent under way is
     /// paid for and must be recorded).
-    pub fn new(actions: Actions, running: TaskTracker) -> Self {
-        GrpcAgents { actions, running }
+    pub fn new(actions: Actions, tasks: AgentTasks, running: TaskTracker) -> Self {
+        GrpcAgents {
+            actions,
+            tasks,
+            running,
+        }
     }
 }
 
@@ -70,7 +77,7 @@ impl AgentsService for GrpcAgents {
     ) -> Result<Response<Self::CallActionStream>, Status> {
         let request = request.into_inner();
         let caller = Caller {
-            user_id: request.user_id.parse::<UserId>().map_err(Error::from)?,
+            user_id: user_id(&request.user_id)?,
             admin: request.admin,
         };
         let Some(action) = catalog::action_named(&request.name) else {
@@ -107,6 +114,131 @@ impl AgentsService for GrpcAgents {
             let _ = events.send(event).await;
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn start_task(&self, request: Request<pb::StartTaskRequest>) -> Result<Response<pb::Task>, Status> {
+        let request = request.into_inner();
+        let caller = Caller {
+            user_id: user_id(&request.user_id)?,
+            admin: request.admin,
+        };
+        let Some(action) = catalog::action_named(&request.name) else {
+            return Err(Error::from(CallError::UnknownAction(request.name)).into());
+        };
+        if action.runs_in_gateway() {
+            return Err(Error::from(CallError::RunsInGateway(action.name.to_owned())).into());
+        }
+        let task = self
+            .tasks
+            .start(StartTask {
+                caller,
+                action,
+                arguments: arguments(&request.arguments)?,
+                idempotency_key: request.idempotency_key,
+                context_id: request.context_id,
+                request: request.request,
+            })
+            .await?;
+        Ok(Response::new(task_message(task)))
+    }
+
+    async fn get_task(&self, request: Request<pb::TaskRequest>) -> Result<Response<pb::Task>, Status> {
+        let request = request.into_inner();
+        let task = self
+            .tasks
+            .get(user_id(&request.user_id)?, &request.task_id)
+            .await?;
+        Ok(Response::new(task_message(task)))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let request = request.into_inner();
+        let state = match request.state.as_str() {
+            "" => None,
+            text => Some(TaskState::parse(text).ok_or_else(|| Error::InvalidField {
+                field: "state",
+                reason: "must be working, completed, failed or canceled".to_owned(),
+            })?),
+        };
+        let filter = TaskFilter {
+            context_id: Some(request.context_id).filter(|id| !id.is_empty()),
+            state,
+        };
+        let (tasks, next_page_token, total) = self
+            .tasks
+            .list(
+                user_id(&request.user_id)?,
+                &filter,
+                request.page_size,
+                &request.page_token,
+            )
+            .await?;
+        Ok(Response::new(pb::ListTasksResponse {
+            tasks: tasks.into_iter().map(task_message).collect(),
+            next_page_token,
+            total_size: i32::try_from(total).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn cancel_task(&self, request: Request<pb::TaskRequest>) -> Result<Response<pb::Task>, Status> {
+        let request = request.into_inner();
+        let task = self
+            .tasks
+            .cancel(user_id(&request.user_id)?, &request.task_id)
+            .await?;
+        Ok(Response::new(task_message(task)))
+    }
+
+    type WatchTaskStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
+
+    async fn watch_task(
+        &self,
+        request: Request<pb::TaskRequest>,
+    ) -> Result<Response<Self::WatchTaskStream>, Status> {
+        use futures::StreamExt as _;
+
+        let request = request.into_inner();
+        let changes = self
+            .tasks
+            .watch(user_id(&request.user_id)?, &request.task_id)
+            .await?;
+        Ok(Response::new(Box::pin(
+            changes.map(|task| Ok(task_message(task))),
+        )))
+    }
+}
+
+fn user_id(text: &str) -> Result<UserId, Error> {
+    Ok(text.parse::<UserId>()?)
+}
+
+/// A task as the API answers it.
+fn task_message(row: TaskRow) -> pb::Task {
+    let progress = (row.total_milli > 0 || !row.progress_message.is_empty()).then(|| pb::Progress {
+        progress: unmilli(row.progress_milli),
+        total: unmilli(row.total_milli),
+        message: row.progress_message.clone(),
+    });
+    let error = row.error_code.as_ref().map(|code| pb::ActionError {
+        code: code.clone(),
+        message: row.error_message.clone().unwrap_or_default(),
+    });
+    pb::Task {
+        id: row.id,
+        user_id: row.user_id,
+        context_id: row.context_id,
+        action: row.action,
+        arguments: row.arguments,
+        state: row.state,
+        progress,
+        result: row.result.unwrap_or_default(),
+        error,
+        request: row.request,
+        created_at_ms: row.created_at,
+        updated_at_ms: row.updated_at,
     }
 }
 

@@ -5,11 +5,13 @@
 //! and whether it reads, changes, spends or destroys. Each runs as the calling user through the
 //! owning services' internal APIs, the same ones the REST routes reach, so ownership, defaults,
 //! validation, guard rails, credits and events apply unchanged. The agent fronts (MCP in the gateway,
-//! the agent protocols) adapt their envelopes to [`grpc`]; none runs an action itself.
+//! the agent protocols) adapt their envelopes to [`grpc`]; none runs an action itself. An action
+//! may also run as a durable task (A2A's), kept in this service's database with its progress and
+//! outcome ([`tasks`]).
 //!
 //! Layout: `catalog.rs` lists the actions; `actions/` runs them, one file per owning service;
-//! `caller.rs` is who runs them; `outcome.rs` is what an action answers when it fails; `grpc.rs`
-//! serves them; `app.rs` builds the service.
+//! `caller.rs` is who runs them; `outcome.rs` is what an action answers when it fails; `tasks/`
+//! keeps them as tasks; `grpc.rs` serves them; `app.rs` builds the service.
 
 mod actions;
 mod app;
@@ -19,8 +21,9 @@ mod config;
 mod error;
 mod grpc;
 mod outcome;
+pub mod tasks;
 
-pub use actions::Actions;
+pub use actions::{Actions, Timeouts};
 pub use app::App;
 pub use caller::Caller;
 pub use config::Config;

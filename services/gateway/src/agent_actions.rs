@@ -2,7 +2,10 @@
 //! protocols): the catalog comes from the agents service, and each call runs there as the
 //! caller, with its progress; the one action that carries traffic (`proxy_inference_request`) is
 //! run by the data plane, exactly as `POST /api/v1/gpu/proxy` runs it. A front only translates its
-//! envelope to [`AgentActions::call`] and the [`Outcome`] back.
+//! envelope to [`AgentActions::call`] and the [`Outcome`] back. An action may also start as a
+//! durable task of the agents service (`tasks.rs`), followed until it ends.
+
+mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,8 @@ use tokio::sync::{OnceCell, mpsc};
 
 use crate::data_plane::{DataPlane, ProxyRequestDto, ProxyResponseDto};
 use crate::{AppState, Error};
+
+pub use tasks::{NewTask, TaskRefused};
 
 /// How far a long action has come.
 pub type Progress = pb::Progress;

@@ -1,11 +1,12 @@
-//! The agent protocols of seed 003 over the one action catalog: LangChain's tools, ACP, FIPA ACL
-//! and KQML messages, the seed's simple A2A body, the unified endpoint that tells them apart, and
-//! agent discovery. Each file turns its protocol's envelope into an action (by name or by one of
+//! The agent protocols of seed 003 over the one action catalog: A2A 1.0 (JSON-RPC, tasks, the
+//! agent card) and the seed's simple A2A body, LangChain's tools, ACP, FIPA ACL and KQML messages,
+//! the unified endpoint that tells them apart, and agent discovery. Each file turns its protocol's envelope into an action (by name or by one of
 //! its aliases, e.g. `gpu.list` or `gpu-instances`) and the outcome back into the protocol's own
 //! terms; [`AgentActions`] runs it. A message that is JSON is always answered in its protocol,
 //! failures included (FIPA `failure`/`refuse`/`not-understood`, KQML `sorry`/`error`, …), so the
 //! HTTP status is 200 unless the body is not JSON at all or the caller is not authenticated.
 
+mod a2a;
 mod a2a_simple;
 mod acp;
 mod contract_net;
@@ -42,7 +43,7 @@ pub const AGENT_NAME: &str = "aiserve-gpuproxy";
 /// The routes that need a caller.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(a2a_simple::a2a))
+        .routes(routes!(a2a::a2a))
         .routes(routes!(acp::acp))
         .routes(routes!(fipa::fipa))
         .routes(routes!(kqml::kqml))
@@ -51,9 +52,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(detect::agent))
 }
 
-/// `GET /agent/discover`, open to anyone.
+/// `GET /agent/discover` and the A2A agent card, open to anyone.
 pub fn discovery_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(discover::discover))
+    OpenApiRouter::new()
+        .routes(routes!(discover::discover))
+        .routes(routes!(a2a::card::agent_card))
 }
 
 /// Who sent a message: the authenticated user, and the request's `Idempotency-Key`, so that a
@@ -96,9 +99,9 @@ async fn run(
         .await
 }
 
-/// Gives text arguments the type the action's input schema asks for: the native FIPA and KQML
-/// syntax (and agents that quote every value) send `2.5` or `true` as text. Text that does not
-/// read as that type is left for the schema to refuse.
+/// Gives arguments the type the action's input schema asks for: the native FIPA and KQML syntax
+/// (and agents that quote every value) send `2.5` or `true` as text, and A2A's protobuf JSON sends
+/// whole numbers as `2.0`. What does not read as that type is left for the schema to refuse.
 async fn typed_arguments(actions: &AgentActions, name: &str, arguments: Value) -> Value {
     let Value::Object(mut arguments) = arguments else {
         return arguments;
@@ -112,7 +115,6 @@ async fn typed_arguments(actions: &AgentActions, name: &str, arguments: Value) -
         return Value::Object(arguments);
     };
     for (field, value) in &mut arguments {
-        let Value::String(text) = value else { continue };
         let wanted = &schema["properties"][field.as_str()]["type"];
         let wants = |kind: &str| {
             wanted == kind
@@ -120,6 +122,17 @@ async fn typed_arguments(actions: &AgentActions, name: &str, arguments: Value) -
                     .as_array()
                     .is_some_and(|kinds| kinds.iter().any(|k| k == kind))
         };
+        // Protobuf JSON (A2A's data parts) carries every number as a double: 2 arrives as 2.0.
+        if let Some(number) = value.as_f64().filter(|_| value.is_f64() && wants("integer"))
+            && number.fract() == 0.0
+            && number.abs() < 9.0e15
+        {
+            #[expect(clippy::cast_possible_truncation, reason = "whole and below 2^53")]
+            let whole = number as i64;
+            *value = Value::from(whole);
+            continue;
+        }
+        let Value::String(text) = value else { continue };
         let typed = if wants("integer") {
             text.trim().parse::<i64>().ok().map(Value::from)
         } else if wants("number") {

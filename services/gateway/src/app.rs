@@ -121,6 +121,7 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
+            public_url: config.public_url.as_deref().map(std::sync::Arc::from),
         });
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
         let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));

@@ -134,6 +134,9 @@ pub struct Config {
     /// `https://inspector.example.com`); a request with any other `Origin` is refused (DNS
     /// rebinding). Requests without an `Origin` (every non-browser client) are not affected.
     pub mcp_allowed_origins: Vec<String>,
+    /// `PUBLIC_URL`: where clients reach this gateway (`https://gpu.example.com`), as the A2A
+    /// agent card names it; unset, the card names the host each request was sent to.
+    pub public_url: Option<String>,
     /// `MAX_REQUEST_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// `REQUEST_TIMEOUT`: the longest a request may take.
@@ -217,6 +220,18 @@ impl Config {
                 "expected origins such as https://app.example.com",
             );
         }
+        let public_url = Some(reader.string("PUBLIC_URL", ""))
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty());
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            reader.invalid(
+                "PUBLIC_URL",
+                Some(url),
+                "expected a URL such as https://gpu.example.com",
+            );
+        }
         Config {
             http_listen: SocketAddr::new(host, http_port),
             grpc_listen: SocketAddr::new(host, grpc_port),
@@ -231,6 +246,7 @@ impl Config {
             },
             cors_origins,
             mcp_allowed_origins,
+            public_url,
             max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),

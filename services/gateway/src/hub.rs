@@ -26,18 +26,21 @@ pub enum Channel {
     ReservationEvents,
     /// `gpu_updates`: instances rented and destroyed, providers degraded and recovered.
     GpuUpdates,
+    /// `agent_tasks`: agents' tasks (A2A) started, progressing and ended.
+    AgentTasks,
 }
 
 impl Channel {
     /// Every channel, most specific first: an event on several of a client's channels is sent once,
     /// as the first of them.
-    pub const ALL: [Channel; 6] = [
+    pub const ALL: [Channel; 7] = [
         Channel::PaymentCompleted,
         Channel::GpuAvailable,
         Channel::Guardrails,
         Channel::BillingEvents,
         Channel::ReservationEvents,
         Channel::GpuUpdates,
+        Channel::AgentTasks,
     ];
 
     /// The wire name, also the `type` of the messages it carries.
@@ -49,6 +52,7 @@ impl Channel {
             Channel::BillingEvents => "billing_events",
             Channel::ReservationEvents => "reservation_events",
             Channel::GpuUpdates => "gpu_updates",
+            Channel::AgentTasks => "agent_tasks",
         }
     }
 
@@ -80,6 +84,12 @@ impl Channel {
                 names::INSTANCE_DESTROYED,
                 names::CATALOG_PROVIDER_DEGRADED,
                 names::CATALOG_PROVIDER_RECOVERED,
+            ],
+            Channel::AgentTasks => &[
+                names::AGENT_TASK_WORKING,
+                names::AGENT_TASK_COMPLETED,
+                names::AGENT_TASK_FAILED,
+                names::AGENT_TASK_CANCELED,
             ],
         }
     }

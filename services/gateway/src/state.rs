@@ -72,4 +72,6 @@ pub struct SharedState {
     pub request_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// `PUBLIC_URL`, without a trailing slash.
+    pub public_url: Option<std::sync::Arc<str>>,
 }

@@ -123,8 +123,8 @@ impl Actions {
         })
     }
 
-    /// Follows `instances` until none is on its way any more or the renting time bound passes, reporting each
-    /// one that starts.
+    /// Follows `instances` until none is on its way any more, the renting time bound passes or
+    /// nobody listens to the progress, reporting each one that starts.
     async fn wait_until_started(
         &self,
         caller: Caller,
@@ -135,7 +135,11 @@ impl Actions {
     ) -> Result<(), ActionError> {
         let deadline = tokio::time::Instant::now() + self.timeouts.renting;
         while started < len_f64(instances) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(self.timeouts.progress_interval).await;
+            // Nobody listening any more (a canceled task) ends the wait: the instances start anyway.
+            tokio::select! {
+                () = tokio::time::sleep(self.timeouts.progress_interval) => {}
+                () = progress.closed() => return Ok(()),
+            }
             let listed = self
                 .call_owner(
                     self.reservation

@@ -1,32 +1,12 @@
-//! `POST /api/v1/a2a` with the seed's simple body: `{"action": "gpu.list", "from_agent": "my-agent",
-//! "parameters": {…}}`, answered with the action's result or why it failed. (A2A 1.0's JSON-RPC
-//! binding and its tasks are served beside it by a later release.)
+//! The seed's simple A2A body at `POST /api/v1/a2a`: `{"action": "gpu.list", "from_agent":
+//! "my-agent", "parameters": {…}}`, answered with the action's result or why it failed: `status`
+//! `completed` with its `result`, or `failed` with its `error` (`{code, message}`); `message_id`
+//! comes back as `in_reply_to`.
 
-use axum::Json;
-use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::agent_actions::{AgentActions, Outcome};
 use crate::agent_protocols::{AGENT_NAME, Caller, arguments_of, error_object, refused_object, run};
-use crate::error::ErrorBody;
-use crate::rest::json_body::JsonBody;
-
-/// Runs the action a simple A2A message names and answers `status` `completed` with its `result`,
-/// or `failed` with its `error` (`{code, message}`); `message_id` comes back as `in_reply_to`.
-#[utoipa::path(post, path = "/api/v1/a2a", tag = "agents",
-    security(("bearer" = []), ("api_key" = [])),
-    request_body(content = Value, description = "`{\"action\": \"gpu.list\", \"from_agent\": \"my-agent\", \"parameters\": {\"provider\": \"vast.ai\"}}`"),
-    responses(
-        (status = 200, description = "`{protocol, from_agent, to_agent, action, status: completed|failed, result, error, in_reply_to}`", body = Value),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
-    ))]
-pub async fn a2a(
-    State(actions): State<AgentActions>,
-    caller: Caller,
-    JsonBody(message): JsonBody<Value>,
-) -> Json<Value> {
-    Json(answer(&actions, &caller, &message).await)
-}
 
 /// Answers one simple A2A message.
 pub async fn answer(actions: &AgentActions, caller: &Caller, message: &Value) -> Value {

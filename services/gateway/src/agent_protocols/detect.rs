@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::agent_actions::AgentActions;
 use crate::agent_protocols::sexpr::{self, Dialect, Sexpr};
-use crate::agent_protocols::{Caller, Message, a2a_simple, acp, fipa, kqml, langchain};
+use crate::agent_protocols::{Caller, Message, a2a, a2a_simple, acp, fipa, kqml, langchain};
 use crate::error::ErrorBody;
 
 /// The protocols this endpoint tells apart.
@@ -69,7 +69,7 @@ impl Protocol {
         {
             return Some(Protocol::LangChain);
         }
-        if object.contains_key("action") {
+        if object.contains_key("action") || object.contains_key("jsonrpc") {
             return Some(Protocol::A2a);
         }
         None
@@ -79,7 +79,7 @@ impl Protocol {
 /// Answers a message of any of the protocols in its own terms.
 #[utoipa::path(post, path = "/api/v1/agent", tag = "agents",
     security(("bearer" = []), ("api_key" = [])),
-    request_body(content = Value, description = "A message of A2A (simple), ACP, FIPA ACL, KQML or LangChain; FIPA ACL and KQML also as s-expressions"),
+    request_body(content = Value, description = "A message of A2A (JSON-RPC or the simple body), ACP, FIPA ACL, KQML or LangChain; FIPA ACL and KQML also as s-expressions"),
     responses(
         (status = 200, description = "The reply in the message's protocol (an s-expression, text/plain, for a FIPA or KQML one), named in `X-Agent-Protocol`",
             content((Value = "application/json"), (String = "text/plain")),
@@ -126,6 +126,13 @@ pub async fn agent(
             "the message is of no protocol this agent speaks: send A2A ({\"action\"}), ACP ({\"header\", \"payload\"}), FIPA ACL or KQML ({\"performative\"}) or LangChain ({\"input\": {\"tool\"}})",
         )
     })?;
+    if protocol == Protocol::A2a && a2a::jsonrpc::is_jsonrpc(&message) {
+        let mut response = a2a::jsonrpc::handle(&actions, &caller, &headers, message).await;
+        response
+            .headers_mut()
+            .insert("x-agent-protocol", HeaderValue::from_static(protocol.name()));
+        return Ok(response);
+    }
     let reply = match protocol {
         Protocol::A2a => a2a_simple::answer(&actions, &caller, &message).await,
         Protocol::Acp => acp::answer(&actions, &caller, &message).await,
