@@ -17,6 +17,7 @@ in_both_modes!(
     the_official_sdk_drives_the_agent,
     the_binding_answers_errors_and_both_dialects,
     a_refused_task_fails_naming_the_window_and_task_events_reach_the_socket,
+    a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_rented,
 );
 
 /// The Python that has `a2a-sdk` installed (`A2A_SDK_PYTHON`, or the virtualenv
@@ -309,4 +310,69 @@ async fn a_refused_task_fails_naming_the_window_and_task_events_reach_the_socket
         Some("agent.task.working"),
         "{seen:?}"
     );
+}
+
+async fn a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_rented(mode: Mode) {
+    let (fleet, _, _, key) = fleet_with_buyer(mode, &[]).await;
+    let mut message = send_message(
+        "SendMessage",
+        json!([{"data": {"action": "reserve_gpus", "arguments": {"count": 1, "config": {"env": {"HF_TOKEN": "hf_secret"}}}}}]),
+    );
+    message["params"]["configuration"] = json!({"returnImmediately": true});
+    let (first, second) = tokio::join!(
+        rpc(&fleet, &key, Some("1.0"), message.clone()),
+        rpc(&fleet, &key, Some("1.0"), message)
+    );
+    let id = first["result"]["task"]["id"].as_str().expect("a task").to_owned();
+    assert_eq!(
+        second["result"]["task"]["id"],
+        id.as_str(),
+        "the same message is one task: {first} {second}"
+    );
+    assert_eq!(
+        first["result"]["task"]["metadata"]["arguments"]["config"]["env"]["HF_TOKEN"], "[redacted]",
+        "a task keeps no secret: {first}"
+    );
+    let canceled = rpc(
+        &fleet,
+        &key,
+        Some("1.0"),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "CancelTask", "params": {"id": id}}),
+    )
+    .await;
+    assert_eq!(
+        canceled["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{canceled}"
+    );
+
+    // What the reservation rented is destroyed once it returns; nothing stays running.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mine = expect_status(
+            fleet
+                .rest
+                .request(Method::POST, "/api/v1/a2a", Auth::Key(&key))
+                .json(&json!({"action": "list_my_instances", "parameters": {"include_ended": true}}))
+                .send()
+                .await
+                .expect("answered"),
+            StatusCode::OK,
+        )
+        .await;
+        let statuses: Vec<String> = mine["result"]["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .map(|instance| instance["status"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if !statuses.is_empty() && statuses.iter().all(|status| status == "terminated") {
+            assert_eq!(statuses.len(), 1, "one rent for the retried message");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still rented after the cancel: {statuses:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -166,6 +166,7 @@ impl AgentsService for GrpcAgents {
         let filter = TaskFilter {
             context_id: Some(request.context_id).filter(|id| !id.is_empty()),
             state,
+            updated_after: Some(request.updated_after_ms).filter(|ms| *ms > 0),
         };
         let (tasks, next_page_token, total) = self
             .tasks

@@ -7,6 +7,7 @@
 //! instances and destroys what it rented (`undo.rs`). Runners stamp their tasks while they live, so a
 //! task whose process died is failed by whichever replica sweeps first.
 
+mod redact;
 mod store;
 mod undo;
 
@@ -147,31 +148,32 @@ impl AgentTasks {
                 });
             }
         };
-        let offset = if page_token.is_empty() {
-            0
+        let cursor = if page_token.is_empty() {
+            None
         } else {
-            page_token
-                .parse::<i64>()
-                .ok()
-                .filter(|offset| *offset >= 0)
-                .ok_or_else(|| Error::InvalidField {
-                    field: "page_token",
-                    reason: "must be a next_page_token this service answered".to_owned(),
-                })?
+            let cursor = page_token
+                .split_once('.')
+                .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_owned())))
+                .filter(|(ms, id)| *ms > 0 && !id.is_empty());
+            Some(cursor.ok_or_else(|| Error::InvalidField {
+                field: "page_token",
+                reason: "must be a next_page_token this service answered".to_owned(),
+            })?)
         };
-        let (rows, total) = store::list(
+        // One more than the page tells whether another page follows.
+        let (mut rows, total) = store::list(
             self.inner.database.pool(),
             &user_id.to_string(),
             filter,
-            limit,
-            offset,
+            limit + 1,
+            cursor.as_ref(),
         )
         .await?;
-        let next = offset + i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        let next_token = if next < total {
-            next.to_string()
-        } else {
-            String::new()
+        let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_token = match rows.last() {
+            Some(last) if more => format!("{}.{}", last.created_at, last.id),
+            _ => String::new(),
         };
         Ok((rows, next_token, total))
     }
@@ -194,7 +196,7 @@ impl AgentTasks {
         }
         if let Some(live) = self.lock_live().get(id) {
             live.cancel.cancel();
-            live.changes.send_replace(canceled.clone());
+            publish(&live.changes, canceled.clone());
         }
         Ok(canceled)
     }
@@ -225,8 +227,16 @@ impl AgentTasks {
     pub async fn keep_alive(&self) {
         let now = now_ms();
         let ids: Vec<String> = self.lock_live().keys().cloned().collect();
-        if let Err(error) = store::heartbeat(self.inner.database.pool(), &ids, now).await {
-            tracing::warn!(%error, "stamping the running agent tasks failed");
+        match store::heartbeat(self.inner.database.pool(), &ids, now).await {
+            // Ended by another replica (a cancel): its runner stops as if canceled here.
+            Ok(ended) => {
+                for id in ended {
+                    if let Some(live) = self.lock_live().get(&id) {
+                        live.cancel.cancel();
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "stamping the running agent tasks failed"),
         }
         let before = now - i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX);
         let stale = match store::stale(self.inner.database.pool(), before, 100).await {
@@ -291,7 +301,11 @@ impl AgentTasks {
             action: action.name.to_owned(),
             arguments: match &arguments {
                 Value::Null => "{}".to_owned(),
-                arguments => arguments.to_string(),
+                arguments => {
+                    let mut kept = arguments.clone();
+                    redact::redact(&mut kept);
+                    kept.to_string()
+                }
             },
             state: TaskState::Working.as_str().to_owned(),
             progress_milli: 0,
@@ -300,7 +314,7 @@ impl AgentTasks {
             result: None,
             error_code: None,
             error_message: None,
-            request,
+            request: redact::redact_text(&request),
             idempotency_key: Some(idempotency_key.clone()).filter(|key| !key.is_empty()),
             created_at: now,
             updated_at: now,
@@ -309,8 +323,26 @@ impl AgentTasks {
         if let Err(error) = self.insert(&row).await {
             // The action has begun and may be renting: it runs to its end unrecorded (what it
             // rents is the user's, listed with their instances) rather than be cut off halfway.
-            tracing::error!(%error, action = action.name, "storing an agent task failed; its action runs on");
-            let _ = answer.send(Err(error));
+            // A concurrent start with the same key won the insert: its task is the answer, and
+            // the action's own idempotency key keeps this run from renting twice.
+            let raced = match (&error, &row.idempotency_key) {
+                (Error::Database(db), Some(key)) if gpuproxy_db::is_unique_violation(db) => {
+                    store::find_by_key(self.inner.database.pool(), &row.user_id, key)
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                _ => None,
+            };
+            match raced {
+                Some(task) => {
+                    let _ = answer.send(Ok(task));
+                }
+                None => {
+                    tracing::error!(%error, action = action.name, "storing an agent task failed; its action runs on");
+                    let _ = answer.send(Err(error));
+                }
+            }
             if first.is_pending() {
                 let _ = running.await;
             }
@@ -352,15 +384,23 @@ impl AgentTasks {
             canceled = !self.finish(&mut current, &outcome).await;
         }
         if canceled {
-            if let Ok(output) = &outcome {
-                undo::destroy_rented(&self.inner.actions, caller, action.name, output).await;
+            // Ended by someone else: canceled by its user (what it rented goes back), or failed by
+            // another replica's sweep (what it rented stays, as the failure says).
+            match self.get(caller.user_id, &current.id).await {
+                Ok(row) => current = row,
+                Err(error) => {
+                    tracing::warn!(%error, task = %current.id, "reading an ended agent task failed");
+                    current.state = TaskState::Canceled.as_str().to_owned();
+                }
             }
-            if let Ok(row) = self.get(caller.user_id, &current.id).await {
-                current = row;
+            if current.task_state() == TaskState::Canceled
+                && let Ok(output) = &outcome
+            {
+                undo::destroy_rented(&self.inner.actions, caller, action.name, output).await;
             }
         }
         if let Some(live) = self.lock_live().remove(&current.id) {
-            live.changes.send_replace(current);
+            publish(&live.changes, current);
         }
     }
 
@@ -389,7 +429,7 @@ impl AgentTasks {
         match recorded.await {
             Ok(true) => {
                 if let Some(live) = self.lock_live().get(&row.id) {
-                    live.changes.send_replace(row.clone());
+                    publish(&live.changes, row.clone());
                 }
                 true
             }
@@ -482,12 +522,29 @@ impl Watcher {
                 }
             };
             let Some(next) = next else { continue };
-            if Some(&next) != self.last.as_ref() {
+            // A heartbeat changes the row but not the task.
+            let changed = self
+                .last
+                .as_ref()
+                .is_none_or(|last| (last.updated_at, &last.state) != (next.updated_at, &next.state));
+            if changed {
                 self.last = Some(next.clone());
                 return Some(next);
             }
         }
     }
+}
+
+/// Sends `row` to the task's watchers, unless they already hold its end: a late progress report
+/// never turns a canceled task back into a working one.
+fn publish(changes: &watch::Sender<TaskRow>, row: TaskRow) {
+    changes.send_if_modified(|held| {
+        if held.task_state() != TaskState::Working {
+            return false;
+        }
+        *held = row;
+        true
+    });
 }
 
 /// The event a task's change publishes.

@@ -16,6 +16,7 @@ mod fipa;
 mod kqml;
 mod langchain;
 mod sexpr;
+mod typed_arguments;
 
 use std::sync::Arc;
 
@@ -99,58 +100,17 @@ async fn run(
         .await
 }
 
-/// Gives arguments the type the action's input schema asks for: the native FIPA and KQML syntax
-/// (and agents that quote every value) send `2.5` or `true` as text, and A2A's protobuf JSON sends
-/// whole numbers as `2.0`. What does not read as that type is left for the schema to refuse.
-async fn typed_arguments(actions: &AgentActions, name: &str, arguments: Value) -> Value {
-    let Value::Object(mut arguments) = arguments else {
+/// Gives arguments the types the action's input schema asks for (`typed_arguments.rs`).
+async fn typed_arguments(actions: &AgentActions, name: &str, mut arguments: Value) -> Value {
+    let Ok(catalog) = actions.catalog().await else {
         return arguments;
     };
-    let Ok(catalog) = actions.catalog().await else {
-        return Value::Object(arguments);
-    };
-    let Some(schema) = crate::agent_actions::find(&catalog, name)
+    if let Some(schema) = crate::agent_actions::find(&catalog, name)
         .and_then(|action| serde_json::from_str::<Value>(&action.input_schema).ok())
-    else {
-        return Value::Object(arguments);
-    };
-    for (field, value) in &mut arguments {
-        let wanted = &schema["properties"][field.as_str()]["type"];
-        let wants = |kind: &str| {
-            wanted == kind
-                || wanted
-                    .as_array()
-                    .is_some_and(|kinds| kinds.iter().any(|k| k == kind))
-        };
-        // Protobuf JSON (A2A's data parts) carries every number as a double: 2 arrives as 2.0.
-        if let Some(number) = value.as_f64().filter(|_| value.is_f64() && wants("integer"))
-            && number.fract() == 0.0
-            && number.abs() < 9.0e15
-        {
-            #[expect(clippy::cast_possible_truncation, reason = "whole and below 2^53")]
-            let whole = number as i64;
-            *value = Value::from(whole);
-            continue;
-        }
-        let Value::String(text) = value else { continue };
-        let typed = if wants("integer") {
-            text.trim().parse::<i64>().ok().map(Value::from)
-        } else if wants("number") {
-            text.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|number| number.is_finite())
-                .map(Value::from)
-        } else if wants("boolean") {
-            text.trim().parse::<bool>().ok().map(Value::from)
-        } else {
-            None
-        };
-        if let Some(typed) = typed {
-            *value = typed;
-        }
+    {
+        typed_arguments::coerce(&mut arguments, &schema, &schema);
     }
-    Value::Object(arguments)
+    arguments
 }
 
 /// Whether a failure is the caller's limit or right saying no (FIPA `refuse`), rather than the

@@ -159,39 +159,51 @@ pub struct TaskFilter {
     pub context_id: Option<String>,
     /// Only tasks in this state.
     pub state: Option<TaskState>,
+    /// Only tasks that changed after this time (Unix ms).
+    pub updated_after: Option<i64>,
 }
 
-/// One page of `user_id`'s tasks matching `filter`, newest first, and how many match in all.
+/// Where a page starts: after the task created at `.0` with id `.1` (newest first).
+pub type Cursor = (i64, String);
+
+/// Up to `limit` of `user_id`'s tasks matching `filter` after `cursor`, newest first, and how many
+/// match in all. Keyset paging: tasks created meanwhile never shift a later page.
 pub async fn list(
     pool: &AnyPool,
     user_id: &str,
     filter: &TaskFilter,
     limit: i64,
-    offset: i64,
+    cursor: Option<&Cursor>,
 ) -> Result<(Vec<TaskRow>, i64), sqlx::Error> {
-    // Empty strings stand for "any", so one statement serves every filter.
+    // Empty strings and 0 stand for "any", so one statement serves every filter.
     let context = filter.context_id.clone().unwrap_or_default();
     let state = filter.state.map(TaskState::as_str).unwrap_or_default();
+    let (before_ms, before_id) = cursor.cloned().unwrap_or((0, String::new()));
+    let updated_after = filter.updated_after.unwrap_or(-1);
     let rows = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
         " FROM agent_tasks WHERE user_id = $1 AND ($2 = '' OR context_id = $2) AND ($3 = '' OR state = $3) \
-         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+         AND ($4 = 0 OR created_at < $4 OR (created_at = $4 AND id < $5)) AND updated_at > $6 \
+         ORDER BY created_at DESC, id DESC LIMIT $7"
     ))
     .bind(user_id)
     .bind(&context)
     .bind(state)
+    .bind(before_ms)
+    .bind(&before_id)
+    .bind(updated_after)
     .bind(limit)
-    .bind(offset)
     .fetch_all(pool)
     .await?;
     let (total,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM agent_tasks WHERE user_id = $1 AND ($2 = '' OR context_id = $2) \
-         AND ($3 = '' OR state = $3)",
+         AND ($3 = '' OR state = $3) AND updated_at > $4",
     )
     .bind(user_id)
     .bind(&context)
     .bind(state)
+    .bind(updated_after)
     .fetch_one(pool)
     .await?;
     Ok((rows, total))
@@ -237,16 +249,22 @@ pub async fn end<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Stamps the runner's sign of life on working tasks `ids`.
-pub async fn heartbeat(pool: &AnyPool, ids: &[String], now: i64) -> Result<(), sqlx::Error> {
+/// Stamps the runner's sign of life on working tasks `ids`; answers those no longer working
+/// (ended elsewhere).
+pub async fn heartbeat(pool: &AnyPool, ids: &[String], now: i64) -> Result<Vec<String>, sqlx::Error> {
+    let mut ended = Vec::new();
     for id in ids {
-        sqlx::query("UPDATE agent_tasks SET heartbeat_at = $1 WHERE id = $2 AND state = 'working'")
-            .bind(now)
-            .bind(id)
-            .execute(pool)
-            .await?;
+        let stamped =
+            sqlx::query("UPDATE agent_tasks SET heartbeat_at = $1 WHERE id = $2 AND state = 'working'")
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        if stamped.rows_affected() == 0 {
+            ended.push(id.clone());
+        }
     }
-    Ok(())
+    Ok(ended)
 }
 
 /// Working tasks whose runner has not shown life since `before`.

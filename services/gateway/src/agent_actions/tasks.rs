@@ -1,6 +1,6 @@
 //! Actions run as durable tasks of the agents service (A2A's tasks), as the caller.
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::agents::v1 as pb;
@@ -92,7 +92,9 @@ impl AgentActions {
             .await
     }
 
-    /// One of `caller`'s tasks now, then each change until it ends. A broken stream ends it early.
+    /// One of `caller`'s tasks now, then each change until it ends. When the agents service's
+    /// stream breaks off before the end, the task is read again until it ends; a read that fails
+    /// ends the stream early.
     pub async fn watch_task(
         &self,
         caller: &Principal,
@@ -101,14 +103,17 @@ impl AgentActions {
         let changes = self
             .within(self.agents.clone().watch_task(task_request(caller, task_id)))
             .await?;
-        Ok(changes
-            .take_while(|change| {
-                if let Err(status) = change {
-                    tracing::warn!(%status, "following an agent task broke off");
-                }
-                futures::future::ready(change.is_ok())
-            })
-            .filter_map(|change| futures::future::ready(change.ok())))
+        let state = Following {
+            actions: self.clone(),
+            request: task_request(caller, task_id),
+            changes: Some(changes),
+            ended: false,
+        };
+        Ok(futures::stream::unfold(state, |mut state| async move {
+            let task = state.next().await?;
+            state.ended = task.state != "working";
+            Some((task, state))
+        }))
     }
 
     /// Runs one call to the agents service within the call timeout.
@@ -123,6 +128,47 @@ impl AgentActions {
                 ErrorCode::Timeout,
                 "the agents service did not answer",
             )),
+        }
+    }
+}
+
+/// How often a task is read when its stream broke off.
+const REREAD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A task followed for [`AgentActions::watch_task`].
+struct Following {
+    actions: AgentActions,
+    request: pb::TaskRequest,
+    changes: Option<tonic::Streaming<pb::Task>>,
+    ended: bool,
+}
+
+impl Following {
+    async fn next(&mut self) -> Option<pb::Task> {
+        if self.ended {
+            return None;
+        }
+        if let Some(changes) = &mut self.changes {
+            match changes.message().await {
+                Ok(Some(task)) => return Some(task),
+                Ok(None) => {}
+                Err(status) => {
+                    tracing::warn!(%status, "following an agent task broke off; reading it instead")
+                }
+            }
+            self.changes = None;
+        }
+        tokio::time::sleep(REREAD).await;
+        let read = self
+            .actions
+            .within(self.actions.agents.clone().get_task(self.request.clone()))
+            .await;
+        match read {
+            Ok(task) => Some(task),
+            Err(error) => {
+                tracing::warn!(%error, "reading an agent task failed; its watcher stops");
+                None
+            }
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use http::HeaderMap;
-use http::header::HOST;
+use axum::response::{IntoResponse, Response};
+use http::header::{HOST, VARY};
+use http::{HeaderMap, HeaderValue, Uri};
 use serde_json::{Value, json};
 
 use crate::agent_protocols::AGENT_NAME;
@@ -21,11 +22,15 @@ pub const A2A_PATH: &str = "/api/v1/a2a";
         (status = 200, description = "The A2A 1.0 agent card: `name`, `description`, `version`, `supportedInterfaces` (JSON-RPC at `/api/v1/a2a`, protocol versions 1.0 and 0.3), `capabilities` (`streaming`), `securitySchemes` (`apiKey`: header `X-API-Key`; `bearer`), `securityRequirements`, `defaultInputModes`, `defaultOutputModes` and one `skills` entry per action", body = Value),
         (status = 503, description = "The agents service is unavailable", body = crate::error::ErrorBody),
     ))]
-pub async fn agent_card(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, Error> {
+pub async fn agent_card(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
     let catalog = state.agents.catalog().await?;
     let base = match &state.public_url {
         Some(url) => url.to_string(),
-        None => request_base(&headers),
+        None => request_base(&uri, &headers),
     };
     let skills: Vec<Value> = catalog
         .iter()
@@ -49,7 +54,7 @@ pub async fn agent_card(State(state): State<AppState>, headers: HeaderMap) -> Re
         })
         .collect();
     let url = format!("{base}{A2A_PATH}");
-    Ok(Json(json!({
+    let card = json!({
         "name": AGENT_NAME,
         "description": "GPU Proxy: lists, rents and reserves GPUs of vast.ai and io.net, proxies inference to them, and reports spending and credits. Name a skill in a data part {\"action\": \"<skill id>\", \"arguments\": {…}} or start a text part with the skill id.",
         "version": state.version,
@@ -60,9 +65,17 @@ pub async fn agent_card(State(state): State<AppState>, headers: HeaderMap) -> Re
             { "url": url, "protocolBinding": "JSONRPC", "protocolVersion": "0.3" },
         ],
         "capabilities": { "streaming": true, "pushNotifications": false },
+        // Each scheme in 1.0's shape and, beside it, 0.3's (`type`, `in`), as a2a-sdk's own
+        // servers draw them: 1.0 clients read the first, 0.3 clients the second.
         "securitySchemes": {
-            "apiKey": { "apiKeySecurityScheme": { "location": "header", "name": "X-API-Key", "description": "An API key of GPU Proxy" } },
-            "bearer": { "httpAuthSecurityScheme": { "scheme": "Bearer", "bearerFormat": "JWT", "description": "A session token from POST /api/v1/auth/login" } },
+            "apiKey": {
+                "apiKeySecurityScheme": { "location": "header", "name": "X-API-Key", "description": "An API key of GPU Proxy" },
+                "type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key of GPU Proxy",
+            },
+            "bearer": {
+                "httpAuthSecurityScheme": { "scheme": "Bearer", "bearerFormat": "JWT", "description": "A session token from POST /api/v1/auth/login" },
+                "type": "http", "scheme": "Bearer", "bearerFormat": "JWT", "description": "A session token from POST /api/v1/auth/login",
+            },
         },
         "securityRequirements": [
             { "schemes": { "apiKey": { "list": [] } } },
@@ -71,16 +84,35 @@ pub async fn agent_card(State(state): State<AppState>, headers: HeaderMap) -> Re
         "defaultInputModes": ["application/json", "text/plain"],
         "defaultOutputModes": ["application/json", "text/plain"],
         "skills": skills,
-    })))
+        // A2A 0.3's fields, for 0.3 clients (1.0 clients read supportedInterfaces).
+        "url": url,
+        "preferredTransport": "JSONRPC",
+        "protocolVersion": "0.3.0",
+        "security": [{ "apiKey": [] }, { "bearer": [] }],
+    });
+    let mut response = Json(card).into_response();
+    // Drawn from the request's host when PUBLIC_URL is unset: caches must key on it.
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("host"));
+    Ok(response)
 }
 
-/// `http(s)://<Host>` of the request, the scheme taken from `X-Forwarded-Proto` when a proxy set it.
-fn request_base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .filter(|host| !host.is_empty() && host.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
+/// `http(s)://<host>` of the request (HTTP/2's authority, else `Host`), the scheme taken from
+/// `X-Forwarded-Proto` when a proxy set it. A host that is not a plain `name[:port]` (user info,
+/// a path, a query) is not echoed: `localhost` stands in.
+fn request_base(uri: &Uri, headers: &HeaderMap) -> String {
+    let host = uri
+        .authority()
+        .map(|authority| authority.as_str().to_owned())
+        .or_else(|| {
+            headers
+                .get(HOST)
+                .and_then(|host| host.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|host| is_plain_host(host))
+        .unwrap_or_else(|| "localhost".to_owned());
     let scheme = match headers
         .get("x-forwarded-proto")
         .and_then(|proto| proto.to_str().ok())
@@ -89,4 +121,30 @@ fn request_base(headers: &HeaderMap) -> String {
         _ => "http",
     };
     format!("{scheme}://{host}")
+}
+
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_host_is_echoed() {
+        let with_host = |host: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(HOST, HeaderValue::from_str(host).expect("a header"));
+            request_base(&Uri::from_static("/.well-known/agent-card.json"), &headers)
+        };
+        assert_eq!(with_host("gpu.example.com:8080"), "http://gpu.example.com:8080");
+        assert_eq!(with_host("[::1]:8080"), "http://[::1]:8080");
+        assert_eq!(with_host("gpu.example.com@evil.com"), "http://localhost");
+        assert_eq!(with_host("evil.com/x?"), "http://localhost");
+    }
 }

@@ -309,6 +309,7 @@ async fn send(
         message
             .get("messageId")
             .and_then(Value::as_str)
+            .filter(|id| !id.trim().is_empty())
             .map(|id| format!("a2a:{id}"))
             .unwrap_or_default()
     } else {
@@ -373,9 +374,16 @@ async fn follow(
 ) -> Result<Answer, RpcError> {
     let changes = actions.watch_task(&caller.principal, &task.id).await?;
     let first = dialect.task_result(dialect.task(&task, history));
-    let seen = (task.updated_at_ms, task.state.clone());
+    // A watcher may repeat what was already sent (the task as first read, a re-read after a
+    // broken stream): each change goes out once.
+    let mut sent = (task.updated_at_ms, task.state.clone());
     let updates = changes
-        .filter(move |change| futures::future::ready((change.updated_at_ms, change.state.clone()) != seen))
+        .filter(move |change| {
+            let key = (change.updated_at_ms, change.state.clone());
+            let new = key != sent;
+            sent = key;
+            futures::future::ready(new)
+        })
         .flat_map(move |change| {
             let mut events = Vec::with_capacity(2);
             if let Some(artifact) = dialect.artifact_update(&change) {
@@ -473,6 +481,14 @@ async fn list(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
+                updated_after_ms: match params.get("statusTimestampAfter").and_then(Value::as_str) {
+                    None => 0,
+                    Some(time) => chrono::DateTime::parse_from_rfc3339(time)
+                        .map_err(|_| {
+                            RpcError::invalid_params("statusTimestampAfter must be an RFC 3339 time")
+                        })?
+                        .timestamp_millis(),
+                },
             },
         )
         .await?;
@@ -490,7 +506,7 @@ async fn list(
         })
         .collect();
     Ok(Answer::Result(json!({
-        "pageSize": tasks.len(),
+        "pageSize": if page_size > 0 { page_size } else { 50 },
         "tasks": tasks,
         "nextPageToken": listed.next_page_token,
         "totalSize": listed.total_size,
