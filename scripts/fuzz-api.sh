@@ -40,6 +40,7 @@ base="http://127.0.0.1:$http_port"
 # A clean environment and working directory: no .env or variable of the caller's changes the server.
 (cd "$work" && exec env -i PATH="$PATH" HOME="$work" DATA_DIR="$work/data" SERVER_HOST=127.0.0.1 \
   SERVER_PORT="$http_port" GRPC_PORT="$grpc_port" RATE_LIMIT_ENABLED=false LOG_LEVEL=warn \
+  ML_RUNTIME_CACHE="${ML_RUNTIME_CACHE:-$HOME/.cache/gpuproxy}" \
   JWT_SECRET=fuzzing-secret-fuzzing-secret-fuzzing-secret \
   BOOTSTRAP_ADMIN_EMAIL=fuzz@example.com BOOTSTRAP_ADMIN_PASSWORD=fuzzing-password \
   "$daemon" >"$work/server.log" 2>&1) &

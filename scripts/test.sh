@@ -89,6 +89,12 @@ cargo run --quiet --locked -p gpuproxy-testkit --bin gpuproxy-test-janitor
 say "the official A2A SDK, which the A2A tests drive"
 ./scripts/a2a-sdk-venv.sh
 
+say "an S3-protocol server for the fleet's model storage"
+./scripts/s3-server.sh
+
+say "ONNX Runtime's library, which serves models"
+./scripts/onnxruntime.sh
+
 say "tests, embedded and fleet"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

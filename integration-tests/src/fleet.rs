@@ -66,6 +66,54 @@ pub struct TestFleet {
     isolated: Option<Isolated>,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
+    /// Where the fleet keeps model artifacts (fleet mode; embedded keeps them under `DATA_DIR`).
+    pub model_bucket: Option<ModelBucket>,
+}
+
+/// A bucket of the test S3 server (`TEST_S3_URL`), made for one fleet.
+#[derive(Debug, Clone)]
+pub struct ModelBucket {
+    /// The server's URL.
+    pub endpoint: String,
+    /// The bucket.
+    pub name: String,
+}
+
+impl ModelBucket {
+    async fn create() -> Self {
+        let endpoint = gpuproxy_testkit::TestServers::from_env().s3_url;
+        let name = format!("gpuproxy-test-{}", uuid::Uuid::now_v7().simple());
+        let created = reqwest::Client::new()
+            .put(format!("{endpoint}/{name}"))
+            .send()
+            .await
+            .unwrap_or_else(|error| {
+                panic!("no S3 server at {endpoint} (scripts/s3-server.sh starts one): {error}")
+            });
+        assert!(
+            created.status().is_success(),
+            "creating bucket {name}: {}",
+            created.status()
+        );
+        ModelBucket { endpoint, name }
+    }
+
+    /// The keys of the objects in the bucket.
+    pub async fn keys(&self) -> Vec<String> {
+        let listing = reqwest::Client::new()
+            .get(format!("{}/{}?list-type=2", self.endpoint, self.name))
+            .send()
+            .await
+            .expect("the S3 server answers")
+            .text()
+            .await
+            .expect("a listing");
+        listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
 }
 
 /// A service of the fleet on a runtime of its own: dropping the runtime stops every task of it at
@@ -94,6 +142,11 @@ impl Drop for TestFleet {
 }
 
 impl TestFleet {
+    /// The fleet's `DATA_DIR` (model artifacts are under `models/` when no bucket is configured).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// Starts a fleet in `mode` with the default configuration.
     pub async fn start(mode: Mode) -> Self {
         Self::start_with(mode, &[]).await
@@ -150,6 +203,11 @@ impl TestFleet {
             ("GRPC_PORT".into(), "0".into()),
             ("INTERNAL_HOST".into(), "127.0.0.1".into()),
             ("DATA_DIR".into(), data_dir.path().display().to_string()),
+            // ONNX Runtime's library, where scripts/onnxruntime.sh puts it: no test fetches it.
+            (
+                "ML_RUNTIME_CACHE".into(),
+                gpuproxy_testkit::TestServers::from_env().runtime_cache,
+            ),
             ("OUTBOX_POLL_INTERVAL".into(), "50ms".into()),
             ("WEBHOOK_POLL_INTERVAL".into(), "50ms".into()),
             ("WEBHOOK_RETRY_BASE".into(), "200ms".into()),
@@ -212,6 +270,21 @@ impl TestFleet {
             ("DATABASE_URL".into(), database.url()),
             ("DB_MAX_CONNS".into(), "10".into()),
         ]);
+        // The fleet keeps model artifacts in a bucket of its own on the S3 server.
+        let model_bucket = match mode {
+            Mode::Embedded => None,
+            Mode::Fleet => {
+                let bucket = ModelBucket::create().await;
+                pairs.extend([
+                    ("OCI_STORAGE_ENDPOINT".into(), bucket.endpoint.clone()),
+                    ("OCI_STORAGE_BUCKET".into(), bucket.name.clone()),
+                    ("OCI_STORAGE_REGION".into(), "us-east-1".into()),
+                    ("OCI_ACCESS_KEY_ID".into(), "test".into()),
+                    ("OCI_SECRET_ACCESS_KEY".into(), "test".into()),
+                ]);
+                Some(bucket)
+            }
+        };
         pairs.extend(
             extra
                 .iter()
@@ -289,6 +362,7 @@ impl TestFleet {
             isolated,
             _database: database,
             _data_dir: data_dir,
+            model_bucket,
         }
     }
 

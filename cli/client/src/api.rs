@@ -48,19 +48,43 @@ impl ApiClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.server);
-        let mut request = self.http.request(method.clone(), &url);
+        let mut request = self.request(method.clone(), path);
         for (name, value) in headers {
             request = request.header(*name, *value);
-        }
-        if let Some(key) = &self.key {
-            request = request.header("X-API-Key", key);
-        } else if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.send(method, path, request).await
+    }
+
+    /// Sends a multipart form (`-F`) to `POST path`, streaming its file parts.
+    pub async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> anyhow::Result<Value> {
+        let request = self.request(Method::POST, path).multipart(form);
+        self.send(Method::POST, path, request).await
+    }
+
+    /// A request to `path` with the credentials.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.server));
+        if let Some(key) = &self.key {
+            request.header("X-API-Key", key)
+        } else if let Some(token) = &self.token {
+            request.bearer_auth(token)
+        } else {
+            request
+        }
+    }
+
+    /// Sends `request`, traces it, and reads its JSON answer; an error answer becomes an error
+    /// naming its message and code.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.server);
         let started = Instant::now();
         let response = request
             .send()

@@ -106,6 +106,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Your models: upload, list, get, delete, predict.
+    Models {
+        /// What to do with models.
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// Serve MCP on standard input and output for a desktop assistant, forwarding every request to
     /// the server's /api/v1/mcp with -key (or --token).
     Mcp,
@@ -186,6 +192,42 @@ impl ListArgs {
             .unwrap_or_default();
         format!("/api/v1/gpu/instances?{query}")
     }
+}
+
+/// What to do with models.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Upload a model file (models upload model.onnx --name my-model); it streams from disk.
+    Upload {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Its name; uploading a name again makes its next version.
+        #[arg(long)]
+        name: String,
+        /// What you believe its format is (the server tells it from the bytes anyway).
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// List your models and the storage they take.
+    List,
+    /// Show one model with its inputs and outputs.
+    Get {
+        /// The model's id.
+        id: String,
+    },
+    /// Delete a model and its file.
+    Delete {
+        /// The model's id.
+        id: String,
+    },
+    /// Run a model (models predict ID --input '[1.0, 2.0, 3.0, 4.0]').
+    Predict {
+        /// The model's id.
+        id: String,
+        /// The input as JSON: a list of numbers, or nested lists for a batch.
+        #[arg(long)]
+        input: String,
+    },
 }
 
 /// What to ask about agents.

@@ -2,12 +2,14 @@
 //!
 //! The account, key, offer and health commands live here; `instance.rs` (`create`, `destroy`,
 //! `instances`), `reservation.rs` (`reserve`), `load_balancer.rs` (`lb-strategy`, `load`) and
-//! `proxy.rs` and `billing.rs` (`credits`, `usage`, `transactions`) hold the others. Each returns the answer and how to render it for a human.
+//! `proxy.rs`, `billing.rs` (`credits`, `usage`, `transactions`) and `models.rs` (`models …`)
+//! hold the others. Each returns the answer and how to render it for a human.
 
 mod agents;
 mod billing;
 mod instance;
 mod load_balancer;
+mod models;
 mod proxy;
 mod reservation;
 
@@ -102,6 +104,7 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
         Command::Agent {
             command: crate::AgentCommand::Discover,
         } => agents::discover(&client).await?,
+        Command::Models { command } => models::run(&client, command).await?,
         Command::Mcp => {
             let credentials = credentials.ok_or_else(|| {
                 anyhow::anyhow!("mcp needs -key (GPUPROXY_API_KEY) or --token (GPUPROXY_TOKEN)")

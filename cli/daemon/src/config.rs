@@ -6,7 +6,6 @@ use std::time::Duration;
 use gpuproxy_config::{ConfigErrors, EnvMap, NatsConfig, PeersConfig, Reader, ServiceSpec, TelemetryConfig};
 use gpuproxy_server::{HostedService, ServiceConfig};
 
-use crate::object_storage::ObjectStorageConfig;
 use crate::simulator::SimulatorSettings;
 
 /// Everything the daemon reads from the environment and `.env`.
@@ -31,16 +30,6 @@ pub struct DaemonConfig {
     /// `METRICS_PORT`: where a single internal service (`--service auth|catalog|…`) serves `/metrics`
     /// on `INTERNAL_HOST`; unset, it serves none (the gateway always serves its own).
     pub metrics_port: Option<u16>,
-    /// Variables of services that later releases add (object storage). They are validated now so a
-    /// bad value fails at start-up, not at first use.
-    pub upcoming: UpcomingConfig,
-}
-
-/// The configuration of the services this release does not run yet.
-#[derive(Debug, Clone)]
-pub struct UpcomingConfig {
-    /// `OCI_*`.
-    pub object_storage: ObjectStorageConfig,
 }
 
 impl DaemonConfig {
@@ -64,9 +53,6 @@ impl DaemonConfig {
             simulator: SimulatorSettings::read(reader),
             shutdown_timeout: reader.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30)),
             metrics_port: reader.optional_parse("METRICS_PORT"),
-            upcoming: UpcomingConfig {
-                object_storage: ObjectStorageConfig::read(reader),
-            },
         }
     }
 

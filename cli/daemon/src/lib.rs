@@ -6,20 +6,17 @@
 //! crate of each row of the service table; `config.rs` reads every service's configuration from one
 //! environment; `simulator.rs` starts the provider simulator when it stands in for the marketplaces;
 //! `fleet.rs` builds and starts the chosen services; `banner.rs` says where they listen;
-//! `object_storage.rs` reads the variables of the model store to come.
 
 mod args;
 mod banner;
 mod config;
 mod fleet;
-mod object_storage;
 mod registry;
 mod simulator;
 
 pub use args::{Args, Role};
 pub use banner::banner;
-pub use config::{DaemonConfig, UpcomingConfig};
+pub use config::DaemonConfig;
 pub use fleet::{FIRST_ADMIN_EMAIL, FirstAdmin, Running, init_telemetry, run_until_shutdown, start};
-pub use object_storage::ObjectStorageConfig;
 pub use registry::{entry, registry};
 pub use simulator::{SimulatorMode, SimulatorSettings};

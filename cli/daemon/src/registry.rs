@@ -14,6 +14,7 @@ pub fn registry() -> Vec<ServiceEntry> {
         ServiceEntry::of::<gpuproxy_webhooks::App>(),
         ServiceEntry::of::<gpuproxy_reservation::App>(),
         ServiceEntry::of::<gpuproxy_agents::App>(),
+        ServiceEntry::of::<gpuproxy_inference::App>(),
     ];
     SERVICES
         .into_iter()

@@ -22,6 +22,7 @@ mod health;
 mod internal_api;
 mod load_balancing;
 mod mcp;
+mod models;
 mod pasted_examples;
 mod proxying;
 mod rate_limits;

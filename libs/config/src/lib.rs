@@ -36,7 +36,8 @@ pub use reader::{Reader, read_all};
 pub use redis::{RedisConfig, RedisServer};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use services::{
-    AGENTS, AUTH, BILLING, CATALOG, GUARDRAILS, RESERVATION, SERVICES, ServiceSpec, WEBHOOKS, service_named,
+    AGENTS, AUTH, BILLING, CATALOG, GUARDRAILS, INFERENCE, RESERVATION, SERVICES, ServiceSpec, WEBHOOKS,
+    service_named,
 };
 pub use telemetry::{LogFormat, SyslogConfig, SyslogNetwork, TelemetryConfig};
 pub use url::check_http_url;

@@ -99,8 +99,18 @@ pub const AGENTS: ServiceSpec = ServiceSpec {
     url_variable: "AGENTS_SERVICE_URL",
 };
 
+/// Users' models, their artifacts in object storage, and serving them.
+pub const INFERENCE: ServiceSpec = ServiceSpec {
+    name: "inference",
+    grpc_service: "gpuproxy.inference.v1.InferenceService",
+    title: "inference service",
+    port_variable: "INFERENCE_GRPC_PORT",
+    default_port: 9408,
+    url_variable: "INFERENCE_SERVICE_URL",
+};
+
 /// Every internal service, each after the services it calls: the order one process builds them in.
-pub const SERVICES: [&ServiceSpec; 7] = [
+pub const SERVICES: [&ServiceSpec; 8] = [
     &AUTH,
     &CATALOG,
     &GUARDRAILS,
@@ -108,6 +118,7 @@ pub const SERVICES: [&ServiceSpec; 7] = [
     &WEBHOOKS,
     &RESERVATION,
     &AGENTS,
+    &INFERENCE,
 ];
 
 /// Returns the service called `name`.

@@ -88,11 +88,18 @@ pub enum ErrorCode {
     UnknownAction,
     /// An agent's task has already ended (completed, failed or canceled): it cannot be canceled.
     TaskEnded,
+    /// An uploaded model's format is one this server does not serve; the message says what to
+    /// upload instead.
+    UnsupportedModelFormat,
+    /// An uploaded model is corrupt or truncated, or not the format it claims.
+    InvalidModel,
+    /// An upload would take the user's models past their storage quota.
+    StorageQuotaExceeded,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and round-trip tests.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidEmail,
@@ -130,6 +137,9 @@ impl ErrorCode {
         ErrorCode::UnknownChannel,
         ErrorCode::UnknownAction,
         ErrorCode::TaskEnded,
+        ErrorCode::UnsupportedModelFormat,
+        ErrorCode::InvalidModel,
+        ErrorCode::StorageQuotaExceeded,
     ];
 
     /// Returns the code as it appears on the wire (`"code"` in REST bodies, `ErrorInfo.reason` in gRPC).
@@ -172,6 +182,9 @@ impl ErrorCode {
             ErrorCode::UnknownChannel => "UNKNOWN_CHANNEL",
             ErrorCode::UnknownAction => "UNKNOWN_ACTION",
             ErrorCode::TaskEnded => "TASK_ENDED",
+            ErrorCode::UnsupportedModelFormat => "UNSUPPORTED_MODEL_FORMAT",
+            ErrorCode::InvalidModel => "INVALID_MODEL",
+            ErrorCode::StorageQuotaExceeded => "STORAGE_QUOTA_EXCEEDED",
         }
     }
 
@@ -211,6 +224,8 @@ impl ErrorCode {
             | ErrorCode::UnknownChannel
             | ErrorCode::UnknownAction => StatusCode::BAD_REQUEST,
             ErrorCode::IdempotencyConflict | ErrorCode::TaskEnded => StatusCode::CONFLICT,
+            ErrorCode::UnsupportedModelFormat | ErrorCode::InvalidModel => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::StorageQuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -251,6 +266,8 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined | ErrorCode::IdempotencyConflict | ErrorCode::TaskEnded => {
                 Code::FailedPrecondition
             }
+            ErrorCode::UnsupportedModelFormat | ErrorCode::InvalidModel => Code::InvalidArgument,
+            ErrorCode::StorageQuotaExceeded => Code::ResourceExhausted,
         }
     }
 

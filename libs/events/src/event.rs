@@ -50,8 +50,15 @@ pub mod names {
     /// An agent's task was canceled by its user (`AgentTaskUpdated`).
     pub const AGENT_TASK_CANCELED: &str = "agent.task.canceled";
 
+    /// A model was uploaded, validated and is served (`ModelReady`).
+    pub const MODEL_READY: &str = "model.ready";
+    /// An upload was refused: its format is not served, or it is corrupt (`ModelFailed`).
+    pub const MODEL_FAILED: &str = "model.failed";
+    /// A model and its artifact were deleted (`ModelDeleted`).
+    pub const MODEL_DELETED: &str = "model.deleted";
+
     /// Every event name, for validating what subscribers ask for.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 24] = [
         AUTH_USER_CREATED,
         AUTH_USER_UPDATED,
         AUTH_APIKEY_CREATED,
@@ -73,6 +80,9 @@ pub mod names {
         AGENT_TASK_COMPLETED,
         AGENT_TASK_FAILED,
         AGENT_TASK_CANCELED,
+        MODEL_READY,
+        MODEL_FAILED,
+        MODEL_DELETED,
     ];
 }
 

@@ -15,6 +15,12 @@ pub struct TestServers {
     pub nats_url: String,
     /// `TEST_LOG`: show logs of the code under test.
     pub log: bool,
+    /// `TEST_S3_URL`: the S3-protocol server the fleet keeps model artifacts in
+    /// (`scripts/s3-server.sh` starts one; default `http://127.0.0.1:9000`).
+    pub s3_url: String,
+    /// `ML_RUNTIME_CACHE`: where `scripts/onnxruntime.sh` put ONNX Runtime's library (default
+    /// `~/.cache/gpuproxy`).
+    pub runtime_cache: String,
     /// `A2A_SDK_PYTHON`: a Python with the official `a2a-sdk` installed, which the A2A tests drive
     /// (default: the virtualenv `scripts/a2a-sdk-venv.sh` makes under `~/.cache/gpuproxy`).
     pub a2a_sdk_python: String,
@@ -32,6 +38,11 @@ impl TestServers {
             redis_port: reader.number("TEST_REDIS_PORT", 6379u16, 1..=u16::MAX),
             nats_url: reader.string("TEST_NATS_URL", "nats://127.0.0.1:4222"),
             log: reader.bool("TEST_LOG", false),
+            s3_url: reader.string("TEST_S3_URL", "http://127.0.0.1:9000"),
+            runtime_cache: {
+                let home = reader.string("HOME", "/root");
+                reader.string("ML_RUNTIME_CACHE", &format!("{home}/.cache/gpuproxy"))
+            },
             a2a_sdk_python: {
                 let home = reader.string("HOME", "/root");
                 reader.string(

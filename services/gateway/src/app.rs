@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use gpuproxy_config::{AGENTS, AUTH, BILLING, CATALOG, GUARDRAILS, RESERVATION, SERVICES, WEBHOOKS};
+use gpuproxy_config::{
+    AGENTS, AUTH, BILLING, CATALOG, GUARDRAILS, INFERENCE, RESERVATION, SERVICES, WEBHOOKS,
+};
 use gpuproxy_events::EventBus;
 use gpuproxy_kv::KvStore;
 use gpuproxy_proto::gpuproxy::agents::v1::agents_service_client::AgentsServiceClient;
@@ -11,6 +13,7 @@ use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_proto::gpuproxy::inference::v1::inference_service_client::InferenceServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationService;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
@@ -82,6 +85,9 @@ impl App {
             reservation,
             billing: BillingServiceClient::new(peers.channel(&BILLING)?),
             webhooks: WebhookServiceClient::new(peers.channel(&WEBHOOKS)?),
+            // An upload's chunk and its framing.
+            inference: InferenceServiceClient::new(peers.channel(&INFERENCE)?)
+                .max_encoding_message_size(8 << 20),
         };
         let operations = Operations::new(
             clients,
@@ -121,6 +127,7 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
             public_url: config.public_url.as_deref().map(std::sync::Arc::from),
         });
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));

@@ -139,6 +139,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `MAX_REQUEST_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// `ML_MAX_MODEL_BYTES` (the inference service reads it too) plus 1 MiB for the form around
+    /// the file: the body limit of `POST /api/v1/models/upload`.
+    pub max_upload_bytes: usize,
     /// `REQUEST_TIMEOUT`: the longest a request may take.
     pub request_timeout: Duration,
     /// `AUTH_CACHE_TTL`: how long a verified credential is trusted without asking the auth service.
@@ -248,6 +251,9 @@ impl Config {
             mcp_allowed_origins,
             public_url,
             max_body_bytes: reader.number("MAX_REQUEST_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824),
+            max_upload_bytes: reader
+                .number("ML_MAX_MODEL_BYTES", 2usize << 30, 1024..=64usize << 30)
+                .saturating_add(1 << 20),
             request_timeout: reader.duration("REQUEST_TIMEOUT", Duration::from_secs(30)),
             auth_cache_ttl: reader.duration("AUTH_CACHE_TTL", Duration::from_secs(60)),
             ws: WsConfig {

@@ -10,11 +10,12 @@
 //! `instances.rs` rents, destroys and finds instances; `reservations.rs` reserves and releases
 //! many at once; `load.rs` reports loads and sets strategies; `payments.rs` takes payments
 //! (refusing raw cards) and lists transactions and credits; `spending.rs` reads and checks the
-//! guard rails.
+//! guard rails; `models.rs` uploads (streamed), lists, reads and deletes users' models.
 
 mod idempotency;
 mod instances;
 mod load;
+mod models;
 mod offers;
 mod payments;
 mod reservations;
@@ -28,6 +29,7 @@ use gpuproxy_proto::gpuproxy::auth::v1::auth_service_client::AuthServiceClient;
 use gpuproxy_proto::gpuproxy::billing::v1::billing_service_client::BillingServiceClient;
 use gpuproxy_proto::gpuproxy::catalog::v1::catalog_service_client::CatalogServiceClient;
 use gpuproxy_proto::gpuproxy::guardrails::v1::guardrails_service_client::GuardrailsServiceClient;
+use gpuproxy_proto::gpuproxy::inference::v1::inference_service_client::InferenceServiceClient;
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::ReservationServiceClient;
 use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
 use gpuproxy_server::GrpcChannel;
@@ -85,6 +87,8 @@ pub struct Clients {
     pub billing: BillingServiceClient<GrpcChannel>,
     /// The webhooks service: subscriptions and their delivery logs.
     pub webhooks: WebhookServiceClient<GrpcChannel>,
+    /// The inference service: users' models.
+    pub inference: InferenceServiceClient<GrpcChannel>,
 }
 
 impl Operations {

@@ -18,6 +18,7 @@ mod instances;
 pub mod json_body;
 mod load_balancer;
 pub(crate) mod middleware;
+mod models;
 mod ops;
 pub(crate) mod principal;
 mod query_params;
@@ -123,6 +124,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
         .merge(webhooks::router())
         .merge(export::router())
         .merge(crate::agent_protocols::router())
+        .merge(models::router(state.max_upload_bytes))
         .route_layer(middleware::authenticate(state.clone()));
     let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())

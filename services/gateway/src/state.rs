@@ -72,6 +72,8 @@ pub struct SharedState {
     pub request_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// `ML_MAX_MODEL_BYTES` plus room for the form around the file: the body limit of model uploads.
+    pub max_upload_bytes: usize,
     /// `PUBLIC_URL`, without a trailing slash.
     pub public_url: Option<std::sync::Arc<str>>,
 }

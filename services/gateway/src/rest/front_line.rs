@@ -15,6 +15,7 @@ use gpuproxy_telemetry::{Metrics, RequestLabels, RouteSeries};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+use crate::rest::models::UPLOAD_ROUTE;
 use crate::{AppState, Error};
 
 /// The header carrying the request id, both ways.
@@ -57,14 +58,21 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let (arrival, span) = Arrival::of(&mut request);
         let (route, time_bound) = match request.extensions().get::<MatchedPath>() {
-            Some(path) if PROXYING_ROUTES.contains(&path.as_str()) => (path.as_str().to_owned(), None),
+            Some(path) if PROXYING_ROUTES.contains(&path.as_str()) || path.as_str() == UPLOAD_ROUTE => {
+                (path.as_str().to_owned(), None)
+            }
             Some(path) => (path.as_str().to_owned(), Some(self.state.request_timeout)),
             None => ("unmatched".to_owned(), Some(self.state.request_timeout)),
         };
         let state = self.state.clone();
+        let body_limit = if route == UPLOAD_ROUTE {
+            state.max_upload_bytes
+        } else {
+            state.max_body_bytes
+        };
         // Called here rather than in the future: the inner future owns what it needs, so the
         // service need not be cloned into it.
-        let answer = match too_large(request.headers(), state.max_body_bytes) {
+        let answer = match too_large(request.headers(), body_limit) {
             Some(refusal) => Err(refusal),
             None => Ok(self.inner.call(request)),
         };
@@ -123,7 +131,8 @@ impl Arrival {
 }
 
 /// Routes in the router whose requests carry their own time limit, which `REQUEST_TIMEOUT` must
-/// not cut short: the proxy (`timeout`, `X-Timelimit`, up to `PROXY_MAX_TIMEOUT`), and the agent
+/// not cut short (and model uploads, [`UPLOAD_ROUTE`], which take as long as their client takes
+/// to send them, up to `ML_MAX_MODEL_BYTES`): the proxy (`timeout`, `X-Timelimit`, up to `PROXY_MAX_TIMEOUT`), and the agent
 /// fronts, whose actions are bounded by the agents service (a reservation waits for its instances
 /// to start) and whose proxied requests by the proxy's limits. Cutting them would tell an agent that
 /// a rent failed while it goes on.
