@@ -3,9 +3,7 @@
 //! its artifact; and every refusal (formats not served, corrupt files, limits) said with its code,
 //! leaving nothing in storage.
 
-use gpuproxy_inference::onnx::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, value_info,
-};
+use gpuproxy_inference::onnx::{ModelProto, one_node_model, value_info};
 use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
 use prost::Message;
 use reqwest::multipart::{Form, Part};
@@ -21,30 +19,6 @@ in_both_modes!(
     a_model_predicts_what_onnx_runtime_computes,
     without_onnx_runtime_the_server_starts_and_says_how_to_install_it,
 );
-
-/// `sum = x + y`, `y` a weight: takes `x` (float, [batch, 4]).
-fn onnx_model() -> Vec<u8> {
-    ModelProto {
-        ir_version: 8,
-        producer_name: "gpuproxy-tests".to_owned(),
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(GraphProto {
-            name: "add".to_owned(),
-            node: vec![NodeProto {
-                input: vec!["x".to_owned(), "y".to_owned()],
-                output: vec!["sum".to_owned()],
-                op_type: "Add".to_owned(),
-            }],
-            initializer: vec![TensorProto { name: "y".to_owned() }],
-            input: vec![value_info("x", 1, &[-1, 4]), value_info("y", 1, &[4])],
-            output: vec![value_info("sum", 1, &[-1, 4])],
-        }),
-    }
-    .encode_to_vec()
-}
 
 /// Sends `file` as `-F "model=@<filename>" -F "name=<name>"` would.
 async fn upload(
@@ -109,7 +83,7 @@ async fn stored_files(fleet: &TestFleet) -> usize {
 async fn an_onnx_model_is_uploaded_versioned_listed_and_deleted_by_its_owner_only(mode: Mode) {
     let fleet = TestFleet::start(mode).await;
     let (owner, stranger) = (user_key(&fleet).await, user_key(&fleet).await);
-    let model = onnx_model();
+    let model = doubling_model();
 
     let first = expect_status(
         upload(&fleet, &owner, model.clone(), "adder.onnx", Some("adder")).await,
@@ -133,7 +107,7 @@ async fn an_onnx_model_is_uploaded_versioned_listed_and_deleted_by_its_owner_onl
         first["inputs"],
         serde_json::json!([{"name": "x", "datatype": "FP32", "shape": [-1, 4]}])
     );
-    assert_eq!(first["outputs"][0]["name"], "sum");
+    assert_eq!(first["outputs"][0]["name"], "twice");
     // The name says nothing about the format: the bytes do.
     let second = expect_status(
         upload(&fleet, &owner, model.clone(), "adder.pt", Some("adder")).await,
@@ -250,12 +224,12 @@ async fn refused_uploads_say_why_and_leave_nothing_behind(mode: Mode) {
         &[
             ("ML_MAX_MODEL_BYTES", "4096"),
             ("ML_STORAGE_QUOTA_BYTES", "1000"),
-            ("ML_UPLOADS_PER_HOUR", "8"),
+            ("ML_UPLOADS_PER_HOUR", "9"),
         ],
     )
     .await;
     let key = user_key(&fleet).await;
-    let model = onnx_model();
+    let model = doubling_model();
     expect_status(
         upload(&fleet, &key, model.clone(), "m.onnx", Some("kept")).await,
         StatusCode::CREATED,
@@ -322,13 +296,25 @@ async fn refused_uploads_say_why_and_leave_nothing_behind(mode: Mode) {
         "STORAGE_QUOTA_EXCEEDED",
     )
     .await;
+    let mut unloadable = ModelProto::decode(model.as_slice()).expect("a model");
+    unloadable.graph.as_mut().expect("a graph").node[0].op_type = "NoSuchOperator".to_owned();
+    let unknown_op = refused(
+        &fleet,
+        &key,
+        unloadable.encode_to_vec(),
+        "m.onnx",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "INVALID_MODEL",
+    )
+    .await;
+    assert!(unknown_op.contains("ONNX Runtime cannot load"), "{unknown_op}");
     let nameless = expect_status(
         upload(&fleet, &key, model.clone(), "m.onnx", None).await,
         StatusCode::BAD_REQUEST,
     )
     .await;
     assert_eq!(nameless["code"], "VALIDATION_FAILED", "{nameless}");
-    // Eight uploads started this hour: the ninth waits.
+    // Nine uploads started this hour: the tenth waits.
     refused(
         &fleet,
         &key,
@@ -359,25 +345,13 @@ async fn refused_uploads_say_why_and_leave_nothing_behind(mode: Mode) {
 
 /// `twice = x + x`: takes `x` (float, [batch, 4]), gives `2x`.
 fn doubling_model() -> Vec<u8> {
-    ModelProto {
-        ir_version: 8,
-        producer_name: "gpuproxy-tests".to_owned(),
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(GraphProto {
-            name: "twice".to_owned(),
-            node: vec![NodeProto {
-                input: vec!["x".to_owned(), "x".to_owned()],
-                output: vec!["twice".to_owned()],
-                op_type: "Add".to_owned(),
-            }],
-            initializer: vec![],
-            input: vec![value_info("x", 1, &[-1, 4])],
-            output: vec![value_info("twice", 1, &[-1, 4])],
-        }),
-    }
+    one_node_model(
+        "Add",
+        &["x", "x"],
+        &[],
+        vec![value_info("x", 1, &[-1, 4])],
+        vec![value_info("twice", 1, &[-1, 4])],
+    )
     .encode_to_vec()
 }
 

@@ -66,6 +66,18 @@ impl Tasks {
         });
     }
 
+    /// Makes shutdown wait for the work `running` tracks (calls a service let run to their end,
+    /// such as a rent under way): at shutdown it takes no more, and the drain waits for what it has.
+    pub fn drain_at_shutdown(&self, name: impl Into<Cow<'static, str>>, running: TaskTracker) {
+        let token = self.token.clone();
+        self.spawn(name, async move {
+            token.cancelled().await;
+            running.close();
+            running.wait().await;
+            Ok(())
+        });
+    }
+
     /// Asks every task to stop.
     pub fn shutdown(&self) {
         self.token.cancel();

@@ -121,13 +121,7 @@ impl HostedService for App {
             let agent_tasks = agent_tasks.clone();
             async move { agent_tasks.keep_alive().await }
         });
-        let token = tasks.token();
-        tasks.spawn("agents-drain", async move {
-            token.cancelled().await;
-            running.close();
-            running.wait().await;
-            Ok(())
-        });
+        tasks.drain_at_shutdown("agents-drain", running);
     }
 
     fn migrations() -> Vec<Migrations> {

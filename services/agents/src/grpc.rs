@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
-use crate::catalog::{self, CallError};
+use crate::catalog::{self, ActionSpec, CallError};
 use crate::error::Error;
 use crate::tasks::{AgentTasks, StartTask, TaskFilter, TaskRow, TaskState, unmilli};
 use crate::{ActionError, Actions, Caller, Progress};
@@ -76,13 +76,7 @@ impl AgentsService for GrpcAgents {
         request: Request<pb::CallActionRequest>,
     ) -> Result<Response<Self::CallActionStream>, Status> {
         let request = request.into_inner();
-        let caller = Caller {
-            user_id: user_id(&request.user_id)?,
-            admin: request.admin,
-        };
-        let Some(action) = catalog::action_named(&request.name) else {
-            return Err(Error::from(CallError::UnknownAction(request.name)).into());
-        };
+        let (caller, action) = caller_and_action(&request.user_id, request.admin, &request.name)?;
         let arguments = arguments(&request.arguments)?;
         let (events, receiver) = mpsc::channel(PROGRESS_BUFFER);
         let actions = self.actions.clone();
@@ -118,13 +112,7 @@ impl AgentsService for GrpcAgents {
 
     async fn start_task(&self, request: Request<pb::StartTaskRequest>) -> Result<Response<pb::Task>, Status> {
         let request = request.into_inner();
-        let caller = Caller {
-            user_id: user_id(&request.user_id)?,
-            admin: request.admin,
-        };
-        let Some(action) = catalog::action_named(&request.name) else {
-            return Err(Error::from(CallError::UnknownAction(request.name)).into());
-        };
+        let (caller, action) = caller_and_action(&request.user_id, request.admin, &request.name)?;
         if action.runs_in_gateway() {
             return Err(Error::from(CallError::RunsInGateway(action.name.to_owned())).into());
         }
@@ -214,6 +202,16 @@ impl AgentsService for GrpcAgents {
 
 fn user_id(text: &str) -> Result<UserId, Error> {
     Ok(text.parse::<UserId>()?)
+}
+
+/// Who calls and which action (by name or alias) a call names.
+fn caller_and_action(user: &str, admin: bool, name: &str) -> Result<(Caller, &'static ActionSpec), Error> {
+    let caller = Caller {
+        user_id: user_id(user)?,
+        admin,
+    };
+    let action = catalog::action_named(name).ok_or_else(|| CallError::UnknownAction(name.to_owned()))?;
+    Ok((caller, action))
 }
 
 /// A task as the API answers it.

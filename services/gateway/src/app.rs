@@ -85,9 +85,10 @@ impl App {
             reservation,
             billing: BillingServiceClient::new(peers.channel(&BILLING)?),
             webhooks: WebhookServiceClient::new(peers.channel(&WEBHOOKS)?),
-            // An upload's chunk and its framing.
+            // An upload's chunk and its framing out; a model's outputs back.
             inference: InferenceServiceClient::new(peers.channel(&INFERENCE)?)
-                .max_encoding_message_size(8 << 20),
+                .max_encoding_message_size(8 << 20)
+                .max_decoding_message_size(64 << 20),
         };
         let operations = Operations::new(
             clients,

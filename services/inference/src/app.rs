@@ -5,6 +5,7 @@ use gpuproxy_db::{Database, Migrations};
 use gpuproxy_events::Outbox;
 use gpuproxy_proto::gpuproxy::inference::v1::inference_service_server::InferenceServiceServer;
 use gpuproxy_server::{Dependency, HostedService, ServiceContext, ServiceHost, Tasks};
+use tokio_util::task::TaskTracker;
 use tonic::service::Routes;
 
 use crate::config::Config;
@@ -20,6 +21,7 @@ const MAX_MESSAGE_BYTES: usize = 8 << 20;
 #[derive(Debug)]
 pub struct App {
     host: ServiceHost,
+    running: TaskTracker,
     /// The runtime, when its library is still to fetch.
     fetching: Option<Runtime>,
 }
@@ -54,6 +56,7 @@ impl HostedService for App {
         } else {
             Some(runtime.clone())
         };
+        let running = TaskTracker::new();
         let models = Models::new(
             database.clone(),
             Outbox::new(database.clone(), INFERENCE.name),
@@ -62,8 +65,9 @@ impl HostedService for App {
             runtime,
         );
         let routes = Routes::new(
-            InferenceServiceServer::new(GrpcInference::new(models.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            InferenceServiceServer::new(GrpcInference::new(models.clone(), running.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(64 << 20),
         );
         let host = ServiceHost::new(&INFERENCE, routes, &config.server)?
             .reporting(
@@ -80,7 +84,11 @@ impl HostedService for App {
             )
             .bind()
             .await?;
-        Ok(App { host, fetching })
+        Ok(App {
+            host,
+            running,
+            fetching,
+        })
     }
 
     fn host(&self) -> &ServiceHost {
@@ -89,8 +97,14 @@ impl HostedService for App {
 
     /// Starts serving, and fetching ONNX Runtime when it is missing.
     fn spawn(self, tasks: &Tasks) {
-        self.host.spawn(tasks);
-        if let Some(runtime) = self.fetching {
+        let App {
+            host,
+            running,
+            fetching,
+        } = self;
+        host.spawn(tasks);
+        tasks.drain_at_shutdown("inference-drain", running);
+        if let Some(runtime) = fetching {
             tasks.spawn("inference-fetch-onnxruntime", async move {
                 runtime.load().await;
                 Ok(())

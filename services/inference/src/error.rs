@@ -49,6 +49,9 @@ pub enum Error {
     #[error("{0}")]
     RuntimeMissing(String),
     /// `INTERNAL` (logged, opaque to callers).
+    #[error("{0}")]
+    Internal(String),
+    /// `INTERNAL` (logged, opaque to callers).
     #[error("the model store failed: {0}")]
     Database(#[from] sqlx::Error),
     /// `INTERNAL`.
@@ -80,7 +83,7 @@ impl ServiceError for Error {
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::BadInput(_) => ErrorCode::ValidationFailed,
             Error::RuntimeMissing(_) => ErrorCode::Unavailable,
-            Error::Database(_) | Error::Outbox(_) => ErrorCode::Internal,
+            Error::Internal(_) | Error::Database(_) | Error::Outbox(_) => ErrorCode::Internal,
             Error::Storage(_) => ErrorCode::Unavailable,
         }
     }

@@ -5,6 +5,7 @@ use gpuproxy_domain::UserId;
 use gpuproxy_proto::gpuproxy::inference::v1 as pb;
 use gpuproxy_proto::gpuproxy::inference::v1::inference_service_server::InferenceService;
 use serde_json::Value;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::error::Error;
@@ -15,12 +16,13 @@ use crate::store::ModelRow;
 #[derive(Debug, Clone)]
 pub struct GrpcInference {
     models: Models,
+    running: TaskTracker,
 }
 
 impl GrpcInference {
-    /// Wraps `models`.
-    pub fn new(models: Models) -> Self {
-        GrpcInference { models }
+    /// Wraps `models`; uploads run under `running`, which shutdown waits for.
+    pub fn new(models: Models, running: TaskTracker) -> Self {
+        GrpcInference { models, running }
     }
 }
 
@@ -58,7 +60,15 @@ impl InferenceService for GrpcInference {
                 Err(status) => Some(Err(status.message().to_owned())),
             })
         });
-        let row = self.models.upload(user_id, Box::pin(parts)).await?;
+        // On a task of its own: a client that goes away mid-upload drops this handler, and the
+        // upload must still see its stream end in an error and discard what it stored.
+        let models = self.models.clone();
+        let uploading = self
+            .running
+            .spawn(async move { models.upload(user_id, Box::pin(parts)).await });
+        let row = uploading
+            .await
+            .map_err(|error| Error::Internal(format!("an upload panicked: {error}")))??;
         Ok(Response::new(model_message(row)))
     }
 

@@ -18,7 +18,7 @@ use crate::config::UploadLimits;
 use crate::error::Error;
 use crate::formats::{self, Format, HEAD_BYTES, Verdict, ZipEntries};
 use crate::onnx;
-use crate::runtime::Runtime;
+use crate::runtime::{Availability, Runtime};
 use crate::storage::Storage;
 use crate::store::{self, ModelRow};
 
@@ -110,19 +110,21 @@ impl Models {
         let pool = self.inner.database.pool();
         let limits = self.inner.limits;
         let now = now_ms();
-        let (hour, day) = store::record_upload(pool, &user, now, now - 3_600_000, now - 86_400_000).await?;
-        if hour > i64::from(limits.per_hour) {
+        let (hour, day) = store::uploads_since(pool, &user, now - 3_600_000, now - 86_400_000).await?;
+        if hour >= i64::from(limits.per_hour) {
             return Err(Error::RateLimited {
-                count: hour - 1,
+                count: hour,
                 window: "hour",
             });
         }
-        if day > i64::from(limits.per_day) {
+        if day >= i64::from(limits.per_day) {
             return Err(Error::RateLimited {
-                count: day - 1,
+                count: day,
                 window: "day",
             });
         }
+        // Counted once admitted to start: a client refused for the rate adds nothing to it.
+        store::record_upload(pool, &user, now, now - 86_400_000).await?;
         let used = u64::try_from(store::used_bytes(pool, &user).await?).unwrap_or(0);
         let id = uuid::Uuid::now_v7().to_string();
         let key = format!("models/{user}/{id}");
@@ -263,7 +265,17 @@ impl Models {
         };
         let bytes = storage.read(key).await?;
         let signature = onnx::signature(&bytes).map_err(Error::Invalid)?;
-        drop(bytes);
+        // With ONNX Runtime loaded, a model it cannot load is refused now, not at its first
+        // prediction; its sessions stay loaded for that prediction.
+        if matches!(self.inner.runtime.availability(), Availability::Ready) {
+            self.inner
+                .runtime
+                .load_pool(id, bytes)
+                .await
+                .map_err(Error::Invalid)?;
+        } else {
+            drop(bytes);
+        }
         let name = form.name.clone().unwrap_or_default();
         let tensors = |tensors: &[onnx::Tensor]| {
             tensors
@@ -293,6 +305,16 @@ impl Models {
         let mut attempts = 0;
         loop {
             let mut transaction = self.inner.database.pool().begin().await?;
+            // Uploads running side by side each checked the quota against what was stored when
+            // they began: the last to finish checks it again.
+            let used = u64::try_from(store::used_bytes(&mut *transaction, user).await?).unwrap_or(0);
+            if used.saturating_add(received.size) > self.inner.limits.quota_bytes {
+                self.inner.runtime.unload(id);
+                return Err(Error::Quota {
+                    quota: self.inner.limits.quota_bytes,
+                    used,
+                });
+            }
             row.version = store::next_version(&mut *transaction, user, &row.name).await?;
             match store::insert(&mut *transaction, &row).await {
                 Ok(()) => {
@@ -360,29 +382,28 @@ impl Models {
             .ok_or_else(|| Error::NotFound(id.to_owned()))
     }
 
-    /// Deletes one of `user_id`'s models and its artifact.
+    /// Deletes one of `user_id`'s models and its artifact: the row first (so nothing points at a
+    /// missing file), then the file (a failure there is logged: the file is an orphan no route
+    /// reaches).
     pub async fn delete(&self, user_id: UserId, id: &str) -> Result<(), Error> {
         let row = self.get(user_id, id).await?;
-        self.inner
-            .storage
-            .delete(&row.artifact_key)
-            .await
-            .inspect_err(|error| {
-                tracing::error!(%error, key = row.artifact_key, "deleting a model's artifact failed");
-            })?;
-        self.inner.runtime.unload(&row.id);
         let mut transaction = self.inner.database.pool().begin().await?;
-        if store::delete(&mut *transaction, &row.id).await? {
-            let event = model_event(
-                names::MODEL_DELETED,
-                &events::ModelDeleted {
-                    user_id: row.user_id.clone(),
-                    model_id: row.id.clone(),
-                    name: row.name.clone(),
-                    version: i32::try_from(row.version).unwrap_or(i32::MAX),
-                },
-            )?;
-            self.inner.outbox.commit(transaction, &[event]).await?;
+        if !store::delete(&mut *transaction, &row.id).await? {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        let event = model_event(
+            names::MODEL_DELETED,
+            &events::ModelDeleted {
+                user_id: row.user_id.clone(),
+                model_id: row.id.clone(),
+                name: row.name.clone(),
+                version: i32::try_from(row.version).unwrap_or(i32::MAX),
+            },
+        )?;
+        self.inner.outbox.commit(transaction, &[event]).await?;
+        self.inner.runtime.unload(&row.id);
+        if let Err(error) = self.inner.storage.delete(&row.artifact_key).await {
+            tracing::error!(%error, key = row.artifact_key, "deleting a deleted model's artifact failed; it is an orphan");
         }
         Ok(())
     }

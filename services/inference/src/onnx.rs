@@ -16,6 +16,15 @@ pub struct ModelProto {
     pub graph: Option<GraphProto>,
     #[prost(message, repeated, tag = "8")]
     pub opset_import: Vec<OperatorSetIdProto>,
+    #[prost(message, repeated, tag = "25")]
+    pub functions: Vec<FunctionProto>,
+}
+
+/// `onnx.FunctionProto`, in part: its nodes, which may hold tensors.
+#[derive(Clone, PartialEq, Message)]
+pub struct FunctionProto {
+    #[prost(message, repeated, tag = "7")]
+    pub node: Vec<NodeProto>,
 }
 
 /// `onnx.OperatorSetIdProto`.
@@ -40,6 +49,17 @@ pub struct GraphProto {
     pub input: Vec<ValueInfoProto>,
     #[prost(message, repeated, tag = "12")]
     pub output: Vec<ValueInfoProto>,
+    #[prost(message, repeated, tag = "15")]
+    pub sparse_initializer: Vec<SparseTensorProto>,
+}
+
+/// `onnx.SparseTensorProto`, in part.
+#[derive(Clone, PartialEq, Message)]
+pub struct SparseTensorProto {
+    #[prost(message, optional, tag = "1")]
+    pub values: Option<TensorProto>,
+    #[prost(message, optional, tag = "2")]
+    pub indices: Option<TensorProto>,
 }
 
 /// `onnx.NodeProto`, in part.
@@ -51,13 +71,86 @@ pub struct NodeProto {
     pub output: Vec<String>,
     #[prost(string, tag = "4")]
     pub op_type: String,
+    #[prost(message, repeated, tag = "5")]
+    pub attribute: Vec<AttributeProto>,
 }
 
-/// `onnx.TensorProto`: only its name (older models list weights among the graph's inputs).
+/// `onnx.AttributeProto`, in part: the tensors and graphs an attribute may hold.
+#[derive(Clone, PartialEq, Message)]
+pub struct AttributeProto {
+    #[prost(message, optional, tag = "5")]
+    pub t: Option<TensorProto>,
+    #[prost(message, optional, tag = "6")]
+    pub g: Option<GraphProto>,
+    #[prost(message, repeated, tag = "10")]
+    pub tensors: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "11")]
+    pub graphs: Vec<GraphProto>,
+    #[prost(message, optional, tag = "22")]
+    pub sparse_tensor: Option<SparseTensorProto>,
+    #[prost(message, repeated, tag = "23")]
+    pub sparse_tensors: Vec<SparseTensorProto>,
+}
+
+/// `onnx.TensorProto`, in part: its name (older models list weights among the graph's inputs) and
+/// whether its data lives in another file, which is refused: ONNX Runtime would read that file
+/// from the server's disk.
 #[derive(Clone, PartialEq, Message)]
 pub struct TensorProto {
     #[prost(string, tag = "8")]
     pub name: String,
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: Vec<StringStringEntryProto>,
+    /// 1: EXTERNAL.
+    #[prost(int32, tag = "14")]
+    pub data_location: i32,
+}
+
+/// `onnx.StringStringEntryProto`.
+#[derive(Clone, PartialEq, Message)]
+pub struct StringStringEntryProto {
+    #[prost(string, tag = "1")]
+    pub key: String,
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+impl TensorProto {
+    fn is_external(&self) -> bool {
+        self.data_location == 1 || !self.external_data.is_empty()
+    }
+}
+
+/// Whether any tensor of `graph` (its weights, its nodes' attributes, its subgraphs) keeps its
+/// data in another file.
+fn refers_outside(graph: &GraphProto) -> bool {
+    graph.initializer.iter().any(TensorProto::is_external)
+        || graph.sparse_initializer.iter().any(sparse_refers_outside)
+        || nodes_refer_outside(&graph.node)
+}
+
+fn sparse_refers_outside(sparse: &SparseTensorProto) -> bool {
+    sparse
+        .values
+        .iter()
+        .chain(&sparse.indices)
+        .any(TensorProto::is_external)
+}
+
+fn nodes_refer_outside(nodes: &[NodeProto]) -> bool {
+    nodes.iter().flat_map(|node| &node.attribute).any(|attribute| {
+        attribute
+            .t
+            .iter()
+            .chain(&attribute.tensors)
+            .any(TensorProto::is_external)
+            || attribute
+                .sparse_tensor
+                .iter()
+                .chain(&attribute.sparse_tensors)
+                .any(sparse_refers_outside)
+            || attribute.g.iter().chain(&attribute.graphs).any(refers_outside)
+    })
 }
 
 /// `onnx.ValueInfoProto`.
@@ -130,6 +223,14 @@ pub fn signature(bytes: &[u8]) -> Result<Signature, String> {
         return Err("not an ONNX model: ir_version is missing".to_owned());
     }
     let graph = model.graph.ok_or("the ONNX model has no graph")?;
+    if refers_outside(&graph)
+        || model
+            .functions
+            .iter()
+            .any(|function| nodes_refer_outside(&function.node))
+    {
+        return Err("the ONNX model keeps weights in external data files, which are not served: save it with all its data inside (onnx.save_model(model, path, save_as_external_data=False))".to_owned());
+    }
     if graph.node.is_empty() {
         return Err("the ONNX graph has no node".to_owned());
     }
@@ -208,6 +309,45 @@ fn datatype(elem_type: i32) -> Option<&'static str> {
     })
 }
 
+/// A model of one node `op_type` over `node_inputs` giving `output`, with `weights` (names only) and
+/// the graph's `inputs` and `outputs`, for building models in tests.
+pub fn one_node_model(
+    op_type: &str,
+    node_inputs: &[&str],
+    weights: &[&str],
+    inputs: Vec<ValueInfoProto>,
+    outputs: Vec<ValueInfoProto>,
+) -> ModelProto {
+    ModelProto {
+        ir_version: 8,
+        producer_name: "gpuproxy-tests".to_owned(),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(GraphProto {
+            name: op_type.to_ascii_lowercase(),
+            node: vec![NodeProto {
+                input: node_inputs.iter().map(|name| (*name).to_owned()).collect(),
+                output: outputs.iter().map(|output| output.name.clone()).collect(),
+                op_type: op_type.to_owned(),
+                ..NodeProto::default()
+            }],
+            initializer: weights
+                .iter()
+                .map(|name| TensorProto {
+                    name: (*name).to_owned(),
+                    ..TensorProto::default()
+                })
+                .collect(),
+            input: inputs,
+            output: outputs,
+            ..GraphProto::default()
+        }),
+        ..ModelProto::default()
+    }
+}
+
 /// A tensor's value info, for building models in tests: `elem_type` (1 = float) and `shape`
 /// (-1 for any size).
 pub fn value_info(name: &str, elem_type: i32, shape: &[i64]) -> ValueInfoProto {
@@ -235,25 +375,13 @@ mod tests {
     use super::*;
 
     fn add_model() -> Vec<u8> {
-        ModelProto {
-            ir_version: 8,
-            producer_name: "test".to_owned(),
-            opset_import: vec![OperatorSetIdProto {
-                domain: String::new(),
-                version: 17,
-            }],
-            graph: Some(GraphProto {
-                name: "add".to_owned(),
-                node: vec![NodeProto {
-                    input: vec!["x".to_owned(), "y".to_owned()],
-                    output: vec!["sum".to_owned()],
-                    op_type: "Add".to_owned(),
-                }],
-                initializer: vec![TensorProto { name: "y".to_owned() }],
-                input: vec![value_info("x", 1, &[-1, 4]), value_info("y", 1, &[4])],
-                output: vec![value_info("sum", 1, &[-1, 4])],
-            }),
-        }
+        one_node_model(
+            "Add",
+            &["x", "y"],
+            &["y"],
+            vec![value_info("x", 1, &[-1, 4]), value_info("y", 1, &[4])],
+            vec![value_info("sum", 1, &[-1, 4])],
+        )
         .encode_to_vec()
     }
 
@@ -269,6 +397,30 @@ mod tests {
             }]
         );
         assert_eq!(signature.outputs[0].name, "sum");
+    }
+
+    #[test]
+    fn weights_in_external_files_are_refused_wherever_they_hide() {
+        let mut model = ModelProto::decode(add_model().as_slice()).expect("a model");
+        model.graph.as_mut().expect("a graph").initializer[0].data_location = 1;
+        assert!(signature(&model.encode_to_vec()).is_err_and(|why| why.contains("external data")));
+        let graph = model.graph.as_mut().expect("a graph");
+        graph.initializer[0].data_location = 0;
+        graph.node[0].attribute.push(AttributeProto {
+            g: Some(GraphProto {
+                initializer: vec![TensorProto {
+                    name: "w".to_owned(),
+                    external_data: vec![StringStringEntryProto {
+                        key: "location".to_owned(),
+                        value: "../../etc/passwd".to_owned(),
+                    }],
+                    data_location: 0,
+                }],
+                ..GraphProto::default()
+            }),
+            ..AttributeProto::default()
+        });
+        assert!(signature(&model.encode_to_vec()).is_err_and(|why| why.contains("external data")));
     }
 
     #[test]

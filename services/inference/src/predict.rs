@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::models::Models;
-use crate::runtime::{Availability, Outcome};
+use crate::runtime::{Availability, InferError, Outcome};
 
 impl Models {
     /// Runs `user_id`'s model `id` on `input` (flat) of `shape` (empty: from the model's shape).
@@ -42,21 +42,23 @@ impl Models {
             .unwrap_or_default();
         let shape = resolve(&wanted, input.len(), &shape)
             .map_err(|why| Error::BadInput(format!("{why}; the model takes {}", describe(&inputs))))?;
-        let storage = self.storage().clone();
-        let key = row.artifact_key.clone();
-        let pool = runtime
-            .pool(&row.id, async move {
-                storage
-                    .read(&key)
-                    .await
-                    .map_err(|error| format!("reading the model failed: {error}"))
-            })
-            .await
-            .map_err(Error::RuntimeMissing)?;
+        let pool =
+            match runtime.cached(&row.id) {
+                Some(pool) => pool,
+                None => {
+                    let bytes = self.storage().read(&row.artifact_key).await.inspect_err(|error| {
+                    tracing::error!(%error, key = row.artifact_key, "reading a model's artifact failed");
+                })?;
+                    runtime.load_pool(&row.id, bytes).await.map_err(Error::Invalid)?
+                }
+            };
         tokio::task::spawn_blocking(move || pool.infer(input, shape))
             .await
-            .map_err(|error| Error::BadInput(format!("the inference panicked: {error}")))?
-            .map_err(Error::BadInput)
+            .map_err(|error| Error::Internal(format!("an inference panicked: {error}")))?
+            .map_err(|error| match error {
+                InferError::Input(why) => Error::BadInput(why),
+                InferError::Model(why) => Error::Unsupported(why),
+            })
     }
 }
 
@@ -90,7 +92,10 @@ pub fn resolve(wanted: &[i64], length: usize, given: &[i64]) -> Result<Vec<i64>,
                 .iter()
                 .zip(wanted)
                 .all(|(size, want)| *size > 0 && (*want < 0 || size == want))
-            && given.iter().product::<i64>() == length;
+            && given
+                .iter()
+                .try_fold(1i64, |product, size| product.checked_mul(*size))
+                == Some(length);
         return if fits {
             Ok(given.to_vec())
         } else {
@@ -99,7 +104,11 @@ pub fn resolve(wanted: &[i64], length: usize, given: &[i64]) -> Result<Vec<i64>,
             ))
         };
     }
-    let fixed: i64 = wanted.iter().filter(|size| **size > 0).product();
+    let fixed = wanted
+        .iter()
+        .filter(|size| **size > 0)
+        .try_fold(1i64, |product, size| product.checked_mul(*size))
+        .unwrap_or(0);
     let open = wanted.iter().filter(|size| **size <= 0).count();
     if fixed == 0 || length % fixed != 0 {
         return Err(format!(
@@ -140,5 +149,9 @@ mod tests {
         assert_eq!(resolve(&[-1, 4], 8, &[2, 4]), Ok(vec![2, 4]));
         assert!(resolve(&[-1, 4], 8, &[4, 2]).is_err());
         assert!(resolve(&[-1, 4], 0, &[]).is_err());
+        assert!(
+            resolve(&[-1, -1], 2, &[3, 6_148_914_691_236_517_206]).is_err(),
+            "no overflow"
+        );
     }
 }

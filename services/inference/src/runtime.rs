@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ort::environment::Environment;
 
-pub use pool::{ModelPool, Outcome};
+pub use pool::{InferError, ModelPool, Outcome};
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -118,20 +118,19 @@ impl Runtime {
         }
     }
 
-    /// The sessions of model `id`, loaded from `bytes()` at its first use.
-    pub async fn pool<F>(&self, id: &str, bytes: F) -> Result<Arc<ModelPool>, String>
-    where
-        F: std::future::Future<Output = Result<bytes::Bytes, String>>,
-    {
-        if let Some(pool) = self.lock_pools().get(id) {
-            return Ok(pool.clone());
-        }
+    /// The sessions of model `id`, when they are loaded.
+    pub fn cached(&self, id: &str) -> Option<Arc<ModelPool>> {
+        self.lock_pools().get(id).cloned()
+    }
+
+    /// Loads the sessions of model `id` from `bytes` and keeps them; the error says why ONNX
+    /// Runtime cannot load the model (or that it is not loaded itself).
+    pub async fn load_pool(&self, id: &str, bytes: bytes::Bytes) -> Result<Arc<ModelPool>, String> {
         let environment = match ENVIRONMENT.get() {
             Some(Ok(environment)) => environment.clone(),
             Some(Err(why)) => return Err(why.clone()),
             None => return Err("ONNX Runtime is still loading".to_owned()),
         };
-        let bytes = bytes.await?;
         let config = self.inner.config.clone();
         let pool = tokio::task::spawn_blocking(move || {
             ModelPool::load(

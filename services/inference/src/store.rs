@@ -95,11 +95,14 @@ pub async fn list(pool: &AnyPool, user_id: &str) -> Result<Vec<ModelRow>, sqlx::
 }
 
 /// Bytes `user_id`'s models take.
-pub async fn used_bytes(pool: &AnyPool, user_id: &str) -> Result<i64, sqlx::Error> {
+pub async fn used_bytes<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: &str,
+) -> Result<i64, sqlx::Error> {
     let (used,): (Option<i64>,) =
         sqlx::query_as("SELECT CAST(SUM(size_bytes) AS BIGINT) FROM models WHERE user_id = $1")
             .bind(user_id)
-            .fetch_one(pool)
+            .fetch_one(executor)
             .await?;
     Ok(used.unwrap_or(0))
 }
@@ -128,15 +131,26 @@ pub async fn delete<'e>(executor: impl Executor<'e, Database = Any>, id: &str) -
     Ok(deleted.rows_affected() == 1)
 }
 
-/// Records an upload started by `user_id` at `now` and answers how many they started since
-/// `hour_ago` and since `day_ago`, this one included.
-pub async fn record_upload(
+/// Uploads `user_id` started since `hour_ago` and since `day_ago`.
+pub async fn uploads_since(
     pool: &AnyPool,
     user_id: &str,
-    now: i64,
     hour_ago: i64,
     day_ago: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN started_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         CAST(COUNT(*) AS BIGINT) FROM model_uploads WHERE user_id = $1 AND started_at >= $3",
+    )
+    .bind(user_id)
+    .bind(hour_ago)
+    .bind(day_ago)
+    .fetch_one(pool)
+    .await
+}
+
+/// Records an upload `user_id` started at `now`, forgetting theirs older than `day_ago`.
+pub async fn record_upload(pool: &AnyPool, user_id: &str, now: i64, day_ago: i64) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO model_uploads (id, user_id, started_at) VALUES ($1, $2, $3)")
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(user_id)
@@ -148,14 +162,5 @@ pub async fn record_upload(
         .bind(day_ago)
         .execute(pool)
         .await?;
-    let (hour, day): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN started_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-         CAST(COUNT(*) AS BIGINT) FROM model_uploads WHERE user_id = $1 AND started_at >= $3",
-    )
-    .bind(user_id)
-    .bind(hour_ago)
-    .bind(day_ago)
-    .fetch_one(pool)
-    .await?;
-    Ok((hour, day))
+    Ok(())
 }

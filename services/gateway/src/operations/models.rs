@@ -52,8 +52,7 @@ impl Operations {
         input: Vec<f32>,
         shape: Vec<i64>,
     ) -> Result<pb::InferResponse, Error> {
-        // A model's first inference loads it: that takes the longer bound.
-        self.call_renting(self.inference.clone().infer(pb::InferRequest {
+        self.call(self.inference.clone().infer(pb::InferRequest {
             user_id: user.user_id.to_string(),
             model_id: model_id.to_owned(),
             input,

@@ -5,6 +5,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 /// The ONNX Runtime release this server is built against (`ort`'s API 31).
 pub const VERSION: &str = "1.31.1";
 
@@ -49,23 +51,37 @@ pub async fn fetch(cache: &Path) -> anyhow::Result<PathBuf> {
         .json()
         .await?;
     let prefix = format!("onnxruntime-{VERSION}-");
-    let url = index["files"]
+    let file = index["files"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|file| {
-            file["filename"].as_str().is_some_and(|name| {
+        .find(|file| {
+            let wheel = file["filename"].as_str().is_some_and(|name| {
                 name.starts_with(&prefix)
                     && name.ends_with(".whl")
                     && name.contains("manylinux")
                     && name.contains(arch)
-            })
+            });
+            let yanked = file["yanked"].as_bool().unwrap_or(false) || file["yanked"].is_string();
+            wheel && !yanked
         })
-        .find_map(|file| file["url"].as_str())
-        .ok_or_else(|| anyhow::anyhow!("PyPI lists no manylinux {arch} wheel of onnxruntime {VERSION}"))?
-        .to_owned();
+        .ok_or_else(|| anyhow::anyhow!("PyPI lists no manylinux {arch} wheel of onnxruntime {VERSION}"))?;
+    let url = file["url"].as_str().unwrap_or_default().to_owned();
+    let expected = file["hashes"]["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    // The library becomes code of this process: it comes from PyPI's file host, and its hash is
+    // the one the index gives.
+    if !url.starts_with("https://files.pythonhosted.org/") || expected.len() != 64 {
+        anyhow::bail!("the index gave {url:?} without a SHA-256 from PyPI's file host; refusing it");
+    }
     tracing::info!(url, "fetching ONNX Runtime");
     let wheel = client.get(&url).send().await?.error_for_status()?.bytes().await?;
+    let got = hex::encode(sha2::Sha256::digest(&wheel));
+    if got != expected {
+        anyhow::bail!("the onnxruntime wheel's SHA-256 is {got}, not the {expected} PyPI lists; refusing it");
+    }
     let target = cached(cache);
     let parent = target.parent().unwrap_or(cache).to_path_buf();
     tokio::task::spawn_blocking(move || -> anyhow::Result<PathBuf> {

@@ -17,6 +17,15 @@ pub struct ModelPool {
     next: AtomicUsize,
 }
 
+/// Why an inference gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InferError {
+    /// The input made the model fail.
+    Input(String),
+    /// The model gives what this release does not serve.
+    Model(String),
+}
+
 /// What one inference gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -56,7 +65,7 @@ impl ModelPool {
     }
 
     /// Runs the model on one FP32 input tensor (blocking): the first output, flat, with its shape.
-    pub fn infer(&self, input: Vec<f32>, shape: Vec<i64>) -> Result<Outcome, String> {
+    pub fn infer(&self, input: Vec<f32>, shape: Vec<i64>) -> Result<Outcome, InferError> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let count = self.sessions.len();
         // A free session if there is one; else wait for the next in turn.
@@ -67,15 +76,18 @@ impl ModelPool {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             });
-        let tensor = Tensor::from_array((shape, input)).map_err(|error| error.to_string())?;
+        let tensor =
+            Tensor::from_array((shape, input)).map_err(|error| InferError::Input(error.to_string()))?;
         let began = Instant::now();
         let outputs = session
             .run(ort::inputs![tensor])
-            .map_err(|error| format!("the model failed on this input: {error}"))?;
+            .map_err(|error| InferError::Input(format!("the model failed on this input: {error}")))?;
         let latency_ms = began.elapsed().as_secs_f64() * 1000.0;
-        let (shape, data) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|error| format!("the model's first output is not FP32: {error}"))?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(|error| {
+            InferError::Model(format!(
+                "the model's first output is not FP32, which this release serves: {error}"
+            ))
+        })?;
         Ok(Outcome {
             output: data.to_vec(),
             shape: shape.to_vec(),
