@@ -18,6 +18,7 @@ in_both_modes!(
     refused_uploads_say_why_and_leave_nothing_behind,
     a_model_predicts_what_onnx_runtime_computes,
     without_onnx_runtime_the_server_starts_and_says_how_to_install_it,
+    kserve_v2_clients_find_and_run_a_model_by_name,
 );
 
 /// Sends `file` as `-F "model=@<filename>" -F "name=<name>"` would.
@@ -490,5 +491,135 @@ async fn without_onnx_runtime_the_server_starts_and_says_how_to_install_it(mode:
             |why| why.contains("pip install onnxruntime==1.31.1") && why.contains("ORT_DYLIB_PATH")
         ),
         "{refused}"
+    );
+}
+
+async fn kserve_v2_clients_find_and_run_a_model_by_name(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let (owner, stranger) = (user_key(&fleet).await, user_key(&fleet).await);
+    expect_status(
+        upload(&fleet, &owner, doubling_model(), "twice.onnx", Some("twice")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let get = |path: &str, key: Option<&str>| {
+        let auth = key.map_or(Auth::None, Auth::Key);
+        fleet.rest.request(Method::GET, path, auth).send()
+    };
+
+    // Health and the server's metadata need no credentials.
+    let live = expect_status(
+        get("/v2/health/live", None).await.expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(live["live"], true);
+    let ready = expect_status(
+        get("/v2/health/ready", None).await.expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ready["ready"], true);
+    let server = expect_status(get("/v2", None).await.expect("answered"), StatusCode::OK).await;
+    assert!(server["version"].is_string(), "{server}");
+
+    let metadata = expect_status(
+        get("/v2/models/twice", Some(&owner)).await.expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(metadata["versions"], serde_json::json!(["1"]), "{metadata}");
+    assert_eq!(
+        metadata["inputs"],
+        serde_json::json!([{"name": "x", "datatype": "FP32", "shape": [-1, 4]}])
+    );
+    assert_eq!(metadata["platform"], "onnxruntime_onnx");
+    let ready = expect_status(
+        get("/v2/models/twice/versions/1/ready", Some(&owner))
+            .await
+            .expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ready["ready"], true);
+    assert_eq!(
+        get("/v2/models/twice/versions/2", Some(&owner))
+            .await
+            .expect("answered")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("/v2/models/twice", Some(&stranger))
+            .await
+            .expect("answered")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let infer = |key: &str, body: serde_json::Value, binary: bool| {
+        let mut request = fleet
+            .rest
+            .request(Method::POST, "/v2/models/twice/infer", Auth::Key(key))
+            .json(&body);
+        if binary {
+            request = request.header("Inference-Header-Content-Length", "100");
+        }
+        request.send()
+    };
+    let request = serde_json::json!({"id": "r-1", "inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32",
+        "data": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]}]});
+    let answer = expect_status(
+        infer(&owner, request.clone(), false).await.expect("answered"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            answer["model_name"].as_str(),
+            answer["model_version"].as_str(),
+            answer["id"].as_str()
+        ),
+        (Some("twice"), Some("1"), Some("r-1"))
+    );
+    let output = &answer["outputs"][0];
+    assert_eq!(
+        (output["name"].as_str(), output["datatype"].as_str()),
+        (Some("twice"), Some("FP32"))
+    );
+    assert_eq!(output["shape"], serde_json::json!([2, 4]));
+    assert!(
+        close(&output["data"], &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]),
+        "{answer}"
+    );
+
+    let int64 = serde_json::json!({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "INT64", "data": [1, 2, 3, 4]}]});
+    assert_eq!(
+        expect_status(
+            infer(&owner, int64, false).await.expect("answered"),
+            StatusCode::BAD_REQUEST
+        )
+        .await["code"],
+        "VALIDATION_FAILED"
+    );
+    let misshapen = serde_json::json!({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1.0, 2.0, 3.0]}]});
+    assert_eq!(
+        expect_status(
+            infer(&owner, misshapen, false).await.expect("answered"),
+            StatusCode::BAD_REQUEST
+        )
+        .await["code"],
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(
+        infer(&owner, request.clone(), true)
+            .await
+            .expect("answered")
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        infer(&stranger, request, false).await.expect("answered").status(),
+        StatusCode::NOT_FOUND
     );
 }

@@ -126,6 +126,14 @@ impl HealthChecker {
         }
     }
 
+    /// Whether the internal service of `spec` reports itself serving (its own gRPC health).
+    pub async fn serving(&self, spec: &gpuproxy_config::ServiceSpec) -> bool {
+        match self.services.iter().find(|probe| probe.spec == spec) {
+            Some(probe) => probe_service(probe).await.0,
+            None => false,
+        }
+    }
+
     /// Probes every dependency concurrently. The database is reported by the services that use it.
     pub async fn check(&self) -> HealthReport {
         let (services, providers) = futures::future::join(

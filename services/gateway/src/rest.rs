@@ -19,10 +19,12 @@ pub mod json_body;
 mod load_balancer;
 pub(crate) mod middleware;
 mod models;
+mod open_inference;
 mod ops;
 pub(crate) mod principal;
 mod query_params;
 mod reservations;
+mod tensors;
 mod timestamps;
 mod user_lookup;
 mod webhooks;
@@ -107,6 +109,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
     let anonymous = OpenApiRouter::new()
         .nest("/api/v1/auth", auth::anonymous_router())
         .merge(crate::agent_protocols::discovery_router())
+        .merge(open_inference::public_router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::limit_anonymous,
@@ -125,6 +128,7 @@ fn router(state: AppState, cors: CorsLayer) -> Router {
         .merge(export::router())
         .merge(crate::agent_protocols::router())
         .merge(models::router(state.max_upload_bytes))
+        .merge(open_inference::router())
         .route_layer(middleware::authenticate(state.clone()));
     let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())

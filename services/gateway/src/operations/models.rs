@@ -4,6 +4,8 @@ use futures::Stream;
 use gpuproxy_domain::Principal;
 use gpuproxy_proto::gpuproxy::inference::v1 as pb;
 
+use gpuproxy_errors::ErrorCode;
+
 use crate::Error;
 use crate::operations::Operations;
 
@@ -25,6 +27,18 @@ impl Operations {
         };
         let messages = futures::stream::once(async move { start }).chain(parts);
         Ok(self.inference.clone().upload(messages).await?.into_inner())
+    }
+
+    /// Whether the inference service serves (KServe V2's readiness).
+    pub async fn inference_ready(&self) -> Result<(), Error> {
+        if self.health.serving(&gpuproxy_config::INFERENCE).await {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::Unavailable,
+                "the inference service is not serving",
+            ))
+        }
     }
 
     /// `user`'s models, with the bytes they take and their quota.
