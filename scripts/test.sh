@@ -86,8 +86,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "removing what interrupted runs left behind (test databases and streams)"
 cargo run --quiet --locked -p gpuproxy-testkit --bin gpuproxy-test-janitor
 
-say "the official A2A SDK, which the A2A tests drive"
-./scripts/a2a-sdk-venv.sh
+say "the official client SDKs the tests drive (a2a-sdk, tritonclient)"
+./scripts/client-sdks.sh
 
 say "an S3-protocol server for the fleet's model storage"
 ./scripts/s3-server.sh

@@ -3,9 +3,7 @@
 //! the binding's edges with a plain HTTP client: 0.3 names and shapes, JSON-RPC errors, guard
 //! rails refusing a task, and task events on `/ws`.
 
-use std::path::PathBuf;
-
-use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
+use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status, run_script};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -19,22 +17,6 @@ in_both_modes!(
     a_refused_task_fails_naming_the_window_and_task_events_reach_the_socket,
     a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_rented,
 );
-
-/// The Python that has `a2a-sdk` installed (`A2A_SDK_PYTHON`, or the virtualenv
-/// `scripts/a2a-sdk-venv.sh` makes; `scripts/test.sh` runs it).
-fn sdk_python() -> PathBuf {
-    let python = PathBuf::from(gpuproxy_testkit::TestServers::from_env().a2a_sdk_python);
-    assert!(
-        python.exists(),
-        "a2a-sdk is not installed at {}: run scripts/a2a-sdk-venv.sh (scripts/test.sh does), or set A2A_SDK_PYTHON",
-        python.display()
-    );
-    python
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("a2a/sdk_client.py")
-}
 
 /// A fleet whose bootstrap admin can credit users, and a credited user's key.
 async fn fleet_with_buyer(mode: Mode, extra: &[(&str, &str)]) -> (TestFleet, String, String, String) {
@@ -56,23 +38,7 @@ async fn the_official_sdk_drives_the_agent(mode: Mode) {
     let (fleet, _, _, key) = fleet_with_buyer(mode, &[]).await;
     let stranger = user_key(&fleet).await;
     let base = fleet.gateways[0].http.clone();
-    // Off the runtime's thread: in embedded mode the server runs on it.
-    let ran = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(sdk_python())
-            .arg(script())
-            .args([&base, &key, &stranger])
-            .output()
-    })
-    .await
-    .expect("joined")
-    .expect("the SDK client ran");
-    let printed = String::from_utf8_lossy(&ran.stdout);
-    assert!(
-        ran.status.success(),
-        "the SDK client failed:\n{printed}\n{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
-    assert_eq!(printed.lines().last(), Some("all checks passed"), "{printed}");
+    run_script("a2a/sdk_client.py", vec![base, key, stranger]).await;
 }
 
 /// Sends one JSON-RPC request as `key` with `version` in `A2A-Version`, and returns the response.

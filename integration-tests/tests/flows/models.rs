@@ -4,7 +4,7 @@
 //! leaving nothing in storage.
 
 use gpuproxy_inference::onnx::{ModelProto, one_node_model, value_info};
-use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
+use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status, run_script};
 use prost::Message;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -19,6 +19,7 @@ in_both_modes!(
     a_model_predicts_what_onnx_runtime_computes,
     without_onnx_runtime_the_server_starts_and_says_how_to_install_it,
     kserve_v2_clients_find_and_run_a_model_by_name,
+    tritonclient_runs_a_model_unmodified,
 );
 
 /// Sends `file` as `-F "model=@<filename>" -F "name=<name>"` would.
@@ -622,4 +623,20 @@ async fn kserve_v2_clients_find_and_run_a_model_by_name(mode: Mode) {
         infer(&stranger, request, false).await.expect("answered").status(),
         StatusCode::NOT_FOUND
     );
+}
+
+async fn tritonclient_runs_a_model_unmodified(mode: Mode) {
+    let fleet = TestFleet::start(mode).await;
+    let key = user_key(&fleet).await;
+    expect_status(
+        upload(&fleet, &key, doubling_model(), "twice.onnx", Some("twice")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let base = fleet.gateways[0].http.clone();
+    run_script(
+        "kserve/tritonclient_check.py",
+        vec![base, key, "twice".to_owned()],
+    )
+    .await;
 }

@@ -21,9 +21,10 @@ pub struct TestServers {
     /// `ML_RUNTIME_CACHE`: where `scripts/onnxruntime.sh` put ONNX Runtime's library (default
     /// `~/.cache/gpuproxy`).
     pub runtime_cache: String,
-    /// `A2A_SDK_PYTHON`: a Python with the official `a2a-sdk` installed, which the A2A tests drive
-    /// (default: the virtualenv `scripts/a2a-sdk-venv.sh` makes under `~/.cache/gpuproxy`).
-    pub a2a_sdk_python: String,
+    /// `CLIENT_SDKS_PYTHON`: a Python with the official client SDKs the tests drive (`a2a-sdk`,
+    /// `tritonclient`; default: the virtualenv `scripts/client-sdks.sh` makes under
+    /// `~/.cache/gpuproxy`).
+    pub client_sdks_python: String,
 }
 
 impl TestServers {
@@ -43,11 +44,11 @@ impl TestServers {
                 let home = reader.string("HOME", "/root");
                 reader.string("ML_RUNTIME_CACHE", &format!("{home}/.cache/gpuproxy"))
             },
-            a2a_sdk_python: {
+            client_sdks_python: {
                 let home = reader.string("HOME", "/root");
                 reader.string(
-                    "A2A_SDK_PYTHON",
-                    &format!("{home}/.cache/gpuproxy/venv-a2a/bin/python"),
+                    "CLIENT_SDKS_PYTHON",
+                    &format!("{home}/.cache/gpuproxy/venv-clients/bin/python"),
                 )
             },
         }

@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use gpuproxy_domain::Principal;
 use gpuproxy_errors::ErrorCode;
 use gpuproxy_proto::gpuproxy::inference::v1 as pb;
@@ -19,7 +20,6 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::operations::Operations;
-use crate::rest::json_body::JsonBody;
 use crate::rest::principal::AuthUser;
 use crate::rest::tensors::flatten;
 use crate::{AppState, Error};
@@ -128,15 +128,21 @@ async fn version_ready(
     readiness(&operations, &user, &name, Some(&version)).await
 }
 
-/// An inference request with JSON tensors.
+/// An inference request: JSON tensors, or (with `Inference-Header-Content-Length`) this JSON
+/// followed by the inputs' bytes, Triton's binary tensor data extension.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InferRequest {
     /// Echoed in the answer.
     #[serde(default)]
     pub id: Option<String>,
-    /// The input tensors (this release: one, FP32). `outputs` and `parameters` are accepted and
-    /// ignored: the first output is answered.
+    /// The input tensors (this release: one, FP32).
     pub inputs: Vec<InputTensor>,
+    /// Outputs asked for; `parameters.binary_data` asks for one as bytes.
+    #[serde(default)]
+    pub outputs: Vec<RequestedOutput>,
+    /// `binary_data_output`: every output as bytes (what `tritonclient` asks when it names none).
+    #[serde(default)]
+    pub parameters: RequestParameters,
 }
 
 /// One input tensor.
@@ -148,9 +154,47 @@ pub struct InputTensor {
     pub shape: Vec<i64>,
     /// `FP32`.
     pub datatype: String,
-    /// Its values, row-major: flat or nested.
-    #[schema(value_type = Vec<f64>)]
-    pub data: Value,
+    /// Its values, row-major: flat or nested; absent when sent as bytes.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<f64>>)]
+    pub data: Option<Value>,
+    /// `binary_data_size`: its bytes follow the JSON.
+    #[serde(default)]
+    pub parameters: TensorParameters,
+}
+
+/// An input's parameters.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TensorParameters {
+    /// Bytes of the input after the JSON (little-endian FP32).
+    #[serde(default)]
+    pub binary_data_size: Option<usize>,
+}
+
+/// An output asked for.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequestedOutput {
+    /// Its name.
+    pub name: String,
+    /// `binary_data`: answer it as bytes.
+    #[serde(default)]
+    pub parameters: OutputParameters,
+}
+
+/// An output's parameters.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct OutputParameters {
+    /// Answer it as bytes after the JSON.
+    #[serde(default)]
+    pub binary_data: bool,
+}
+
+/// A request's parameters.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RequestParameters {
+    /// Answer every output as bytes after the JSON.
+    #[serde(default)]
+    pub binary_data_output: bool,
 }
 
 /// An inference answer.
@@ -174,7 +218,7 @@ pub struct InferResponse {
     params(("name" = String, Path, description = "The model's name (its latest version) or id")),
     responses(
         (status = 200, description = "The outputs", body = InferResponse),
-        (status = 400, description = "Tensors the model does not take (VALIDATION_FAILED), or binary tensor data, which this release does not take", body = ErrorBody),
+        (status = 400, description = "Tensors the model does not take (VALIDATION_FAILED), or a body that is not an inference request (MALFORMED_REQUEST)", body = ErrorBody),
         (status = 404, description = "No model of the caller's by that name (NOT_FOUND)", body = ErrorBody),
         (status = 503, description = "ONNX Runtime is not installed; the message says how (SERVICE_UNAVAILABLE)", body = ErrorBody),
     ))]
@@ -183,9 +227,9 @@ async fn infer(
     AuthUser(user): AuthUser,
     Path(name): Path<String>,
     headers: HeaderMap,
-    JsonBody(request): JsonBody<InferRequest>,
+    body: Bytes,
 ) -> Result<Response, Error> {
-    run(&operations, &user, &name, None, &headers, request).await
+    run(&operations, &user, &name, None, &headers, body).await
 }
 
 /// Runs a version of a model (`POST /v2/models/{name}/versions/{version}/infer`).
@@ -203,9 +247,9 @@ async fn version_infer(
     AuthUser(user): AuthUser,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
-    JsonBody(request): JsonBody<InferRequest>,
+    body: Bytes,
 ) -> Result<Response, Error> {
-    run(&operations, &user, &name, Some(&version), &headers, request).await
+    run(&operations, &user, &name, Some(&version), &headers, body).await
 }
 
 /// The caller's model `name` (or id), its latest version or `version`.
@@ -281,42 +325,49 @@ async fn run(
     name: &str,
     version: Option<&str>,
     headers: &HeaderMap,
-    request: InferRequest,
+    body: Bytes,
 ) -> Result<Response, Error> {
-    if headers.contains_key("inference-header-content-length") {
-        return Err(Error::new(
-            ErrorCode::ValidationFailed,
-            "binary tensor data is not taken yet: send JSON tensors (tritonclient: binary_data=False)",
-        ));
-    }
+    let (request, mut binary) = read_request(headers, body)?;
     let (model, _) = find(operations, user, name, version).await?;
     let [input] = request.inputs.as_slice() else {
-        return Err(
-            Error::new(ErrorCode::ValidationFailed, "this release takes one input tensor")
-                .with_field("inputs"),
-        );
+        return Err(invalid("this release takes one input tensor"));
     };
     if input.datatype != "FP32" {
-        return Err(Error::new(
-            ErrorCode::ValidationFailed,
-            format!(
-                "input {} is {}; this release takes FP32",
-                input.name, input.datatype
-            ),
-        )
-        .with_field("inputs"));
+        return Err(invalid(&format!(
+            "input {} is {}; this release takes FP32",
+            input.name, input.datatype
+        )));
     }
     if let Some(declared) = model.inputs.first()
         && declared.name != input.name
     {
-        return Err(Error::new(
-            ErrorCode::ValidationFailed,
-            format!("the model's input is {:?}, not {:?}", declared.name, input.name),
-        )
-        .with_field("inputs"));
+        return Err(invalid(&format!(
+            "the model's input is {:?}, not {:?}",
+            declared.name, input.name
+        )));
     }
-    let (mut values, mut nested) = (Vec::new(), Vec::new());
-    flatten(&input.data, 0, &mut values, &mut nested)?;
+    let values = match (&input.data, input.parameters.binary_data_size) {
+        (Some(data), _) => {
+            let (mut values, mut nested) = (Vec::new(), Vec::new());
+            flatten(data, 0, &mut values, &mut nested)?;
+            values
+        }
+        (None, Some(size)) => {
+            if size % 4 != 0 || size > binary.len() {
+                return Err(invalid(&format!(
+                    "input {} claims {size} bytes of FP32; {} follow the JSON",
+                    input.name,
+                    binary.len()
+                )));
+            }
+            let bytes = binary.split_to(size);
+            bytes
+                .chunks_exact(4)
+                .map(|word| f32::from_le_bytes([word[0], word[1], word[2], word[3]]))
+                .collect()
+        }
+        (None, None) => return Err(invalid(&format!("input {} has no data", input.name))),
+    };
     let answer = operations
         .predict(user, &model.model_id, values, input.shape.clone())
         .await?;
@@ -325,16 +376,84 @@ async fn run(
         .first()
         .map(|output| output.name.clone())
         .unwrap_or_default();
+    let as_bytes = request.parameters.binary_data_output
+        || request
+            .outputs
+            .iter()
+            .any(|output| output.name == output_name && output.parameters.binary_data);
+    let mut output = json!({ "name": output_name, "datatype": "FP32", "shape": answer.shape });
+    let tail: Vec<u8> = if as_bytes {
+        output["parameters"] = json!({ "binary_data_size": answer.output.len() * 4 });
+        answer
+            .output
+            .iter()
+            .flat_map(|value| value.to_le_bytes())
+            .collect()
+    } else {
+        output["data"] = Value::from(
+            answer
+                .output
+                .iter()
+                .map(|value| f64::from(*value))
+                .collect::<Vec<_>>(),
+        );
+        Vec::new()
+    };
     let response = InferResponse {
         model_name: model.name,
         model_version: model.version.to_string(),
         id: request.id,
-        outputs: vec![json!({
-            "name": output_name,
-            "datatype": "FP32",
-            "shape": answer.shape,
-            "data": answer.output.iter().map(|value| f64::from(*value)).collect::<Vec<_>>(),
-        })],
+        outputs: vec![output],
     };
-    Ok((StatusCode::OK, Json(response)).into_response())
+    if !as_bytes {
+        return Ok((StatusCode::OK, Json(response)).into_response());
+    }
+    let header =
+        serde_json::to_vec(&response).map_err(|error| Error::new(ErrorCode::Internal, error.to_string()))?;
+    let header_length = header.len().to_string();
+    let mut body = header;
+    body.extend_from_slice(&tail);
+    Ok((
+        StatusCode::OK,
+        [
+            (http::header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (http::HeaderName::from_static(HEADER_LENGTH), header_length),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The header that says how long the JSON is before the tensors' bytes.
+const HEADER_LENGTH: &str = "inference-header-content-length";
+
+/// Reads a request: its JSON, and the bytes after it when `Inference-Header-Content-Length` says
+/// where the JSON ends.
+fn read_request(headers: &HeaderMap, mut body: Bytes) -> Result<(InferRequest, Bytes), Error> {
+    let json_length = match headers.get(HEADER_LENGTH) {
+        None => body.len(),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .filter(|length| *length <= body.len())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MalformedRequest,
+                    format!("Inference-Header-Content-Length must be the JSON's length, at most the body's {} bytes", body.len()),
+                )
+            })?,
+    };
+    let json = body.split_to(json_length);
+    let request = serde_json::from_slice(&json).map_err(|error| {
+        Error::new(
+            ErrorCode::MalformedRequest,
+            format!("the body is not a KServe V2 inference request: {error}"),
+        )
+    })?;
+    Ok((request, body))
+}
+
+fn invalid(message: &str) -> Error {
+    Error::new(ErrorCode::ValidationFailed, message).with_field("inputs")
 }
