@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::in_both_modes;
-use crate::rentals::user_key;
+use crate::rentals::{credit, user_key};
 
 in_both_modes!(
     an_onnx_model_is_uploaded_versioned_listed_and_deleted_by_its_owner_only,
@@ -20,6 +20,7 @@ in_both_modes!(
     without_onnx_runtime_the_server_starts_and_says_how_to_install_it,
     kserve_v2_clients_find_and_run_a_model_by_name,
     tritonclient_runs_a_model_unmodified,
+    inferences_are_paid_for_before_they_run,
 );
 
 /// Sends `file` as `-F "model=@<filename>" -F "name=<name>"` would.
@@ -639,4 +640,77 @@ async fn tritonclient_runs_a_model_unmodified(mode: Mode) {
         vec![base, key, "twice".to_owned()],
     )
     .await;
+}
+
+async fn inferences_are_paid_for_before_they_run(mode: Mode) {
+    let fleet = TestFleet::start_with(
+        mode,
+        &[
+            ("INFERENCE_REQUEST_COST", "0.5"),
+            ("GUARDRAILS_ENABLED", "true"),
+            ("GUARDRAILS_MAX_60MIN_RATE", "1.0"),
+            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
+        ],
+    )
+    .await;
+    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
+    let (email, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    let uploaded = expect_status(
+        upload(&fleet, &key, doubling_model(), "twice.onnx", Some("twice")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = uploaded["model_id"].as_str().expect("an id");
+    let body = serde_json::json!({"input": [1.0, 2.0, 3.0, 4.0]});
+
+    let broke = expect_status(
+        predict(&fleet, &key, id, body.clone()).await,
+        StatusCode::PAYMENT_REQUIRED,
+    )
+    .await;
+    assert_eq!(broke["code"], "CREDITS_EXHAUSTED", "no credits: {broke}");
+    credit(&fleet, &admin, &email, 10.0).await;
+    // A misfit input is refused before it is charged.
+    expect_status(
+        predict(&fleet, &key, id, serde_json::json!({"input": [1.0]})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for _ in 0..2 {
+        expect_status(predict(&fleet, &key, id, body.clone()).await, StatusCode::OK).await;
+    }
+    let limited = expect_status(
+        predict(&fleet, &key, id, body).await,
+        StatusCode::PAYMENT_REQUIRED,
+    )
+    .await;
+    assert_eq!(limited["code"], "SPENDING_LIMIT_EXCEEDED", "{limited}");
+    assert!(
+        limited["error"].as_str().is_some_and(|why| why.contains("60min")),
+        "names the window: {limited}"
+    );
+
+    let credits = expect_status(
+        fleet.rest.get("/api/v1/user/credits", Auth::Key(&key)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        credits["data"]["credits_remaining"], 9.0,
+        "two inferences were paid: {credits}"
+    );
+    let usage = expect_status(
+        fleet.rest.get("/api/v1/user/usage", Auth::Key(&key)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let inferences = usage["data"]["usage"]
+        .as_array()
+        .expect("usage")
+        .iter()
+        .filter(|record| record["kind"] == "inference")
+        .count();
+    assert_eq!(inferences, 2, "{usage}");
 }

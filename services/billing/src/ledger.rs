@@ -177,8 +177,8 @@ impl Billing {
     pub async fn record_usage(&self, usage: NewUsage) -> Result<UsageRecorded, Error> {
         let user_id = usage.user_id;
         let cost = amount_at_most_max("cost", usage.cost_micros, 0)?;
-        if !matches!(usage.kind.as_str(), "instance" | "request") {
-            return Err(Error::invalid("kind", "must be instance or request"));
+        if !matches!(usage.kind.as_str(), "instance" | "request" | "inference") {
+            return Err(Error::invalid("kind", "must be instance, request or inference"));
         }
         if usage.duration_ms < 0 || usage.started_at_ms < 0 {
             return Err(Error::invalid("duration_ms", "must not be negative"));

@@ -1,6 +1,6 @@
 //! Building and running the inference service.
 
-use gpuproxy_config::{INFERENCE, InternalServerConfig, Reader, ServiceSpec};
+use gpuproxy_config::{BILLING, GUARDRAILS, INFERENCE, InternalServerConfig, Reader, ServiceSpec};
 use gpuproxy_db::{Database, Migrations};
 use gpuproxy_events::Outbox;
 use gpuproxy_proto::gpuproxy::inference::v1::inference_service_server::InferenceServiceServer;
@@ -10,9 +10,10 @@ use tonic::service::Routes;
 
 use crate::config::Config;
 use crate::grpc::GrpcInference;
-use crate::models::Models;
+use crate::models::{Models, Pricing};
 use crate::runtime::{Runtime, library};
 use crate::storage::Storage;
+use gpuproxy_spending::Spending;
 
 /// The largest gRPC message: an upload chunk and its framing.
 const MAX_MESSAGE_BYTES: usize = 8 << 20;
@@ -57,12 +58,28 @@ impl HostedService for App {
             Some(runtime.clone())
         };
         let running = TaskTracker::new();
+        // Inferences are charged only when they cost something, through the one money path.
+        let pricing = match (
+            config.request_cost_micros,
+            context.peers.get(&BILLING),
+            context.peers.get(&GUARDRAILS),
+        ) {
+            (0, _, _) => None,
+            (cost, Some(billing), Some(guardrails)) => Some(Pricing {
+                spending: Spending::new(billing, guardrails, false, config.call_timeout),
+                cost_micros: cost,
+            }),
+            _ => anyhow::bail!(
+                "INFERENCE_REQUEST_COST needs the billing and guard-rail services among the peers"
+            ),
+        };
         let models = Models::new(
             database.clone(),
             Outbox::new(database.clone(), INFERENCE.name),
             storage,
             config.limits,
             runtime,
+            pricing,
         );
         let routes = Routes::new(
             InferenceServiceServer::new(GrpcInference::new(models.clone(), running.clone()))

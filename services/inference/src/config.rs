@@ -34,6 +34,11 @@ pub struct Config {
     pub limits: UploadLimits,
     /// ONNX Runtime.
     pub runtime: RuntimeConfig,
+    /// `INFERENCE_REQUEST_COST` (USD, 0 = free): what each inference costs, charged through the
+    /// guard rails and credits before it runs.
+    pub request_cost_micros: i64,
+    /// `SERVICE_CALL_TIMEOUT`: what a call to billing or the guard rails may take.
+    pub call_timeout: Duration,
     /// `OUTBOX_POLL_INTERVAL`.
     pub outbox_poll_interval: Duration,
     /// Where the internal API listens (`INTERNAL_HOST`, `INFERENCE_GRPC_PORT`, `INTERNAL_API_TOKEN`).
@@ -69,6 +74,21 @@ impl Config {
                 intra_op_threads: reader.number("ML_INTRA_OP_THREADS", 1usize, 1..=256),
                 sessions_per_model: reader.number("ML_SESSIONS_PER_MODEL", 2usize, 1..=64),
             },
+            request_cost_micros: {
+                let cost = reader.string("INFERENCE_REQUEST_COST", "0");
+                match gpuproxy_domain::UsdMicros::parse_dollars(&cost) {
+                    Ok(amount) if amount.micros() >= 0 => amount.micros(),
+                    Ok(_) => {
+                        reader.invalid("INFERENCE_REQUEST_COST", Some(&cost), "must not be negative");
+                        0
+                    }
+                    Err(error) => {
+                        reader.invalid("INFERENCE_REQUEST_COST", Some(&cost), error.to_string());
+                        0
+                    }
+                }
+            },
+            call_timeout: reader.duration("SERVICE_CALL_TIMEOUT", Duration::from_secs(10)),
             outbox_poll_interval: reader.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(500)),
             server: InternalServerConfig::read(reader, &INFERENCE, developer_mode),
         }

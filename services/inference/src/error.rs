@@ -45,6 +45,14 @@ pub enum Error {
     /// `VALIDATION_FAILED`: an input the model does not take (the message gives its signature).
     #[error("{0}")]
     BadInput(String),
+    /// The money path said no (`SPENDING_LIMIT_EXCEEDED`, `CREDITS_EXHAUSTED`) or could not answer.
+    #[error("{message}")]
+    Refused {
+        /// Its code.
+        code: ErrorCode,
+        /// Why, naming the window.
+        message: String,
+    },
     /// `SERVICE_UNAVAILABLE`: ONNX Runtime is not loaded (the message says how to install it).
     #[error("{0}")]
     RuntimeMissing(String),
@@ -82,6 +90,7 @@ impl ServiceError for Error {
             Error::Quota { .. } => ErrorCode::StorageQuotaExceeded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::BadInput(_) => ErrorCode::ValidationFailed,
+            Error::Refused { code, .. } => *code,
             Error::RuntimeMissing(_) => ErrorCode::Unavailable,
             Error::Internal(_) | Error::Database(_) | Error::Outbox(_) => ErrorCode::Internal,
             Error::Storage(_) => ErrorCode::Unavailable,

@@ -49,6 +49,16 @@ struct Inner {
     storage: Storage,
     limits: UploadLimits,
     runtime: Runtime,
+    pricing: Option<Pricing>,
+}
+
+/// What an inference costs and where it is charged.
+#[derive(Debug, Clone)]
+pub struct Pricing {
+    /// The money path: guard-rail reservation, then the credits' debit.
+    pub spending: gpuproxy_spending::Spending,
+    /// `INFERENCE_REQUEST_COST`, micro-dollars.
+    pub cost_micros: i64,
 }
 
 /// What the form said about the file.
@@ -66,13 +76,15 @@ struct Received {
 }
 
 impl Models {
-    /// Returns the models kept in `database` and `storage`, their events written to `outbox`.
+    /// Returns the models kept in `database` and `storage`, their events written to `outbox`,
+    /// served by `runtime`, inferences charged by `pricing` when they cost something.
     pub fn new(
         database: Database,
         outbox: Outbox,
         storage: Storage,
         limits: UploadLimits,
         runtime: Runtime,
+        pricing: Option<Pricing>,
     ) -> Self {
         Models {
             inner: Arc::new(Inner {
@@ -81,8 +93,14 @@ impl Models {
                 storage,
                 limits,
                 runtime,
+                pricing,
             }),
         }
+    }
+
+    /// What inferences cost, when they cost something.
+    pub fn pricing(&self) -> Option<&Pricing> {
+        self.inner.pricing.as_ref()
     }
 
     /// Returns the runtime models are served by.

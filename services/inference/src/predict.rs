@@ -42,6 +42,26 @@ impl Models {
             .unwrap_or_default();
         let shape = resolve(&wanted, input.len(), &shape)
             .map_err(|why| Error::BadInput(format!("{why}; the model takes {}", describe(&inputs))))?;
+        // Charged once the input fits, before it runs: a refusal runs nothing.
+        if let Some(pricing) = self.pricing() {
+            let key = format!("inference:{}", uuid::Uuid::now_v7());
+            let what = format!("inference of {} v{}", row.name, row.version);
+            let charge = gpuproxy_spending::Charge {
+                user_id,
+                cost_micros: pricing.cost_micros,
+                idempotency_key: &key,
+                description: &what,
+                kind: "inference",
+            };
+            pricing
+                .spending
+                .charge(charge)
+                .await
+                .map_err(|refusal| Error::Refused {
+                    code: refusal.code,
+                    message: refusal.message,
+                })?;
+        }
         let pool =
             match runtime.cached(&row.id) {
                 Some(pool) => pool,
