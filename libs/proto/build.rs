@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-const PUBLIC_PROTOS: &[&str] = &["gpuproxy/v1/gpuproxy.proto"];
+const PUBLIC_PROTOS: &[&str] = &["gpuproxy/v1/gpuproxy.proto", "kserve/v2/grpc_predict_v2.proto"];
 
 const INTERNAL_PROTOS: &[&str] = &[
     "gpuproxy/auth/v1/auth.proto",

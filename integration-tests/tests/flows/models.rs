@@ -635,9 +635,10 @@ async fn tritonclient_runs_a_model_unmodified(mode: Mode) {
     )
     .await;
     let base = fleet.gateways[0].http.clone();
+    let grpc = fleet.gateways[0].grpc_addr.to_string();
     run_script(
         "kserve/tritonclient_check.py",
-        vec![base, key, "twice".to_owned()],
+        vec![base, grpc, key, "twice".to_owned()],
     )
     .await;
 }

@@ -4,7 +4,8 @@
 //! internal ones, `gpuproxy::events::v1` the event payloads). The public and internal descriptor sets are
 //! kept apart so that the public server's reflection never lists internal services.
 
-/// Descriptor set of the public API (`gpuproxy.v1`), for the public server's reflection.
+/// Descriptor set of the public API (`gpuproxy.v1` and KServe V2's `inference`), for the public
+/// server's reflection.
 pub const PUBLIC_FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/public_descriptor.bin"));
 
@@ -78,4 +79,15 @@ pub mod gpuproxy {
             tonic::include_proto!("gpuproxy.events.v1");
         }
     }
+}
+
+/// KServe V2, the Open Inference Protocol over gRPC (package `inference`), served by the gateway.
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_debug_implementations,
+    reason = "generated code"
+)]
+pub mod kserve {
+    tonic::include_proto!("inference");
 }

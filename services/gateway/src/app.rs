@@ -18,6 +18,7 @@ use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_client::Reser
 use gpuproxy_proto::gpuproxy::reservation::v1::reservation_service_server::ReservationService;
 use gpuproxy_proto::gpuproxy::v1::gpu_proxy_service_server::{GpuProxyServiceServer, SERVICE_NAME};
 use gpuproxy_proto::gpuproxy::webhooks::v1::webhook_service_client::WebhookServiceClient;
+use gpuproxy_proto::kserve::grpc_inference_service_server::GrpcInferenceServiceServer;
 use gpuproxy_server::{GrpcServer, ServiceContext, Tasks};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -132,8 +133,13 @@ impl App {
             public_url: config.public_url.as_deref().map(std::sync::Arc::from),
         });
         let public_api = GpuProxyServiceServer::new(PublicApi::new(state.clone()));
-        let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper));
-        let routes = Routes::new(Layered::new(authenticated, Observe::new(state.metrics.clone())));
+        let authenticated = Layered::new(public_api, Authenticate::new(gatekeeper.clone()));
+        let open_inference = Layered::new(
+            GrpcInferenceServiceServer::new(PublicApi::new(state.clone())),
+            Authenticate::new(gatekeeper),
+        );
+        let routes = Routes::new(Layered::new(authenticated, Observe::new(state.metrics.clone())))
+            .add_service(Layered::new(open_inference, Observe::new(state.metrics.clone())));
         let grpc = GrpcServer::new(routes, gpuproxy_proto::PUBLIC_FILE_DESCRIPTOR_SET)?;
         let grpc_tls = config.grpc_tls.as_ref().map(load_tls).transpose()?;
         let http_listener = gpuproxy_server::bind(config.http_listen).await?;

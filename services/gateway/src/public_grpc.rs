@@ -1,9 +1,11 @@
-//! The public gRPC API `gpuproxy.v1.GPUProxyService` (seed 000), served on `GRPC_PORT`.
+//! The public gRPC API `gpuproxy.v1.GPUProxyService` (seed 000), served on `GRPC_PORT`, and KServe
+//! V2's `inference.GRPCInferenceService` beside it (`open_inference.rs`).
 
 mod authenticate;
 mod layered;
 mod methods;
 mod observe;
+mod open_inference;
 
 use std::sync::Arc;
 

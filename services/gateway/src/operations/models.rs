@@ -49,6 +49,37 @@ impl Operations {
         .await
     }
 
+    /// `user`'s model called `name` (or whose id it is): its latest version, or `version`; with
+    /// every version of the name. KServe V2's fronts name models this way.
+    pub async fn find_model(
+        &self,
+        user: &Principal,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(pb::Model, Vec<i32>), Error> {
+        let listed = self.list_models(user).await?;
+        let named: Vec<&pb::Model> = listed
+            .models
+            .iter()
+            .filter(|model| model.name == name || model.model_id == name)
+            .collect();
+        let versions: Vec<i32> = named.iter().map(|model| model.version).collect();
+        let wanted = match version {
+            None | Some("") => named.iter().max_by_key(|model| model.version),
+            Some(version) => named.iter().find(|model| model.version.to_string() == version),
+        };
+        let model = wanted.map(|model| (*model).clone()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                match version {
+                    Some(version) if !version.is_empty() => format!("model {name} has no version {version}"),
+                    _ => format!("model {name} not found"),
+                },
+            )
+        })?;
+        Ok((model, versions))
+    }
+
     /// One of `user`'s models.
     pub async fn get_model(&self, user: &Principal, model_id: &str) -> Result<pb::Model, Error> {
         self.call(self.inference.clone().get(pb::GetRequest {

@@ -16,7 +16,7 @@ use crate::rate_limit::RateDecision;
 /// Whether a method needs credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodPolicy {
-    /// `Login` and `HealthCheck`: open to anyone.
+    /// `Login`, `HealthCheck` and KServe V2's server health and metadata: open to anyone.
     Public,
     /// `CreateAPIKey`: credentials in metadata, or the JWT in the request's `token` field.
     MetadataOrBody,
@@ -28,7 +28,9 @@ impl MethodPolicy {
     /// Returns the policy of the method at `path` (`/gpuproxy.v1.GPUProxyService/<Method>`).
     pub fn of(path: &str) -> Self {
         match path.rsplit('/').next() {
-            Some("Login" | "HealthCheck") => MethodPolicy::Public,
+            Some("Login" | "HealthCheck" | "ServerLive" | "ServerReady" | "ServerMetadata") => {
+                MethodPolicy::Public
+            }
             Some("CreateAPIKey") => MethodPolicy::MetadataOrBody,
             _ => MethodPolicy::Required,
         }

@@ -23,9 +23,27 @@ pub const METHODS: [&str; 16] = [
     "HealthCheck",
 ];
 
+/// KServe V2's gRPC service, served beside it.
+const OPEN_INFERENCE: &str = "/inference.GRPCInferenceService/";
+
+/// The methods of `inference.GRPCInferenceService` this server serves.
+pub const OPEN_INFERENCE_METHODS: [&str; 6] = [
+    "ServerLive",
+    "ServerReady",
+    "ModelReady",
+    "ServerMetadata",
+    "ModelMetadata",
+    "ModelInfer",
+];
+
 /// Returns the metric label of the call at `path`: the path of a known method, `unknown` otherwise,
 /// so that callers inventing method names cannot create new series.
 pub fn route_label(path: &str) -> &str {
+    if let Some(method) = path.strip_prefix(OPEN_INFERENCE)
+        && OPEN_INFERENCE_METHODS.contains(&method)
+    {
+        return path;
+    }
     match path.strip_prefix(SERVICE) {
         Some(method) if METHODS.contains(&method) => path,
         _ => "unknown",

@@ -252,36 +252,6 @@ async fn version_infer(
     run(&operations, &user, &name, Some(&version), &headers, body).await
 }
 
-/// The caller's model `name` (or id), its latest version or `version`.
-async fn find(
-    operations: &Operations,
-    user: &Principal,
-    name: &str,
-    version: Option<&str>,
-) -> Result<(pb::Model, Vec<i32>), Error> {
-    let listed = operations.list_models(user).await?;
-    let named: Vec<&pb::Model> = listed
-        .models
-        .iter()
-        .filter(|model| model.name == name || model.model_id == name)
-        .collect();
-    let versions: Vec<i32> = named.iter().map(|model| model.version).collect();
-    let wanted = match version {
-        None => named.iter().max_by_key(|model| model.version),
-        Some(version) => named.iter().find(|model| model.version.to_string() == version),
-    };
-    let model = wanted.map(|model| (*model).clone()).ok_or_else(|| {
-        Error::new(
-            ErrorCode::NotFound,
-            match version {
-                Some(version) => format!("model {name} has no version {version}"),
-                None => format!("model {name} not found"),
-            },
-        )
-    })?;
-    Ok((model, versions))
-}
-
 fn tensors(specs: &[pb::TensorSpec]) -> Value {
     Value::from(
         specs
@@ -297,7 +267,7 @@ async fn metadata(
     name: &str,
     version: Option<&str>,
 ) -> Result<Json<Value>, Error> {
-    let (model, versions) = find(operations, user, name, version).await?;
+    let (model, versions) = operations.find_model(user, name, version).await?;
     Ok(Json(json!({
         "name": model.name,
         "versions": versions.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -313,7 +283,7 @@ async fn readiness(
     name: &str,
     version: Option<&str>,
 ) -> Result<Json<Value>, Error> {
-    let (model, _) = find(operations, user, name, version).await?;
+    let (model, _) = operations.find_model(user, name, version).await?;
     Ok(Json(
         json!({ "name": model.name, "ready": model.status == "ready" }),
     ))
@@ -328,7 +298,7 @@ async fn run(
     body: Bytes,
 ) -> Result<Response, Error> {
     let (request, mut binary) = read_request(headers, body)?;
-    let (model, _) = find(operations, user, name, version).await?;
+    let (model, _) = operations.find_model(user, name, version).await?;
     let [input] = request.inputs.as_slice() else {
         return Err(invalid("this release takes one input tensor"));
     };
