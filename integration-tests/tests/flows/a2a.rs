@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::in_both_modes;
-use crate::rentals::{credit, limit_hour, user_key};
+use crate::rentals::{credit, fleet_with_admin, limit_hour, user_key};
 use crate::websocket::{connect, next, send};
 
 in_both_modes!(
@@ -20,16 +20,9 @@ in_both_modes!(
 
 /// A fleet whose bootstrap admin can credit users, and a credited user's key.
 async fn fleet_with_buyer(mode: Mode, extra: &[(&str, &str)]) -> (TestFleet, String, String, String) {
-    let mut env = vec![
-        ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-        ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
-        ("AGENT_PROGRESS_INTERVAL", "100ms"),
-    ];
+    let mut env = vec![("AGENT_PROGRESS_INTERVAL", "100ms")];
     env.extend_from_slice(extra);
-    let fleet = TestFleet::start_with(mode, &env).await;
-    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
-    let (email, token) = fleet.rest.new_user().await;
-    let (_, key) = fleet.rest.create_key(&token).await;
+    let (fleet, admin, email, key) = fleet_with_admin(mode, &env).await;
     credit(&fleet, &admin, &email, 500.0).await;
     (fleet, admin, email, key)
 }

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::in_both_modes;
-use crate::rentals::{credit, user_key};
+use crate::rentals::{credit, fleet_with_admin, user_key};
 
 in_both_modes!(
     an_onnx_model_is_uploaded_versioned_listed_and_deleted_by_its_owner_only,
@@ -358,6 +358,16 @@ fn doubling_model() -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// Uploads [`doubling_model`] as `twice` for `key`; answers its id.
+async fn uploaded_doubling_model(fleet: &TestFleet, key: &str) -> String {
+    let uploaded = expect_status(
+        upload(fleet, key, doubling_model(), "twice.onnx", Some("twice")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    uploaded["model_id"].as_str().expect("an id").to_owned()
+}
+
 async fn predict(fleet: &TestFleet, key: &str, id: &str, body: serde_json::Value) -> reqwest::Response {
     fleet
         .rest
@@ -385,12 +395,8 @@ fn close(got: &serde_json::Value, want: &[f64]) -> bool {
 async fn a_model_predicts_what_onnx_runtime_computes(mode: Mode) {
     let fleet = TestFleet::start(mode).await;
     let (owner, stranger) = (user_key(&fleet).await, user_key(&fleet).await);
-    let uploaded = expect_status(
-        upload(&fleet, &owner, doubling_model(), "twice.onnx", Some("twice")).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = uploaded["model_id"].as_str().expect("an id");
+    let model = uploaded_doubling_model(&fleet, &owner).await;
+    let id = model.as_str();
 
     // Seed 003's body: one example, flat.
     let one = expect_status(
@@ -470,12 +476,8 @@ async fn without_onnx_runtime_the_server_starts_and_says_how_to_install_it(mode:
     )
     .await;
     let key = user_key(&fleet).await;
-    let uploaded = expect_status(
-        upload(&fleet, &key, doubling_model(), "twice.onnx", Some("twice")).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = uploaded["model_id"].as_str().expect("an id");
+    let model = uploaded_doubling_model(&fleet, &key).await;
+    let id = model.as_str();
     let refused = expect_status(
         predict(
             &fleet,
@@ -499,11 +501,7 @@ async fn without_onnx_runtime_the_server_starts_and_says_how_to_install_it(mode:
 async fn kserve_v2_clients_find_and_run_a_model_by_name(mode: Mode) {
     let fleet = TestFleet::start(mode).await;
     let (owner, stranger) = (user_key(&fleet).await, user_key(&fleet).await);
-    expect_status(
-        upload(&fleet, &owner, doubling_model(), "twice.onnx", Some("twice")).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    uploaded_doubling_model(&fleet, &owner).await;
     let get = |path: &str, key: Option<&str>| {
         let auth = key.map_or(Auth::None, Auth::Key);
         fleet.rest.request(Method::GET, path, auth).send()
@@ -629,11 +627,7 @@ async fn kserve_v2_clients_find_and_run_a_model_by_name(mode: Mode) {
 async fn tritonclient_runs_a_model_unmodified(mode: Mode) {
     let fleet = TestFleet::start(mode).await;
     let key = user_key(&fleet).await;
-    expect_status(
-        upload(&fleet, &key, doubling_model(), "twice.onnx", Some("twice")).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    uploaded_doubling_model(&fleet, &key).await;
     let base = fleet.gateways[0].http.clone();
     let grpc = fleet.gateways[0].grpc_addr.to_string();
     run_script(
@@ -644,26 +638,17 @@ async fn tritonclient_runs_a_model_unmodified(mode: Mode) {
 }
 
 async fn inferences_are_paid_for_before_they_run(mode: Mode) {
-    let fleet = TestFleet::start_with(
+    let (fleet, admin, email, key) = fleet_with_admin(
         mode,
         &[
             ("INFERENCE_REQUEST_COST", "0.5"),
             ("GUARDRAILS_ENABLED", "true"),
             ("GUARDRAILS_MAX_60MIN_RATE", "1.0"),
-            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
         ],
     )
     .await;
-    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
-    let (email, token) = fleet.rest.new_user().await;
-    let (_, key) = fleet.rest.create_key(&token).await;
-    let uploaded = expect_status(
-        upload(&fleet, &key, doubling_model(), "twice.onnx", Some("twice")).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = uploaded["model_id"].as_str().expect("an id");
+    let model = uploaded_doubling_model(&fleet, &key).await;
+    let id = model.as_str();
     let body = serde_json::json!({"input": [1.0, 2.0, 3.0, 4.0]});
 
     let broke = expect_status(

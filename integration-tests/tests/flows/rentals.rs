@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuproxy_integration_tests::{Auth, TestFleet, expect_status};
+use gpuproxy_integration_tests::{Auth, Mode, TestFleet, expect_status};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -99,4 +99,19 @@ pub async fn destroy_all(fleet: &TestFleet, key: &str) {
             .expect("answered");
         expect_status(response, StatusCode::OK).await;
     }
+}
+
+/// A fleet started with `extra` and a bootstrap admin: the admin's token, and a new user's email
+/// and API key (the user has no credits yet).
+pub async fn fleet_with_admin(mode: Mode, extra: &[(&str, &str)]) -> (TestFleet, String, String, String) {
+    let mut env = vec![
+        ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+        ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
+    ];
+    env.extend_from_slice(extra);
+    let fleet = TestFleet::start_with(mode, &env).await;
+    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
+    let (email, token) = fleet.rest.new_user().await;
+    let (_, key) = fleet.rest.create_key(&token).await;
+    (fleet, admin, email, key)
 }
