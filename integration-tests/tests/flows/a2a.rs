@@ -272,7 +272,8 @@ async fn a_refused_task_fails_naming_the_window_and_task_events_reach_the_socket
 }
 
 async fn a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_rented(mode: Mode) {
-    let (fleet, _, _, key) = fleet_with_buyer(mode, &[]).await;
+    // The instance list is polled until the destroy lands: no rate limit in the way.
+    let (fleet, _, _, key) = fleet_with_buyer(mode, &[("RATE_LIMIT_PER_MINUTE", "100000")]).await;
     let mut message = send_message(
         "SendMessage",
         json!([{"data": {"action": "reserve_gpus", "arguments": {"count": 1, "config": {"env": {"HF_TOKEN": "hf_secret"}}}}}]),
@@ -305,7 +306,7 @@ async fn a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_ren
     );
 
     // What the reservation rented is destroyed once it returns; nothing stays running.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let mine = expect_status(
             fleet
@@ -332,6 +333,6 @@ async fn a_retried_message_starts_one_task_and_canceling_it_destroys_what_it_ren
             tokio::time::Instant::now() < deadline,
             "still rented after the cancel: {statuses:?}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }

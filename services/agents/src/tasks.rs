@@ -273,22 +273,8 @@ impl AgentTasks {
             context_id,
             request,
         } = start;
-        let (progress, mut reports) = mpsc::channel::<Progress>(PROGRESS_BUFFER);
-        let running = self.inner.actions.call(
-            caller,
-            action.name,
-            arguments.clone(),
-            &idempotency_key,
-            &progress,
-        );
-        tokio::pin!(running);
-        // `Actions::call` refuses a call before its first await, so one poll tells a refused call
-        // from one that runs without storing a task for the refused one.
-        let first = futures::poll!(&mut running);
-        if let Poll::Ready(Err(refused)) = first {
-            let _ = answer.send(Err(refused.into()));
-            return;
-        }
+        // The row is claimed before the action starts: a concurrent start with the same key finds
+        // it and answers its task, and never runs the action a second time.
         let now = now_ms();
         let row = TaskRow {
             id: Uuid::now_v7().to_string(),
@@ -320,33 +306,39 @@ impl AgentTasks {
             updated_at: now,
             heartbeat_at: now,
         };
-        if let Err(error) = self.insert(&row).await {
-            // The action has begun and may be renting: it runs to its end unrecorded (what it
-            // rents is the user's, listed with their instances) rather than be cut off halfway.
-            // A concurrent start with the same key won the insert: its task is the answer, and
-            // the action's own idempotency key keeps this run from renting twice.
-            let raced = match (&error, &row.idempotency_key) {
-                (Error::Database(db), Some(key)) if gpuproxy_db::is_unique_violation(db) => {
-                    store::find_by_key(self.inner.database.pool(), &row.user_id, key)
-                        .await
-                        .ok()
-                        .flatten()
+        let pool = self.inner.database.pool();
+        if let Err(error) = store::insert(pool, &row).await {
+            let raced = match &row.idempotency_key {
+                Some(key) if gpuproxy_db::is_unique_violation(&error) => {
+                    store::find_by_key(pool, &row.user_id, key).await.ok().flatten()
                 }
                 _ => None,
             };
-            match raced {
-                Some(task) => {
-                    let _ = answer.send(Ok(task));
-                }
-                None => {
-                    tracing::error!(%error, action = action.name, "storing an agent task failed; its action runs on");
-                    let _ = answer.send(Err(error));
-                }
-            }
-            if first.is_pending() {
-                let _ = running.await;
-            }
+            let _ = answer.send(raced.ok_or_else(|| Error::from(error)));
             return;
+        }
+        let (progress, mut reports) = mpsc::channel::<Progress>(PROGRESS_BUFFER);
+        let running = self.inner.actions.call(
+            caller,
+            action.name,
+            arguments.clone(),
+            &idempotency_key,
+            &progress,
+        );
+        tokio::pin!(running);
+        // `Actions::call` refuses a call before its first await, so one poll tells a refused call
+        // (whose claim is taken back: nothing ran) from one that runs.
+        let first = futures::poll!(&mut running);
+        if let Poll::Ready(Err(refused)) = first {
+            if let Err(error) = store::delete(pool, &row.id).await {
+                tracing::warn!(%error, task = %row.id, "taking back a refused task's row failed");
+            }
+            let _ = answer.send(Err(refused.into()));
+            return;
+        }
+        if let Err(error) = self.publish_start(&row).await {
+            // The action runs and its end is recorded; only the start's event is missing.
+            tracing::warn!(%error, task = %row.id, "publishing an agent task's start failed");
         }
         let cancel = CancellationToken::new();
         self.lock_live().insert(
@@ -404,10 +396,9 @@ impl AgentTasks {
         }
     }
 
-    /// Inserts `row` with its `agent.task.working` event.
-    async fn insert(&self, row: &TaskRow) -> Result<(), Error> {
-        let mut transaction = self.inner.database.pool().begin().await?;
-        store::insert(&mut *transaction, row).await?;
+    /// Publishes the `agent.task.working` event of a task that started.
+    async fn publish_start(&self, row: &TaskRow) -> Result<(), Error> {
+        let transaction = self.inner.database.pool().begin().await?;
         self.inner.outbox.commit(transaction, &[task_event(row)?]).await?;
         Ok(())
     }

@@ -126,6 +126,15 @@ pub async fn insert<'e>(
     Ok(())
 }
 
+/// Deletes task `id` (a claim whose call was refused before anything ran).
+pub async fn delete(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM agent_tasks WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The task `id` of `user_id`.
 pub async fn find(pool: &AnyPool, user_id: &str, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
     sqlx::query_as(concat!(
