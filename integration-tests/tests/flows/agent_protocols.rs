@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::in_both_modes;
-use crate::rentals::{credit, limit_hour, user_key};
+use crate::rentals::{credit, fleet_with_admin, limit_hour, user_key};
 
 in_both_modes!(
     each_protocol_answers_in_its_own_terms,
@@ -314,19 +314,11 @@ async fn each_protocol_answers_in_its_own_terms(mode: Mode) {
 }
 
 async fn spending_refusals_are_refuse_sorry_and_failed(mode: Mode) {
-    let fleet = TestFleet::start_with(
+    let (fleet, admin, email, key) = fleet_with_admin(
         mode,
-        &[
-            ("CREDITS_ENFORCED", "true"),
-            ("GUARDRAILS_ENABLED", "true"),
-            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
-        ],
+        &[("CREDITS_ENFORCED", "true"), ("GUARDRAILS_ENABLED", "true")],
     )
     .await;
-    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
-    let (email, token) = fleet.rest.new_user().await;
-    let (_, key) = fleet.rest.create_key(&token).await;
     credit(&fleet, &admin, &email, 500.0).await;
     limit_hour(&fleet, &admin, &email, 0.01).await;
     let listed = reply(

@@ -20,7 +20,7 @@ use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, Ser
 use serde_json::{Value, json};
 
 use crate::in_both_modes;
-use crate::rentals::{credit, limit_hour, user_key};
+use crate::rentals::{credit, fleet_with_admin, limit_hour, user_key};
 
 in_both_modes!(
     clients_of_both_eras_list_and_call_the_tools,
@@ -437,19 +437,11 @@ async fn requests_are_refused_before_any_tool_runs(mode: Mode) {
 }
 
 async fn reserving_reports_progress_and_limits_refuse_spending(mode: Mode) {
-    let fleet = TestFleet::start_with(
+    let (fleet, admin, email, key) = fleet_with_admin(
         mode,
-        &[
-            ("CREDITS_ENFORCED", "true"),
-            ("GUARDRAILS_ENABLED", "true"),
-            ("BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-            ("BOOTSTRAP_ADMIN_PASSWORD", "secure-password"),
-        ],
+        &[("CREDITS_ENFORCED", "true"), ("GUARDRAILS_ENABLED", "true")],
     )
     .await;
-    let admin = fleet.rest.login_as("root@example.com", "secure-password").await;
-    let (email, token) = fleet.rest.new_user().await;
-    let (_, key) = fleet.rest.create_key(&token).await;
     credit(&fleet, &admin, &email, 500.0).await;
 
     let client = Client::default();
